@@ -1,0 +1,60 @@
+package capture
+
+import (
+	"net/netip"
+	"time"
+)
+
+// PacketType is the kernel's classification of a captured packet, with the
+// values of the Linux PACKET_* constants (sll_pkttype).
+type PacketType uint8
+
+// Packet types, numbered as in <linux/if_packet.h>.
+const (
+	PacketHost      PacketType = 0   // addressed to this host
+	PacketBroadcast PacketType = 1   // link-layer broadcast
+	PacketMulticast PacketType = 2   // link-layer multicast
+	PacketOtherHost PacketType = 3   // to another host (seen in promiscuous mode)
+	PacketOutgoing  PacketType = 4   // sent by this host
+	PacketUnknown   PacketType = 255 // the source does not say
+)
+
+// IP protocol numbers that gohogs accounts by name.
+const (
+	ProtoICMP   uint8 = 1
+	ProtoTCP    uint8 = 6
+	ProtoUDP    uint8 = 17
+	ProtoICMPv6 uint8 = 58
+)
+
+// Packet is one decoded packet record: everything the accounting stages need,
+// and nothing that would have to be allocated. A Packet handed to a Handler is
+// only valid for the duration of the call.
+type Packet struct {
+	// Timestamp is when the kernel (or the capture file) saw the packet.
+	Timestamp time.Time
+	// Length is the original length of the frame on the wire, link header
+	// included. This is what gohogs counts.
+	Length int
+	// CaptureLength is how many bytes of the frame were captured.
+	CaptureLength int
+	// IfIndex is the index of the interface the packet was seen on (0 when
+	// unknown, as for capture files).
+	IfIndex int
+	// Type is the kernel's packet type, or PacketUnknown.
+	Type PacketType
+	// Version is the IP version, 4 or 6; 0 for a packet that is not IP.
+	Version uint8
+	// Proto is the IP protocol number of the transport (after IPv6 extension
+	// headers), e.g. ProtoTCP.
+	Proto uint8
+	// Src and Dst are the IP addresses.
+	Src, Dst netip.Addr
+	// SrcPort and DstPort are the transport ports, valid when HasPorts.
+	SrcPort, DstPort uint16
+	// HasPorts is false for protocols without ports and for non-first
+	// IP fragments.
+	HasPorts bool
+	// Fragment is true for any IP fragment (first or later).
+	Fragment bool
+}
