@@ -1,0 +1,497 @@
+// Package capture turns the traffic of Linux network interfaces, or of
+// pcap/pcapng files, into a stream of small decoded Packet records.
+//
+// Design:
+//
+//   - Live capture uses one AF_PACKET socket with a TPACKET_V3 memory-mapped
+//     ring per interface (github.com/gopacket/gopacket/afpacket, no cgo).
+//     The snap length is enforced by a classic BPF program attached to the
+//     socket (its return value is the number of bytes kept), so only headers
+//     are copied into the ring; Packet.Length is the original length.
+//     Built with the tag `pcap`, a libpcap backend (gopacket/pcap) can be
+//     chosen instead, and a filter expression is compiled by libpcap and
+//     attached to whichever backend runs.
+//   - On a loopback interface AF_PACKET sees each packet twice, as it leaves
+//     and as it arrives. The socket's BPF program drops the outgoing copy
+//     (ancillary load of skb->pkt_type == PACKET_OUTGOING), ahead of the
+//     user's filter, so each packet is counted once.
+//   - Decoding (Decode) is hand-written: it reads the few header fields the
+//     accounting needs straight from the captured bytes, never past them,
+//     and allocates nothing. A frame that does not decode is counted as
+//     malformed and not handed on.
+//   - Each interface is read by its own goroutine. When an interface goes
+//     down or disappears, its goroutine reports it once through
+//     Options.OnError and reopens it, with backoff, in the network namespace
+//     Open ran in; the other interfaces are not affected.
+//   - LocalAddrs follows the host's addresses through netlink notifications
+//     and answers Contains lock-free from an immutable set.
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options selects what Open captures.
+type Options struct {
+	// Interfaces are the names of the interfaces to capture on.
+	Interfaces []string
+	// Promiscuous puts the interfaces into promiscuous mode.
+	Promiscuous bool
+	// SnapLen is how many bytes of each packet are captured; 0 means
+	// DefaultSnapLen, enough for the headers.
+	SnapLen int
+	// Filter is a BPF filter expression (nethogs -f). It is compiled by
+	// libpcap, so it needs the `pcap` build tag; without it a non-empty
+	// Filter is an error.
+	Filter string
+	// Backend is "afpacket" (the default, also for "") or "pcap" (only in a
+	// build with the `pcap` tag).
+	Backend string
+	// RingBytes is the size of each interface's capture ring (afpacket) or
+	// kernel buffer (pcap); 0 means DefaultRingBytes.
+	RingBytes int
+	// OnError, if set, is called once each time an interface fails while
+	// Run is running (it went down or disappeared). Run then reopens the
+	// interface with backoff until it is back. It is called from the
+	// interface's goroutine.
+	OnError func(iface string, err error)
+}
+
+// DefaultSnapLen is the snap length used when Options.SnapLen is 0: room for
+// an Ethernet header with two VLAN tags, an IPv6 header with extension
+// headers and the transport ports.
+const DefaultSnapLen = 128
+
+// DefaultRingBytes is the ring size per interface when Options.RingBytes is 0.
+const DefaultRingBytes = 8 << 20
+
+// Link describes one opened interface.
+type Link struct {
+	Name  string
+	Index int
+	// Type is the DLT libpcap would report for the interface (1 for
+	// Ethernet and loopback, 12 for raw IP links such as tun, 113 for
+	// PPP). It is what a user is told; frames on links that are not
+	// Ethernet are read without a link header and decoded as raw IP.
+	Type LinkType
+}
+
+// Handler receives each decoded packet. It is called concurrently from one
+// goroutine per interface; p is valid only during the call.
+type Handler func(p *Packet)
+
+// Stats are per-interface counters.
+type Stats struct {
+	Interface string
+	// Packets and Bytes count the packets handed to the Handler and their
+	// original lengths.
+	Packets, Bytes uint64
+	// Malformed counts frames that did not decode (not handed on).
+	Malformed uint64
+	// KernelDrops counts packets the kernel dropped because the ring or
+	// buffer was full.
+	KernelDrops uint64
+}
+
+// errTimeout is returned by a source's read when nothing arrived in time.
+var errTimeout = errors.New("capture: read timeout")
+
+// source is one opened interface of one backend.
+type source interface {
+	// read returns the next frame; data is valid until the next call.
+	// It returns errTimeout after a short time without packets.
+	read() (data []byte, ts time.Time, length, ifindex int, err error)
+	// drops returns the kernel drops since the source was opened.
+	drops() uint64
+	close()
+}
+
+// iface is the state of one captured interface.
+type iface struct {
+	link  Link
+	lo    bool     // a loopback interface
+	dlink LinkType // the link type of the frames read (may differ from link.Type)
+
+	mu      sync.Mutex // guards src, dropped, index
+	src     source
+	dropped uint64 // kernel drops of sources already closed
+	index   int
+
+	packets, bytes, malformed atomic.Uint64
+}
+
+// Capture is a set of opened interfaces.
+type Capture struct {
+	opts   Options
+	ifaces []*iface
+	netns  *os.File // the network namespace Open ran in, for reopening
+
+	mu      sync.Mutex
+	running bool
+	closed  bool
+	stop    chan struct{} // closed by Close
+	wg      sync.WaitGroup
+}
+
+// Open opens every interface in opts.Interfaces, in the calling thread's
+// network namespace. Errors name the interface; without the right to open
+// packet sockets the error says that CAP_NET_RAW or root is needed.
+func Open(opts Options) (*Capture, error) {
+	if len(opts.Interfaces) == 0 {
+		return nil, errors.New("capture: no interface given")
+	}
+	if opts.SnapLen <= 0 {
+		opts.SnapLen = DefaultSnapLen
+	}
+	if opts.SnapLen > 65535 {
+		opts.SnapLen = 65535
+	}
+	if opts.RingBytes <= 0 {
+		opts.RingBytes = DefaultRingBytes
+	}
+	switch opts.Backend {
+	case "", "afpacket", "pcap":
+	default:
+		return nil, fmt.Errorf("capture: unknown backend %q (want afpacket or pcap)", opts.Backend)
+	}
+	// Everything below runs on this OS thread, so that the sockets are
+	// opened in the caller's network namespace.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ns, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		return nil, fmt.Errorf("capture: open own network namespace: %w", err)
+	}
+	c := &Capture{opts: opts, netns: ns, stop: make(chan struct{})}
+	for _, name := range opts.Interfaces {
+		f, err := c.openIface(name)
+		if err != nil {
+			c.closeSources()
+			ns.Close()
+			return nil, err
+		}
+		c.ifaces = append(c.ifaces, f)
+	}
+	return c, nil
+}
+
+// openIface looks up and opens one interface in the current thread's
+// network namespace.
+func (c *Capture) openIface(name string) (*iface, error) {
+	ni, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("capture: interface %q does not exist", name)
+	}
+	arphrd, err := arpHardwareType(name)
+	if err != nil {
+		return nil, permError(name, err)
+	}
+	lt, raw := dltOf(arphrd)
+	f := &iface{
+		link:  Link{Name: name, Index: ni.Index, Type: lt},
+		lo:    arphrd == unix.ARPHRD_LOOPBACK,
+		index: ni.Index,
+	}
+	if raw {
+		f.dlink = LinkRaw
+	} else {
+		f.dlink = LinkEthernet
+	}
+	src, dlink, err := c.openSource(f)
+	if err != nil {
+		return nil, err
+	}
+	f.dlink = dlink
+	if c.opts.Backend == "pcap" {
+		f.link.Type = dlink // what libpcap reports
+	}
+	f.src = src
+	return f, nil
+}
+
+// openSource opens the configured backend on f.
+func (c *Capture) openSource(f *iface) (source, LinkType, error) {
+	if c.opts.Backend == "pcap" {
+		return openPcap(f.link.Name, f.lo, &c.opts)
+	}
+	prog, err := buildFilter(f.lo, f.dlink, c.opts.SnapLen, c.opts.Filter)
+	if err != nil {
+		return nil, 0, fmt.Errorf("capture: interface %q: %w", f.link.Name, err)
+	}
+	src, err := openAFPacket(f.link.Name, f.dlink != LinkEthernet, prog, &c.opts)
+	if err != nil {
+		return nil, 0, permError(f.link.Name, err)
+	}
+	return src, f.dlink, nil
+}
+
+// permError wraps err with the interface name, and says what is missing
+// when it is a permission error.
+func permError(name string, err error) error {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("capture: interface %q: permission denied: capturing needs CAP_NET_RAW (or root): %w", name, err)
+	}
+	return fmt.Errorf("capture: interface %q: %w", name, err)
+}
+
+// arpHardwareType returns the ARPHRD_* type of interface name.
+func arpHardwareType(name string) (uint16, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("socket: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return 0, err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFHWADDR, ifr); err != nil {
+		return 0, fmt.Errorf("SIOCGIFHWADDR: %w", err)
+	}
+	return ifr.Uint16(), nil
+}
+
+// ifaceUp reports whether interface name exists and is up, in the current
+// thread's network namespace, and returns its index.
+func ifaceUp(name string) (int, bool) {
+	ni, err := net.InterfaceByName(name)
+	if err != nil {
+		return 0, false
+	}
+	return ni.Index, ni.Flags&net.FlagUp != 0
+}
+
+// dltOf maps an ARPHRD type to the DLT libpcap reports for it, and says
+// whether frames are read without a link header (as raw IP).
+func dltOf(arphrd uint16) (LinkType, bool) {
+	switch arphrd {
+	case unix.ARPHRD_ETHER, unix.ARPHRD_LOOPBACK:
+		return LinkEthernet, false
+	case unix.ARPHRD_NONE, unix.ARPHRD_RAWIP, unix.ARPHRD_TUNNEL, unix.ARPHRD_TUNNEL6, unix.ARPHRD_SIT:
+		return LinkRaw, true
+	}
+	// PPP and everything libpcap has no direct mapping for: libpcap falls
+	// back to a cooked socket (DLT_LINUX_SLL). We read those links with a
+	// SOCK_DGRAM socket, which gives the packet from its network header.
+	return LinkLinuxSLL, true
+}
+
+// Links returns the opened interfaces in the order given to Open.
+func (c *Capture) Links() []Link {
+	out := make([]Link, len(c.ifaces))
+	for i, f := range c.ifaces {
+		out[i] = f.link
+	}
+	return out
+}
+
+// Stats returns the counters of each interface, in the order of Links.
+func (c *Capture) Stats() []Stats {
+	out := make([]Stats, len(c.ifaces))
+	for i, f := range c.ifaces {
+		f.mu.Lock()
+		d := f.dropped
+		if f.src != nil {
+			d += f.src.drops()
+		}
+		f.mu.Unlock()
+		out[i] = Stats{
+			Interface:   f.link.Name,
+			Packets:     f.packets.Load(),
+			Bytes:       f.bytes.Load(),
+			Malformed:   f.malformed.Load(),
+			KernelDrops: d,
+		}
+	}
+	return out
+}
+
+// Run reads every interface, one goroutine each, and calls h for each
+// decoded packet until ctx is done (it then returns nil) or Close is called.
+// An interface that fails is reported through Options.OnError and reopened;
+// Run returns an error only if it is called twice or after Close.
+func (c *Capture) Run(ctx context.Context, h Handler) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errors.New("capture: Run after Close")
+	}
+	if c.running {
+		c.mu.Unlock()
+		return errors.New("capture: Run called twice")
+	}
+	c.running = true
+	c.wg.Add(len(c.ifaces))
+	c.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for _, f := range c.ifaces {
+		go func() {
+			defer c.wg.Done()
+			c.loop(ctx, f, h)
+		}()
+	}
+	c.wg.Wait()
+	return nil
+}
+
+// loop reads one interface until ctx is done.
+func (c *Capture) loop(ctx context.Context, f *iface, h Handler) {
+	var p Packet
+	for ctx.Err() == nil {
+		f.mu.Lock()
+		src := f.src
+		f.mu.Unlock()
+		if src == nil {
+			if !c.reopen(ctx, f) {
+				return
+			}
+			continue
+		}
+		data, ts, length, ifindex, err := src.read()
+		if err == errTimeout {
+			continue
+		}
+		if err != nil {
+			if c.opts.OnError != nil {
+				c.opts.OnError(f.link.Name, fmt.Errorf("capture: interface %q failed, reopening when it is back: %w", f.link.Name, err))
+			}
+			f.mu.Lock()
+			f.dropped += f.src.drops()
+			f.src.close()
+			f.src = nil
+			f.mu.Unlock()
+			continue
+		}
+		if err := Decode(f.dlink, data, &p); err != nil {
+			f.malformed.Add(1)
+			continue
+		}
+		p.Timestamp = ts
+		p.Length = length
+		if ifindex == 0 {
+			ifindex = f.index
+		}
+		p.IfIndex = ifindex
+		if f.lo && p.Type == PacketUnknown {
+			// The outgoing copy was filtered out; what is left arrived.
+			p.Type = PacketHost
+		}
+		f.packets.Add(1)
+		f.bytes.Add(uint64(length))
+		h(&p)
+	}
+}
+
+// reopen waits, with backoff, until f's interface exists and is up again in
+// the capture's network namespace, and opens it. It returns false if ctx
+// ended first.
+func (c *Capture) reopen(ctx context.Context, f *iface) bool {
+	delay := 100 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(delay):
+		}
+		if delay < 2*time.Second {
+			delay *= 2
+		}
+		src, index, err := c.openInNetns(f)
+		if err != nil || src == nil {
+			continue
+		}
+		f.mu.Lock()
+		f.src = src
+		f.index = index
+		f.mu.Unlock()
+		return true
+	}
+}
+
+// openInNetns opens f's interface on a thread of its own that joins the
+// capture's network namespace. It returns a nil source while the interface
+// is missing or down.
+func (c *Capture) openInNetns(f *iface) (source, int, error) {
+	type result struct {
+		src   source
+		index int
+		err   error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		// If the namespace cannot be restored, the thread stays locked and
+		// the runtime discards it when this goroutine ends.
+		orig, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		defer orig.Close()
+		if err := unix.Setns(int(c.netns.Fd()), unix.CLONE_NEWNET); err != nil {
+			ch <- result{err: err}
+			return
+		}
+		var r result
+		if index, up := ifaceUp(f.link.Name); up {
+			r.index = index
+			r.src, _, r.err = c.openSource(f)
+		}
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			if r.src != nil {
+				r.src.close()
+			}
+			ch <- result{err: err}
+			return
+		}
+		runtime.UnlockOSThread()
+		ch <- r
+	}()
+	r := <-ch
+	return r.src, r.index, r.err
+}
+
+// Close stops Run (and waits for it) and closes every interface.
+func (c *Capture) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.stop)
+	c.mu.Unlock()
+	c.wg.Wait()
+	c.closeSources()
+	return c.netns.Close()
+}
+
+func (c *Capture) closeSources() {
+	for _, f := range c.ifaces {
+		f.mu.Lock()
+		if f.src != nil {
+			f.dropped += f.src.drops()
+			f.src.close()
+			f.src = nil
+		}
+		f.mu.Unlock()
+	}
+}

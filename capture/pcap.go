@@ -1,0 +1,88 @@
+//go:build pcap
+
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcap"
+	"golang.org/x/net/bpf"
+)
+
+// PcapAvailable reports whether this build has the libpcap backend and
+// filter expressions (the `pcap` build tag).
+const PcapAvailable = true
+
+// compileFilter compiles a filter expression with libpcap for frames of
+// link type link, accepting snapLen bytes of each packet.
+func compileFilter(link LinkType, snapLen int, expr string) ([]bpf.RawInstruction, error) {
+	ins, err := pcap.CompileBPFFilter(layers.LinkType(link), snapLen, expr)
+	if err != nil {
+		return nil, fmt.Errorf("compile filter %q: %w", expr, err)
+	}
+	out := make([]bpf.RawInstruction, len(ins))
+	for i, in := range ins {
+		out[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	return out, nil
+}
+
+// pcapSource is one interface read through libpcap.
+type pcapSource struct {
+	h *pcap.Handle
+}
+
+// openPcap opens interface name with libpcap. libpcap itself drops the
+// outgoing copy of packets on loopback.
+func openPcap(name string, _ bool, opts *Options) (source, LinkType, error) {
+	in, err := pcap.NewInactiveHandle(name)
+	if err != nil {
+		return nil, 0, fmt.Errorf("capture: interface %q: pcap: %w", name, err)
+	}
+	defer in.CleanUp()
+	for _, err := range []error{
+		in.SetSnapLen(opts.SnapLen),
+		in.SetPromisc(opts.Promiscuous),
+		in.SetTimeout(afPollTimeout),
+		in.SetBufferSize(opts.RingBytes),
+	} {
+		if err != nil {
+			return nil, 0, fmt.Errorf("capture: interface %q: pcap: %w", name, err)
+		}
+	}
+	h, err := in.Activate()
+	if err != nil {
+		return nil, 0, permError(name, fmt.Errorf("pcap: %w", err))
+	}
+	if opts.Filter != "" {
+		if err := h.SetBPFFilter(opts.Filter); err != nil {
+			h.Close()
+			return nil, 0, fmt.Errorf("capture: interface %q: filter %q: %w", name, opts.Filter, err)
+		}
+	}
+	return &pcapSource{h: h}, LinkType(h.LinkType()), nil
+}
+
+func (s *pcapSource) read() ([]byte, time.Time, int, int, error) {
+	data, ci, err := s.h.ZeroCopyReadPacketData()
+	if err != nil {
+		if errors.Is(err, pcap.NextErrorTimeoutExpired) {
+			return nil, time.Time{}, 0, 0, errTimeout
+		}
+		return nil, time.Time{}, 0, 0, err
+	}
+	return data, ci.Timestamp, ci.Length, ci.InterfaceIndex, nil
+}
+
+func (s *pcapSource) drops() uint64 {
+	st, err := s.h.Stats()
+	if err != nil {
+		return 0
+	}
+	return uint64(st.PacketsDropped)
+}
+
+func (s *pcapSource) close() { s.h.Close() }
