@@ -1,0 +1,351 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+)
+
+// Options say how to read inputs that have no header line.
+type Options struct {
+	// Delay is the refresh delay of inputs without a header (nethogs -d);
+	// 0 means 1 s, nethogs's default.
+	Delay time.Duration
+	// ViewMode is the view mode of inputs without a header (nethogs -v),
+	// or ViewAuto: read them as ViewKBps and warn when the numbers look
+	// cumulative. The zero value is ViewKBps, given explicitly.
+	ViewMode int
+	// MaxWarnings caps the malformed-line warnings kept per input (the rest
+	// are counted in one more warning); 0 means 100.
+	MaxWarnings int
+}
+
+// WarningKind classifies a Warning.
+type WarningKind int
+
+// The kinds of warnings.
+const (
+	// WarnMalformed: a line was not understood and was skipped.
+	WarnMalformed WarningKind = iota
+	// WarnMoreMalformed: more malformed lines than MaxWarnings, skipped
+	// and counted in Warning.Count rather than listed.
+	WarnMoreMalformed
+	// WarnDuplicate: an input had the same run and seq as an earlier one
+	// and was skipped so its traffic is not counted twice.
+	WarnDuplicate
+	// WarnViewMode: an input without header and without a given view mode
+	// has numbers that only grow, as in a cumulative view mode. It was still
+	// read as KB/s; nothing was skipped.
+	WarnViewMode
+)
+
+// Warning is one problem found in the input.
+type Warning struct {
+	Kind WarningKind
+	// File is the input's name as given to Add; Line its 1-based line
+	// number (0 when the warning is about the whole input).
+	File string
+	Line int
+	// Reason says what is wrong.
+	Reason string
+	// Count is the number of lines skipped that the warning stands for
+	// (1 for WarnMalformed; 0 for WarnViewMode).
+	Count int
+}
+
+// Skipped reports whether the warning means input was left out of the report.
+func (w Warning) Skipped() bool { return w.Count > 0 || w.Kind == WarnDuplicate }
+
+// String returns "FILE:LINE: reason" (or "FILE: reason").
+func (w Warning) String() string {
+	if w.Line > 0 {
+		return w.File + ":" + strconv.Itoa(w.Line) + ": " + w.Reason
+	}
+	return w.File + ": " + w.Reason
+}
+
+// procKey identifies one process row across refreshes.
+type procKey struct {
+	name string
+	pid  int
+	uid  uint32
+}
+
+// entry is one process row of one refresh, in bytes-per-unit as logged.
+type entry struct {
+	key        int32
+	sent, recv float64
+}
+
+// segment is a stretch of input read with one set of settings: a file, or
+// the part of a concatenated input after a header or new start-up lines.
+type segment struct {
+	file     string
+	order    int
+	delay    time.Duration
+	view     int
+	auto     bool // view mode was assumed (ViewAuto, no header)
+	run      string
+	seq      int
+	start    time.Time // zero when unknown
+	startLn  int       // first line number of the segment
+	blocks   []int     // start of each refresh block in entries
+	entries  []entry
+	inBlock  bool
+	hasBlock bool
+	header   bool // settings came from a header line
+}
+
+// Report accumulates trace logs and computes per-process totals. The zero
+// value is not usable; call New.
+type Report struct {
+	opts     Options
+	segs     []*segment
+	keys     []procKey
+	keyIndex map[procKey]int32
+	warnings []Warning
+	runSeq   map[string]string // "run\x00seq" -> file that had it
+	anon     int               // counter for runs without a Run identifier
+}
+
+// New returns an empty Report reading header-less inputs as opts says.
+func New(opts Options) *Report {
+	if opts.Delay <= 0 {
+		opts.Delay = time.Second
+	}
+	if opts.MaxWarnings <= 0 {
+		opts.MaxWarnings = 100
+	}
+	return &Report{opts: opts, keyIndex: make(map[procKey]int32), runSeq: make(map[string]string)}
+}
+
+// Warnings returns the problems found so far, in input order.
+func (r *Report) Warnings() []Warning { return r.warnings }
+
+// Skipped returns the number of lines left out of the report, and whether
+// any input was left out at all (malformed lines or duplicate files).
+func (r *Report) Skipped() (lines int, any bool) {
+	for _, w := range r.warnings {
+		lines += w.Count
+		any = any || w.Skipped()
+	}
+	return lines, any
+}
+
+// AddFile reads the trace log at path (gzip-compressed or not).
+func (r *Report) AddFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	defer f.Close()
+	return r.Add(path, f)
+}
+
+// maxLine is the longest line read; longer lines are malformed.
+const maxLine = 64 << 10
+
+// Add reads one trace log from rd; name is used in warnings. A log
+// compressed with gzip (logrotate's compress) is read transparently. Add
+// returns an error only when rd cannot be read; malformed lines become
+// warnings. An input that fails part way keeps what was read before.
+func (r *Report) Add(name string, rd io.Reader) error {
+	br := bufio.NewReaderSize(rd, maxLine)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("report: %s: %w", name, err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, maxLine)
+	}
+	p := parser{r: r, file: name}
+	p.newSegment(nil, 1)
+	malformedN := 0
+	lineNo := 0
+	for {
+		raw, err := br.ReadSlice('\n')
+		tooLong := false
+		for errors.Is(err, bufio.ErrBufferFull) {
+			tooLong = true
+			_, err = br.ReadSlice('\n')
+		}
+		if len(raw) == 0 && err == io.EOF {
+			break
+		}
+		lineNo++
+		var perr error
+		var ln Line
+		if tooLong {
+			perr = malformed("line longer than " + strconv.Itoa(maxLine) + " bytes")
+		} else {
+			ln, perr = ParseLine(string(bytes.TrimSuffix(raw, []byte{'\n'})))
+		}
+		if perr == nil {
+			perr = p.line(ln, lineNo)
+		}
+		if perr != nil {
+			malformedN++
+			if malformedN <= r.opts.MaxWarnings {
+				r.warnings = append(r.warnings, Warning{Kind: WarnMalformed, File: name, Line: lineNo, Reason: perr.Error(), Count: 1})
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			p.finish()
+			return fmt.Errorf("report: read %s: %w", name, err)
+		}
+	}
+	if n := malformedN - r.opts.MaxWarnings; n > 0 {
+		r.warnings = append(r.warnings, Warning{Kind: WarnMoreMalformed, File: name,
+			Reason: strconv.Itoa(n) + " more malformed lines skipped", Count: n})
+	}
+	p.finish()
+	return nil
+}
+
+// parser tracks the segment being read from one input.
+type parser struct {
+	r    *Report
+	file string
+	seg  *segment
+}
+
+// newSegment closes the current segment and starts one with h's settings
+// (or, when h is nil, the current segment's settings, else the options').
+func (p *parser) newSegment(h *Header, lineNo int) {
+	prev := p.seg
+	p.finish()
+	s := &segment{file: p.file, order: len(p.r.segs), startLn: lineNo}
+	switch {
+	case h != nil:
+		s.delay, s.view, s.seq = h.Delay, h.ViewMode, h.Seq
+		s.run, s.header = h.Run, true
+		s.start, _ = h.Start()
+	case prev != nil:
+		s.delay, s.view, s.auto = prev.delay, prev.view, prev.auto
+	default:
+		s.delay, s.view = p.r.opts.Delay, p.r.opts.ViewMode
+		if s.view == ViewAuto {
+			s.view, s.auto = ViewKBps, true
+		}
+	}
+	if s.run == "" {
+		p.r.anon++
+		s.run = "\x00anon" + strconv.Itoa(p.r.anon)
+	}
+	p.seg = s
+}
+
+// finish closes the current segment: keeps it if it has refreshes and is
+// not a duplicate, and runs the view-mode check.
+func (p *parser) finish() {
+	s := p.seg
+	p.seg = nil
+	if s == nil || len(s.blocks) == 0 {
+		return
+	}
+	if s.seq > 0 {
+		k := s.run + "\x00" + strconv.Itoa(s.seq)
+		if first, dup := p.r.runSeq[k]; dup {
+			p.r.warnings = append(p.r.warnings, Warning{Kind: WarnDuplicate, File: s.file, Line: s.startLn,
+				Reason: "same run " + s.run + " and seq " + strconv.Itoa(s.seq) + " as " + first + ": skipped, not counted twice"})
+			return
+		}
+		p.r.runSeq[k] = s.file
+	}
+	if s.auto {
+		p.r.checkView(s)
+	}
+	s.order = len(p.r.segs)
+	p.r.segs = append(p.r.segs, s)
+}
+
+// line applies one parsed line; an error means the line is out of place.
+func (p *parser) line(ln Line, lineNo int) error {
+	s := p.seg
+	switch ln.Kind {
+	case KindHeader:
+		if s.hasBlock || s.header {
+			p.newSegment(&ln.Header, lineNo)
+		} else {
+			// Only start-up lines so far: the header applies to them.
+			p.seg = nil
+			p.newSegment(&ln.Header, s.startLn)
+		}
+	case KindStartup:
+		if s.hasBlock {
+			// A new run's start-up lines (logs concatenated).
+			p.newSegment(nil, lineNo)
+		}
+		p.seg.inBlock = false
+	case KindRefreshing:
+		s.blocks = append(s.blocks, len(s.entries))
+		s.inBlock, s.hasBlock = true, true
+	case KindProcess:
+		if !s.inBlock {
+			return malformed("process row outside a refresh block (no Refreshing: line before it)")
+		}
+		pr := ln.Proc
+		k := procKey{pr.Name, pr.PID, pr.UID}
+		idx, ok := p.r.keyIndex[k]
+		if !ok {
+			idx = int32(len(p.r.keys))
+			p.r.keys = append(p.r.keys, k)
+			p.r.keyIndex[k] = idx
+		}
+		s.entries = append(s.entries, entry{key: idx, sent: pr.Sent, recv: pr.Recv})
+	}
+	return nil
+}
+
+// checkView warns when a segment read as KB/s looks cumulative: no process's
+// number ever decreases from one refresh to the next, and some process's
+// number grows in at least 3 refreshes.
+func (r *Report) checkView(s *segment) {
+	type last struct {
+		sent, recv float64
+		grows      int
+	}
+	seen := make(map[int32]*last)
+	maxGrows := 0
+	for bi := range s.blocks {
+		for _, e := range s.block(bi) {
+			l := seen[e.key]
+			if l == nil {
+				seen[e.key] = &last{sent: e.sent, recv: e.recv}
+				continue
+			}
+			if e.sent < l.sent || e.recv < l.recv {
+				return
+			}
+			if e.sent > l.sent || e.recv > l.recv {
+				l.grows++
+				maxGrows = max(maxGrows, l.grows)
+			}
+			l.sent, l.recv = e.sent, e.recv
+		}
+	}
+	if maxGrows >= 3 {
+		r.warnings = append(r.warnings, Warning{Kind: WarnViewMode, File: s.file, Line: s.startLn,
+			Reason: "numbers only grow over " + strconv.Itoa(len(s.blocks)) +
+				" refreshes, as in a cumulative view mode (-v 1, 2 or 3); read as -v 0 (KB/s): pass -v to choose"})
+	}
+}
+
+// block returns the entries of refresh block bi.
+func (s *segment) block(bi int) []entry {
+	end := len(s.entries)
+	if bi+1 < len(s.blocks) {
+		end = s.blocks[bi+1]
+	}
+	return s.entries[s.blocks[bi]:end]
+}
