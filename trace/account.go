@@ -1,0 +1,458 @@
+// Package trace accounts captured packets to processes and produces the
+// refreshes that gohogs prints, in nethogs's trace format or as data.
+//
+// The Accountant keeps a flow table keyed by the local socket's view of a
+// flow (protocol, local address and port, remote address and port). A packet
+// from a local address adds its whole frame length to the SENT side of the
+// flow whose local end is its source; a packet to a local address adds it to
+// the RECEIVED side of the flow whose local end is its destination. When both
+// ends are local (loopback, or two local processes) both flows are credited:
+// the sender's SENT and the receiver's RECEIVED, which nethogs gets wrong.
+//
+// Capture never waits for process lookups. A new flow is queued to resolver
+// goroutines and its bytes stay on the flow until its owner is known; a
+// refresh credits the bytes of resolved flows to their processes, keeps the
+// bytes of flows still being resolved for the next refresh (for a bounded
+// time), and credits the bytes of flows that could not be resolved to the
+// unknown rows. So every byte is credited exactly once.
+//
+// Rates are the bytes counted since the previous refresh divided by the time
+// elapsed on the monotonic clock: no smoothing, and a rate drops to zero at
+// the first refresh after the traffic stops. Totals are 64-bit byte counters.
+package trace
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/procmap"
+)
+
+// Locals tells whether an address belongs to this host.
+// *capture.LocalAddrs implements it.
+type Locals interface {
+	Contains(netip.Addr) bool
+}
+
+// Resolver finds the owner of a flow. *procmap.Resolver implements it. It is
+// called from the Accountant's own goroutines, never from the packet path,
+// and must be safe for concurrent use.
+type Resolver interface {
+	Resolve(procmap.Flow) (procmap.Owner, error)
+}
+
+// Config configures an Accountant.
+type Config struct {
+	// Locals says which addresses are this host's. Required.
+	Locals Locals
+	// Resolver finds flows' owners. Required.
+	Resolver Resolver
+	// NetNS is the network namespace inode the captured flows belong to
+	// (0: the resolver's own).
+	NetNS uint64
+	// UDP accounts UDP as well as TCP (nethogs -C).
+	UDP bool
+	// PIDs, when not empty, shows only these processes; the traffic of
+	// every other one goes to the unknown rows (nethogs -P).
+	PIDs []int
+	// KeepIdle keeps processes in the list however long they have been idle
+	// (nethogs's total view modes). Otherwise a process leaves the list
+	// ProcessTimeout after its last byte.
+	KeepIdle bool
+	// ProcessTimeout defaults to 150 s, as in nethogs.
+	ProcessTimeout time.Duration
+	// FlowTimeout is how long an idle flow is kept; defaults to 50 s
+	// (nethogs's connection timeout).
+	FlowTimeout time.Duration
+	// PendingLimit is how long the bytes of a flow whose owner is still
+	// being looked up are held back from the unknown rows; defaults to 2 s.
+	PendingLimit time.Duration
+	// Workers is the number of resolver goroutines; defaults to 2.
+	Workers int
+}
+
+type flowKey struct {
+	proto         uint8
+	local, remote netip.AddrPort
+}
+
+func (k flowKey) String() string {
+	return k.local.Addr().String() + ":" + strconv.Itoa(int(k.local.Port())) + "-" +
+		k.remote.Addr().String() + ":" + strconv.Itoa(int(k.remote.Port()))
+}
+
+type flowState uint8
+
+const (
+	statePending flowState = iota
+	stateResolved
+	stateFailed
+)
+
+type flow struct {
+	key        flowKey
+	first      time.Time // when the flow was created (wall clock, from packets)
+	lastSeen   time.Time // timestamp of its last packet
+	sent, recv uint64    // bytes not yet credited to a row
+	state      flowState
+	queued     bool
+	tries      uint8
+	nextTry    time.Time
+	owner      *proc
+}
+
+type procKey struct {
+	pid   int
+	start uint64
+	inode uint64 // for KindSocket rows
+	kind  Kind
+}
+
+type proc struct {
+	key      procKey
+	row      Row
+	lastByte time.Time
+	flows    int // live flows owned
+}
+
+// Accountant turns packets into per-process byte counts. Packet may be called
+// from several goroutines at once; Refresh from any one goroutine.
+type Accountant struct {
+	cfg    Config
+	pids   map[int]bool
+	queue  chan *flow
+	wg     sync.WaitGroup
+	stop   chan struct{}
+	closed sync.Once
+
+	mu         sync.Mutex
+	flows      map[flowKey]*flow
+	procs      map[procKey]*proc
+	unknownTCP *proc
+	unknownUDP *proc
+	last       time.Time
+	seq        int
+	stats      Stats
+}
+
+// Stats are the Accountant's own counters, for diagnostics (-x).
+type Stats struct {
+	Packets, Bytes   uint64 // packets and bytes accounted
+	Ignored          uint64 // packets of protocols not accounted
+	Flows            int    // flows in the table
+	Processes        int    // process rows
+	Resolved, Failed uint64 // resolver answers
+	Dropped          uint64 // lookups not queued because the queue was full
+	UnknownBytes     uint64 // bytes credited to the unknown rows
+}
+
+// New returns an Accountant and starts its resolver goroutines; Close stops
+// them. start is the time counted as the previous refresh for the first one.
+func New(cfg Config, start time.Time) *Accountant {
+	if cfg.ProcessTimeout <= 0 {
+		cfg.ProcessTimeout = 150 * time.Second
+	}
+	if cfg.FlowTimeout <= 0 {
+		cfg.FlowTimeout = 50 * time.Second
+	}
+	if cfg.PendingLimit <= 0 {
+		cfg.PendingLimit = 2 * time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 2
+	}
+	a := &Accountant{
+		cfg:   cfg,
+		queue: make(chan *flow, 4096),
+		stop:  make(chan struct{}),
+		flows: make(map[flowKey]*flow),
+		procs: make(map[procKey]*proc),
+		last:  start,
+		unknownTCP: &proc{row: Row{
+			Kind: KindUnknownTCP, Name: "unknown TCP",
+		}},
+	}
+	if cfg.UDP {
+		a.unknownUDP = &proc{row: Row{Kind: KindUnknownUDP, Name: "unknown UDP"}}
+	}
+	if len(cfg.PIDs) > 0 {
+		a.pids = make(map[int]bool, len(cfg.PIDs))
+		for _, p := range cfg.PIDs {
+			a.pids[p] = true
+		}
+	}
+	for range cfg.Workers {
+		a.wg.Add(1)
+		go a.worker()
+	}
+	return a
+}
+
+// Close stops the resolver goroutines.
+func (a *Accountant) Close() {
+	a.closed.Do(func() {
+		close(a.stop)
+		a.wg.Wait()
+	})
+}
+
+// Packet accounts one captured packet. It does not block on anything but
+// the Accountant's lock, and allocates only when it sees a new flow.
+func (a *Accountant) Packet(p *capture.Packet) {
+	var unknown *proc
+	switch p.Proto {
+	case capture.ProtoTCP:
+		unknown = a.unknownTCP
+	case capture.ProtoUDP:
+		if !a.cfg.UDP {
+			a.ignore()
+			return
+		}
+		unknown = a.unknownUDP
+	default:
+		a.ignore()
+		return
+	}
+	n := uint64(p.Length)
+	srcLocal := a.cfg.Locals.Contains(p.Src)
+	dstLocal := a.cfg.Locals.Contains(p.Dst)
+	a.mu.Lock()
+	a.stats.Packets++
+	a.stats.Bytes += n
+	if !p.HasPorts {
+		// A later IP fragment: no ports, so no flow. Counted, not lost.
+		if srcLocal {
+			unknown.row.Sent += n
+		}
+		if dstLocal || !srcLocal {
+			unknown.row.Recv += n
+		}
+		a.stats.UnknownBytes += n
+		a.mu.Unlock()
+		return
+	}
+	src := netip.AddrPortFrom(p.Src, p.SrcPort)
+	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
+	if srcLocal {
+		f := a.flow(p.Proto, src, dst, p.Timestamp)
+		f.sent += n
+	}
+	if dstLocal || !srcLocal {
+		f := a.flow(p.Proto, dst, src, p.Timestamp)
+		f.recv += n
+	}
+	a.mu.Unlock()
+}
+
+func (a *Accountant) ignore() {
+	a.mu.Lock()
+	a.stats.Ignored++
+	a.mu.Unlock()
+}
+
+// flow returns the flow for the key, creating it and queueing its lookup if
+// it is new. a.mu is held.
+func (a *Accountant) flow(proto uint8, local, remote netip.AddrPort, ts time.Time) *flow {
+	k := flowKey{proto: proto, local: local, remote: remote}
+	f := a.flows[k]
+	if f == nil {
+		f = &flow{key: k, first: ts}
+		a.flows[k] = f
+		a.enqueue(f)
+	} else if f.state == stateFailed && !f.queued && ts.After(f.nextTry) {
+		a.enqueue(f)
+	}
+	f.lastSeen = ts
+	return f
+}
+
+// enqueue asks the workers to resolve f, without blocking. a.mu is held.
+func (a *Accountant) enqueue(f *flow) {
+	select {
+	case a.queue <- f:
+		f.queued = true
+	default:
+		a.stats.Dropped++
+		// Retried by a later packet of the flow.
+		f.state = stateFailed
+		f.nextTry = f.lastSeen.Add(100 * time.Millisecond)
+	}
+}
+
+func (a *Accountant) worker() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.stop:
+			return
+		case f := <-a.queue:
+			k := f.key // immutable
+			owner, err := a.cfg.Resolver.Resolve(procmap.Flow{
+				NetNS: a.cfg.NetNS, Proto: k.proto, Local: k.local, Remote: k.remote,
+			})
+			now := time.Now()
+			a.mu.Lock()
+			f.queued = false
+			if err == nil {
+				f.state = stateResolved
+				f.owner = a.procFor(owner, k)
+				f.owner.flows++
+				a.stats.Resolved++
+			} else {
+				f.state = stateFailed
+				// Back off: 0.25 s, 0.5 s, 1 s, ... up to 1 minute.
+				d := min(250*time.Millisecond<<min(f.tries, 8), time.Minute)
+				f.nextTry = now.Add(d)
+				if f.tries < 255 {
+					f.tries++
+				}
+				a.stats.Failed++
+			}
+			a.mu.Unlock()
+		}
+	}
+}
+
+// procFor returns the row that the owner's traffic goes to. a.mu is held.
+func (a *Accountant) procFor(o procmap.Owner, k flowKey) *proc {
+	var key procKey
+	var row Row
+	if o.Process != nil {
+		p := o.Process
+		key = procKey{pid: p.PID, start: p.StartTime, kind: KindProcess}
+		row = Row{Kind: KindProcess, Name: p.Name, Cmdline: p.Cmdline, PID: p.PID, StartTime: p.StartTime, UID: p.UID}
+		if len(p.Cmdline) > 1 {
+			row.Args = strings.Join(p.Cmdline[1:], " ")
+		}
+	} else {
+		key = procKey{inode: o.Inode, kind: KindSocket}
+		row = Row{Kind: KindSocket, Name: k.String(), UID: o.UID}
+	}
+	if a.pids != nil && !a.pids[row.PID] {
+		if k.proto == capture.ProtoUDP && a.unknownUDP != nil {
+			return a.unknownUDP
+		}
+		return a.unknownTCP
+	}
+	p := a.procs[key]
+	if p == nil {
+		p = &proc{key: key, row: row}
+		a.procs[key] = p
+	}
+	return p
+}
+
+func (a *Accountant) unknownFor(proto uint8) *proc {
+	if proto == capture.ProtoUDP && a.unknownUDP != nil {
+		return a.unknownUDP
+	}
+	return a.unknownTCP
+}
+
+// Refresh credits the bytes counted since the previous refresh and returns
+// the refresh: every process row and the unknown rows, with the interval's
+// bytes and the totals. now should come from time.Now (monotonic clock).
+func (a *Accountant) Refresh(now time.Time) *Snapshot {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seq++
+	s := &Snapshot{Time: now, Elapsed: now.Sub(a.last), Seq: a.seq}
+	a.last = now
+	var unknownConns []*flow
+	for k, f := range a.flows {
+		if f.sent|f.recv != 0 {
+			var to *proc
+			switch {
+			case f.state == stateResolved:
+				to = f.owner
+			case now.Sub(f.first) < a.cfg.PendingLimit && (f.queued || f.state == statePending):
+				// Still being looked up: keep the bytes for the next refresh.
+			default:
+				to = a.unknownFor(k.proto)
+				a.stats.UnknownBytes += f.sent + f.recv
+			}
+			if to != nil {
+				if to.row.Kind <= KindSocket && a.procs[to.key] != to {
+					a.procs[to.key] = to // forgotten while idle, now back
+				}
+				to.row.Sent += f.sent
+				to.row.Recv += f.recv
+				to.lastByte = now
+				f.sent, f.recv = 0, 0
+			}
+		}
+		if f.state != stateResolved && k.proto == capture.ProtoTCP {
+			unknownConns = append(unknownConns, f)
+		}
+		if f.sent|f.recv == 0 && !f.queued && now.Sub(f.lastSeen) > a.cfg.FlowTimeout {
+			if f.owner != nil {
+				f.owner.flows--
+			}
+			delete(a.flows, k)
+		}
+	}
+	slices.SortFunc(unknownConns, func(x, y *flow) int {
+		if c := x.first.Compare(y.first); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.key.String(), y.key.String())
+	})
+	for _, f := range unknownConns {
+		s.UnknownConns = append(s.UnknownConns, f.key.String())
+	}
+	emit := func(p *proc) {
+		p.row.TotalSent += p.row.Sent
+		p.row.TotalRecv += p.row.Recv
+		s.Rows = append(s.Rows, p.row)
+		p.row.Sent, p.row.Recv = 0, 0
+	}
+	for k, p := range a.procs {
+		if p.row.Sent|p.row.Recv != 0 {
+			p.lastByte = now
+		}
+		if !a.cfg.KeepIdle && p.lastByte.IsZero() {
+			p.lastByte = now
+		}
+		if !a.cfg.KeepIdle && now.Sub(p.lastByte) > a.cfg.ProcessTimeout && p.row.Sent|p.row.Recv == 0 {
+			delete(a.procs, k)
+			continue
+		}
+		emit(p)
+	}
+	if a.unknownUDP != nil {
+		emit(a.unknownUDP)
+	}
+	emit(a.unknownTCP)
+	a.stats.Flows = len(a.flows)
+	a.stats.Processes = len(a.procs)
+	return s
+}
+
+// CollectIdle forgets the processes that own no live flow and had no bytes
+// since the previous refresh (nethogs -g's garbage collection). It returns
+// how many were forgotten.
+func (a *Accountant) CollectIdle() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for k, p := range a.procs {
+		if p.flows <= 0 && p.row.Sent|p.row.Recv == 0 {
+			delete(a.procs, k)
+			n++
+		}
+	}
+	return n
+}
+
+// Stats returns the Accountant's counters.
+func (a *Accountant) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stats
+}

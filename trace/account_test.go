@@ -1,0 +1,265 @@
+package trace
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/procmap"
+)
+
+type localSet map[netip.Addr]bool
+
+func (l localSet) Contains(a netip.Addr) bool { return l[a] }
+
+// fakeResolver answers from a table of local address:port → process, and
+// can be made to hold answers back.
+type fakeResolver struct {
+	mu    sync.Mutex
+	by    map[netip.AddrPort]*procmap.Process
+	gate  chan struct{} // when non-nil, Resolve waits for it
+	calls int
+}
+
+func (r *fakeResolver) Resolve(f procmap.Flow) (procmap.Owner, error) {
+	if r.gate != nil {
+		<-r.gate
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if p := r.by[f.Local]; p != nil {
+		return procmap.Owner{Inode: 1, UID: p.UID, Process: p}, nil
+	}
+	return procmap.Owner{}, procmap.ErrNotFound
+}
+
+var (
+	hostA   = netip.MustParseAddr("10.0.0.1")
+	hostB   = netip.MustParseAddr("10.0.0.2")
+	lo      = netip.MustParseAddr("127.0.0.1")
+	client  = &procmap.Process{PID: 100, StartTime: 5, UID: 1000, Name: "/usr/bin/curl", Cmdline: []string{"/usr/bin/curl", "-o", "x"}}
+	server  = &procmap.Process{PID: 200, StartTime: 7, UID: 0, Name: "nginx: worker", Cmdline: []string{"nginx: worker"}}
+	t0      = time.Date(2026, 11, 28, 4, 0, 0, 0, time.UTC)
+	tcpFlow = func(src, dst netip.Addr, sport, dport uint16, n int) *capture.Packet {
+		return &capture.Packet{Timestamp: t0, Length: n, Version: 4, Proto: capture.ProtoTCP,
+			Src: src, Dst: dst, SrcPort: sport, DstPort: dport, HasPorts: true}
+	}
+)
+
+// waitResolved waits (bounded) until the resolver has answered n lookups.
+func waitResolved(t *testing.T, a *Accountant, n uint64) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		st := a.Stats()
+		if st.Resolved+st.Failed >= n {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Fatalf("resolver answered %+v, want %d answers", a.Stats(), n)
+}
+
+func rowsByName(s *Snapshot) map[string]Row {
+	m := map[string]Row{}
+	for _, r := range s.Rows {
+		m[r.Name] = r
+	}
+	return m
+}
+
+func TestSentAndReceivedCreditedToOwner(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{
+		netip.AddrPortFrom(hostA, 40000): client,
+	}}
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res}, t0)
+	defer a.Close()
+	a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1000)) // sent
+	a.Packet(tcpFlow(hostB, hostA, 80, 40000, 3000)) // received
+	waitResolved(t, a, 1)
+	s := a.Refresh(t0.Add(2 * time.Second))
+	r := rowsByName(s)["/usr/bin/curl"]
+	if r.Sent != 1000 || r.Recv != 3000 || r.PID != 100 || r.UID != 1000 || r.Args != "-o x" {
+		t.Fatalf("row = %+v", r)
+	}
+	if s.Elapsed != 2*time.Second {
+		t.Fatalf("elapsed %v", s.Elapsed)
+	}
+	// KB/s: 1000 B over 2 s.
+	if v := ViewKBps.Value(r.Sent, r.TotalSent, s.Elapsed); v != 1000.0/2/1024 {
+		t.Fatalf("KB/s = %v", v)
+	}
+	// The next refresh with no traffic reads 0, not the last rate.
+	s = a.Refresh(t0.Add(3 * time.Second))
+	r = rowsByName(s)["/usr/bin/curl"]
+	if r.Sent != 0 || r.Recv != 0 || r.TotalSent != 1000 || r.TotalRecv != 3000 {
+		t.Fatalf("after traffic stopped: %+v", r)
+	}
+}
+
+func TestLocalToLocalCreditsBothEnds(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{
+		netip.AddrPortFrom(lo, 40000): client,
+		netip.AddrPortFrom(lo, 8080):  server,
+	}}
+	a := New(Config{Locals: localSet{lo: true}, Resolver: res}, t0)
+	defer a.Close()
+	a.Packet(tcpFlow(lo, lo, 40000, 8080, 5000)) // request
+	a.Packet(tcpFlow(lo, lo, 8080, 40000, 700))  // reply
+	waitResolved(t, a, 2)
+	rows := rowsByName(a.Refresh(t0.Add(time.Second)))
+	if c := rows[client.Name]; c.Sent != 5000 || c.Recv != 700 {
+		t.Errorf("client row %+v, want sent 5000 recv 700", c)
+	}
+	if s := rows[server.Name]; s.Sent != 700 || s.Recv != 5000 {
+		t.Errorf("server row %+v, want sent 700 recv 5000", s)
+	}
+	if u := rows["unknown TCP"]; u.Sent != 0 || u.Recv != 0 {
+		t.Errorf("unknown row %+v, want empty", u)
+	}
+}
+
+func TestPendingBytesWaitThenGoToOwner(t *testing.T) {
+	res := &fakeResolver{gate: make(chan struct{}), by: map[netip.AddrPort]*procmap.Process{
+		netip.AddrPortFrom(hostA, 40000): client,
+	}}
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res, PendingLimit: 5 * time.Second}, t0)
+	defer a.Close()
+	a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1500))
+	// The lookup has not answered: the bytes are held, neither shown as
+	// unknown nor lost.
+	rows := rowsByName(a.Refresh(t0.Add(time.Second)))
+	if rows[client.Name].Sent != 0 || rows["unknown TCP"].Sent != 0 {
+		t.Fatalf("held bytes leaked: %+v", rows)
+	}
+	close(res.gate)
+	waitResolved(t, a, 1)
+	rows = rowsByName(a.Refresh(t0.Add(2 * time.Second)))
+	if rows[client.Name].Sent != 1500 {
+		t.Fatalf("client row %+v, want the held 1500 bytes", rows[client.Name])
+	}
+}
+
+func TestUnresolvedGoesToUnknownOnce(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{}}
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res}, t0)
+	defer a.Close()
+	a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1000))
+	a.Packet(tcpFlow(hostB, hostA, 80, 40000, 2000))
+	waitResolved(t, a, 1)
+	s := a.Refresh(t0.Add(time.Second))
+	u := rowsByName(s)["unknown TCP"]
+	if u.Sent != 1000 || u.Recv != 2000 {
+		t.Fatalf("unknown row %+v", u)
+	}
+	if len(s.UnknownConns) != 1 || s.UnknownConns[0] != "10.0.0.1:40000-10.0.0.2:80" {
+		t.Fatalf("unknown conns %q", s.UnknownConns)
+	}
+	u = rowsByName(a.Refresh(t0.Add(2 * time.Second)))["unknown TCP"]
+	if u.Sent != 0 || u.TotalSent != 1000 || u.TotalRecv != 2000 {
+		t.Fatalf("counted twice: %+v", u)
+	}
+}
+
+func TestUDPOnlyWithC(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{netip.AddrPortFrom(hostA, 5353): client}}
+	udp := func() *capture.Packet {
+		p := tcpFlow(hostA, hostB, 5353, 53, 100)
+		p.Proto = capture.ProtoUDP
+		return p
+	}
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res}, t0)
+	a.Packet(udp())
+	if st := a.Stats(); st.Ignored != 1 || st.Packets != 0 {
+		t.Fatalf("without -C UDP must be ignored: %+v", st)
+	}
+	s := a.Refresh(t0.Add(time.Second))
+	if len(s.Rows) != 1 || s.Rows[0].Kind != KindUnknownTCP {
+		t.Fatalf("rows without -C: %+v", s.Rows)
+	}
+	a.Close()
+
+	a = New(Config{Locals: localSet{hostA: true}, Resolver: res, UDP: true}, t0)
+	defer a.Close()
+	a.Packet(udp())
+	waitResolved(t, a, 1)
+	rows := rowsByName(a.Refresh(t0.Add(time.Second)))
+	if rows[client.Name].Sent != 100 {
+		t.Fatalf("UDP with -C: %+v", rows)
+	}
+	if _, ok := rows["unknown UDP"]; !ok {
+		t.Fatalf("no unknown UDP row with -C")
+	}
+}
+
+func TestPIDFilterSendsOthersToUnknown(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{
+		netip.AddrPortFrom(hostA, 40000): client,
+		netip.AddrPortFrom(hostA, 40001): server,
+	}}
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res, PIDs: []int{200}}, t0)
+	defer a.Close()
+	a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1000))
+	a.Packet(tcpFlow(hostA, hostB, 40001, 80, 10))
+	waitResolved(t, a, 2)
+	rows := rowsByName(a.Refresh(t0.Add(time.Second)))
+	if _, ok := rows[client.Name]; ok {
+		t.Errorf("pid 100 shown despite -P 200")
+	}
+	if rows[server.Name].Sent != 10 || rows["unknown TCP"].Sent != 1000 {
+		t.Errorf("rows %+v", rows)
+	}
+}
+
+func TestIdleProcessLeavesAfterTimeout(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{netip.AddrPortFrom(hostA, 40000): client}}
+	for _, keep := range []bool{false, true} {
+		a := New(Config{Locals: localSet{hostA: true}, Resolver: res, KeepIdle: keep}, t0)
+		a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1000))
+		waitResolved(t, a, 1)
+		a.Refresh(t0.Add(time.Second))
+		_, shown := rowsByName(a.Refresh(t0.Add(100 * time.Second)))[client.Name]
+		if !shown {
+			t.Errorf("keep=%v: gone after 100 s", keep)
+		}
+		_, shown = rowsByName(a.Refresh(t0.Add(200 * time.Second)))[client.Name]
+		if shown != keep {
+			t.Errorf("keep=%v: shown=%v after 200 s idle", keep, shown)
+		}
+		a.Close()
+	}
+}
+
+func TestSocketWithoutProcessIsNamedAfterConnection(t *testing.T) {
+	res := resolverFunc(func(f procmap.Flow) (procmap.Owner, error) {
+		return procmap.Owner{Inode: 99, UID: 33}, nil
+	})
+	a := New(Config{Locals: localSet{lo: true}, Resolver: res}, t0)
+	defer a.Close()
+	a.Packet(tcpFlow(lo, netip.MustParseAddr("127.0.0.2"), 44770, 7101, 356))
+	waitResolved(t, a, 1)
+	rows := rowsByName(a.Refresh(t0.Add(time.Second)))
+	r, ok := rows["127.0.0.1:44770-127.0.0.2:7101"]
+	if !ok || r.PID != 0 || r.UID != 33 || r.Sent != 356 || r.Kind != KindSocket {
+		t.Fatalf("rows %+v", rows)
+	}
+}
+
+type resolverFunc func(procmap.Flow) (procmap.Owner, error)
+
+func (f resolverFunc) Resolve(fl procmap.Flow) (procmap.Owner, error) { return f(fl) }
+
+func BenchmarkPacketKnownFlow(b *testing.B) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{netip.AddrPortFrom(hostA, 40000): client}}
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res}, t0)
+	defer a.Close()
+	p := tcpFlow(hostA, hostB, 40000, 80, 1500)
+	a.Packet(p)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		a.Packet(p)
+	}
+}

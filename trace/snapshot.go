@@ -1,0 +1,69 @@
+package trace
+
+import "time"
+
+// Kind says what a row stands for.
+type Kind uint8
+
+// Row kinds.
+const (
+	// KindProcess is a process, identified by pid and start time.
+	KindProcess Kind = iota
+	// KindSocket is a socket whose owner process could not be seen (no
+	// permission, or it exited before it was found): nethogs names such a row
+	// after the connection, with pid 0.
+	KindSocket
+	// KindUnknownUDP holds UDP traffic of flows with no known owner (-C).
+	KindUnknownUDP
+	// KindUnknownTCP holds TCP traffic of flows with no known owner.
+	KindUnknownTCP
+)
+
+func (k Kind) unknownRank() int {
+	switch k {
+	case KindUnknownUDP:
+		return 1
+	case KindUnknownTCP:
+		return 2
+	}
+	return 0
+}
+
+// Row is one line of a refresh: a process (or a stand-in) and its traffic.
+type Row struct {
+	Kind Kind
+	// Name is argv[0] of the process, as nethogs names it.
+	Name string
+	// Args is the rest of the command line, joined by spaces (for -l).
+	Args string
+	// Cmdline is the full command line.
+	Cmdline []string
+	// PID and StartTime identify the process (0 for other kinds).
+	PID       int
+	StartTime uint64
+	// UID is the user id owning the process or socket.
+	UID uint32
+	// Sent and Recv are the bytes (whole frames) counted since the
+	// previous refresh.
+	Sent, Recv uint64
+	// TotalSent and TotalRecv are the bytes counted since the start.
+	TotalSent, TotalRecv uint64
+	// Exited is true when the process is known to have exited.
+	Exited bool
+}
+
+// Snapshot is one refresh: the rows, and the interval they cover.
+type Snapshot struct {
+	// Time is when the refresh was taken.
+	Time time.Time
+	// Elapsed is the time since the previous refresh (or since the start),
+	// on the monotonic clock. Rates are Sent/Recv divided by it.
+	Elapsed time.Duration
+	// Seq numbers the refreshes from 1.
+	Seq int
+	// Rows are the processes and the unknown rows, unsorted.
+	Rows []Row
+	// UnknownConns are the TCP flows in the unknown row, as
+	// "localip:lport-remoteip:rport", oldest first.
+	UnknownConns []string
+}
