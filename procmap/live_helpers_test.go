@@ -1,0 +1,99 @@
+package procmap
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// inodeOf returns the inode of the socket behind a net.Conn/Listener/PacketConn.
+func inodeOf(t *testing.T, c any) uint64 {
+	t.Helper()
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		t.Fatalf("%T has no SyscallConn", c)
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Stat_t
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = syscall.Fstat(int(fd), &st) }); err != nil {
+		t.Fatal(err)
+	}
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	return st.Ino
+}
+
+func ap(a net.Addr) netip.AddrPort {
+	switch v := a.(type) {
+	case *net.TCPAddr:
+		return v.AddrPort()
+	case *net.UDPAddr:
+		return v.AddrPort()
+	}
+	panic("unknown addr type")
+}
+
+func newLive(t *testing.T, opts Options) *Resolver {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (sock_diag of every socket, other processes' fds)")
+	}
+	r, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// mustResolve resolves f and checks the socket inode and (if pid != 0) the pid.
+func mustResolve(t *testing.T, r *Resolver, f Flow, inode uint64, pid int) Owner {
+	t.Helper()
+	o, err := r.Resolve(f)
+	if err != nil {
+		t.Fatalf("Resolve(%+v): %v", f, err)
+	}
+	if o.Inode != inode {
+		t.Fatalf("Resolve(%+v): inode %d, want %d", f, o.Inode, inode)
+	}
+	if pid != 0 {
+		if o.Process == nil {
+			t.Fatalf("Resolve(%+v): no process, want pid %d", f, pid)
+		}
+		if o.Process.PID != pid {
+			t.Fatalf("Resolve(%+v): pid %d, want %d", f, o.Process.PID, pid)
+		}
+	}
+	return o
+}
+
+func mustNotFound(t *testing.T, r *Resolver, f Flow) {
+	t.Helper()
+	o, err := r.Resolve(f)
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Resolve(%+v) = %+v, %v; want ErrNotFound", f, o, err)
+	}
+}
+
+// waitFor polls cond every 10 ms for at most d.
+func waitFor(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

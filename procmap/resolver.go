@@ -1,0 +1,707 @@
+package procmap
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Defaults for Options.
+const (
+	DefaultFullScanInterval = 100 * time.Millisecond
+	DefaultFlowCacheTTL     = 2 * time.Minute
+	DefaultFlowCacheSize    = 16384
+	hotPids                 = 4
+	nsIdle                  = 30 * time.Second
+)
+
+// Options configures a Resolver.
+type Options struct {
+	// ProcRoot is the proc file system to read; default "/proc". Tests
+	// point it at fixture trees in testdata/.
+	ProcRoot string
+	// NoNetlink disables sock_diag: socket tables are read from
+	// /proc/net/* only (fixtures use this).
+	NoNetlink bool
+	// NetNSDir holds named network namespaces (ip netns); default
+	// "/run/netns". Flows of a namespace that no process lives in are
+	// resolved through it.
+	NetNSDir string
+	// FullScanInterval is the least time between two full scans of every
+	// process's fds; default DefaultFullScanInterval. Negative: no limit.
+	FullScanInterval time.Duration
+	// FlowCacheTTL is how long the owner of a flow is remembered after it
+	// was last seen live; default DefaultFlowCacheTTL (longer than the 60 s
+	// of TCP TIME_WAIT).
+	FlowCacheTTL time.Duration
+	// FlowCacheSize bounds the number of remembered flows; default
+	// DefaultFlowCacheSize. The oldest are forgotten first.
+	FlowCacheSize int
+}
+
+// Stats are counters for diagnostics, totals since New.
+type Stats struct {
+	Lookups           uint64 // Resolve calls
+	Hits              uint64 // Resolve calls that returned an owner
+	Misses            uint64 // Resolve calls that returned ErrNotFound
+	CacheHits         uint64 // owners answered from the flow cache (socket gone)
+	ListenerFallbacks uint64 // flows credited to the listening socket (not yet accepted)
+	NoProcess         uint64 // sockets found whose process could not be seen
+	NetlinkQueries    uint64 // sock_diag requests sent
+	NetlinkErrors     uint64 // sock_diag failures (then /proc/net is read)
+	TableReads        uint64 // /proc/net/* socket tables read
+	MalformedLines    uint64 // /proc/net lines skipped as malformed
+	PartialScans      uint64 // scans of hot and new processes only
+	FullScans         uint64 // scans of every process's fds
+	ProcsScanned      uint64 // /proc/PID/fd directories read
+	Unreadable        uint64 // fd directories not readable (EACCES)
+	Processes         int    // processes currently indexed
+	Sockets           int    // socket inodes currently indexed
+	CachedFlows       int    // flows currently remembered
+}
+
+// procEntry is what the index knows of one process.
+type procEntry struct {
+	proc    *Process // identity, read when first seen
+	start   uint64
+	netns   uint64
+	scanned bool     // its fds were read at least once
+	inodes  []uint64 // socket inodes seen at the last scan
+}
+
+// nsInfo locates a network namespace other than the resolver's own.
+type nsInfo struct {
+	pid      int    // a process living in it, 0 if none is known
+	path     string // an nsfs file naming it (/run/netns/NAME), when pid is 0
+	diag     *diagConn
+	lastUsed time.Time
+}
+
+// Resolver maps flows to the processes owning their sockets. It is safe for
+// concurrent use; calls are serialized.
+type Resolver struct {
+	root      string
+	nsDir     string
+	noNetlink bool
+	fullEvery time.Duration
+	selfNS    uint64
+
+	mu       sync.Mutex
+	closed   bool
+	diag     *diagConn // sock_diag in the resolver's own namespace
+	procs    map[int]*procEntry
+	inodes   map[uint64]int // socket inode → pid
+	hot      []int          // pids that most recently owned a resolved socket
+	lastFull time.Time
+	lastNS   time.Time
+	ns       map[uint64]*nsInfo
+	cache    flowCache
+	fds      *fdScanner
+	scratch  []uint64
+	pidBuf   []int
+	dent     []byte
+	ents     []sockEntry
+	stats    Stats
+}
+
+// New returns a Resolver reading opts.ProcRoot. Its own network namespace is
+// the one of the calling thread.
+func New(opts Options) (*Resolver, error) {
+	r := &Resolver{
+		root:      opts.ProcRoot,
+		nsDir:     opts.NetNSDir,
+		noNetlink: opts.NoNetlink,
+		fullEvery: opts.FullScanInterval,
+		procs:     make(map[int]*procEntry),
+		inodes:    make(map[uint64]int),
+		ns:        make(map[uint64]*nsInfo),
+		fds:       newFDScanner(),
+		dent:      make([]byte, 32*1024),
+	}
+	if r.root == "" {
+		r.root = "/proc"
+	}
+	r.root = filepath.Clean(r.root)
+	if r.nsDir == "" {
+		r.nsDir = "/run/netns"
+	}
+	if r.fullEvery == 0 {
+		r.fullEvery = DefaultFullScanInterval
+	}
+	ttl, size := opts.FlowCacheTTL, opts.FlowCacheSize
+	if ttl <= 0 {
+		ttl = DefaultFlowCacheTTL
+	}
+	if size <= 0 {
+		size = DefaultFlowCacheSize
+	}
+	r.cache = newFlowCache(ttl, size)
+	if fi, err := os.Stat(r.root); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("procmap: proc root %q: not a directory (%v)", r.root, err)
+	}
+	buf := make([]byte, 64)
+	if n, err := unix.Readlink(r.root+"/thread-self/ns/net", buf); err == nil {
+		r.selfNS, _ = nsInode(buf[:n])
+	} else if n, err := unix.Readlink(r.root+"/self/ns/net", buf); err == nil {
+		r.selfNS, _ = nsInode(buf[:n])
+	}
+	if !r.noNetlink {
+		d, err := dialDiag(0)
+		if err != nil {
+			return nil, fmt.Errorf("procmap: %w", err)
+		}
+		r.diag = d
+	}
+	return r, nil
+}
+
+// NetNS returns the inode of the resolver's own network namespace (0 if it
+// could not be read, as in fixture trees without self/ns/net). Flows with
+// this NetNS, or 0, are resolved in that namespace.
+func (r *Resolver) NetNS() uint64 { return r.selfNS }
+
+// Close releases the netlink sockets. Resolve fails after Close.
+func (r *Resolver) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	var err error
+	if r.diag != nil {
+		err = r.diag.Close()
+	}
+	for _, n := range r.ns {
+		if n.diag != nil {
+			if e := n.diag.Close(); e != nil && err == nil {
+				err = e
+			}
+		}
+	}
+	return err
+}
+
+// Stats returns a snapshot of the counters.
+func (r *Resolver) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.Processes = len(r.procs)
+	s.Sockets = len(r.inodes)
+	s.CachedFlows = len(r.cache.m)
+	return s
+}
+
+// errClosed is returned after Close.
+var errClosed = errors.New("procmap: resolver closed")
+
+// normalize unmaps addresses and names the resolver's namespace.
+func (r *Resolver) normalize(f Flow) Flow {
+	f.Local = unmapAP(f.Local)
+	f.Remote = unmapAP(f.Remote)
+	if f.NetNS == 0 {
+		f.NetNS = r.selfNS
+	}
+	return f
+}
+
+// Resolve finds the owner of f: the socket matching it (see the package
+// documentation for the rules), then the process holding that socket. It
+// returns an error wrapping ErrNotFound when no socket matches and no owner
+// is remembered for f. The Owner's Process is nil when the socket is known
+// but no process could be seen holding it.
+func (r *Resolver) Resolve(f Flow) (Owner, error) {
+	f = r.normalize(f)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return Owner{}, errClosed
+	}
+	r.stats.Lookups++
+	now := time.Now()
+	o, err := r.resolve(f, now)
+	if err != nil {
+		r.stats.Misses++
+		return Owner{}, err
+	}
+	r.stats.Hits++
+	if o.Process == nil {
+		r.stats.NoProcess++
+	}
+	return o, nil
+}
+
+func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
+	if !f.Local.Addr().IsValid() || (f.Remote.Addr().IsValid() && f.Local.Addr().Is4() != f.Remote.Addr().Is4()) {
+		return Owner{}, fmt.Errorf("procmap: flow %v-%v: invalid addresses: %w", f.Local, f.Remote, ErrNotFound)
+	}
+	ns, err := r.nsFor(f.NetNS, now)
+	if err != nil {
+		return Owner{}, err
+	}
+	e, found, err := r.lookupSocket(ns, f, false)
+	if err != nil {
+		return Owner{}, err
+	}
+	if found && e.Inode != 0 {
+		if f.Proto == unix.IPPROTO_TCP && e.State == tcpListen {
+			r.stats.ListenerFallbacks++
+		}
+		o := r.owner(e)
+		r.cache.put(f, o, now)
+		return o, nil
+	}
+	if o, ok := r.cache.get(f, now); ok {
+		r.stats.CacheHits++
+		return o, nil
+	}
+	if found && f.Proto == unix.IPPROTO_TCP && e.State != tcpListen {
+		// A child socket with no inode: not yet accepted (or in
+		// SYN_RECV), or closing. Credit the listener on the local port.
+		l, ok, err := r.lookupSocket(ns, f, true)
+		if err != nil {
+			return Owner{}, err
+		}
+		if ok && l.Inode != 0 {
+			r.stats.ListenerFallbacks++
+			o := r.owner(l)
+			r.cache.put(f, o, now)
+			return o, nil
+		}
+	}
+	state := "none"
+	if found {
+		state = "inode 0, state " + strconv.Itoa(int(e.State))
+	}
+	return Owner{}, fmt.Errorf("procmap: proto %d %v-%v netns %d (socket: %s): %w",
+		f.Proto, f.Local, f.Remote, f.NetNS, state, ErrNotFound)
+}
+
+// owner completes a socket with its process.
+func (r *Resolver) owner(e sockEntry) Owner {
+	o := Owner{Inode: e.Inode, UID: e.UID}
+	o.Process = r.processOf(e.Inode)
+	return o
+}
+
+// ---- socket tables ----
+
+// lookupSocket finds the socket matching f in namespace ns (nil: own). With
+// listener set, it finds the TCP listener on f's local address and port.
+func (r *Resolver) lookupSocket(ns *nsInfo, f Flow, listener bool) (sockEntry, bool, error) {
+	if f.Proto == unix.IPPROTO_TCP || f.Proto == unix.IPPROTO_UDP {
+		if d := r.diagFor(ns); d != nil {
+			remote := f.Remote
+			if listener || !remote.Addr().IsValid() {
+				remote = netip.AddrPortFrom(unspecified(f.Local.Addr()), 0)
+			}
+			r.stats.NetlinkQueries++
+			e, err := d.exact(f.Proto, f.Local, remote)
+			if err == nil {
+				if listener && e.State != tcpListen {
+					return sockEntry{}, false, nil
+				}
+				return e, true, nil
+			}
+			if errors.Is(err, errNoSocket) {
+				return sockEntry{}, false, nil
+			}
+			r.stats.NetlinkErrors++
+			// Fall through to the tables.
+		}
+	}
+	ents, err := r.readTables(ns, f.Proto)
+	if err != nil {
+		return sockEntry{}, false, err
+	}
+	e, ok := matchTable(ents, f, listener)
+	return e, ok, nil
+}
+
+// readTables reads the /proc/net tables of proto for namespace ns.
+func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]sockEntry, error) {
+	var m int
+	var err error
+	ents := r.ents[:0]
+	switch {
+	case ns == nil:
+		ents, m, err = readTables(r.root+"/net", proto, ents)
+	case ns.pid > 0:
+		ents, m, err = readTables(r.root+"/"+strconv.Itoa(ns.pid)+"/net", proto, ents)
+	default:
+		err = inNetNS(ns.path, func() error {
+			var e error
+			ents, m, e = readTables(r.root+"/thread-self/net", proto, ents)
+			return e
+		})
+	}
+	r.ents = ents[:0]
+	r.stats.TableReads++
+	r.stats.MalformedLines += uint64(m)
+	if err != nil {
+		return nil, fmt.Errorf("procmap: %w", err)
+	}
+	return ents, nil
+}
+
+func unspecified(a netip.Addr) netip.Addr {
+	if a.Is4() {
+		return netip.IPv4Unspecified()
+	}
+	return netip.IPv6Unspecified()
+}
+
+// ---- namespaces ----
+
+// nsFor returns the namespace of inode, nil for the resolver's own.
+func (r *Resolver) nsFor(inode uint64, now time.Time) (*nsInfo, error) {
+	if inode == r.selfNS {
+		return nil, nil
+	}
+	r.expireNS(now)
+	if n, ok := r.ns[inode]; ok {
+		n.lastUsed = now
+		return n, nil
+	}
+	if r.fullEvery < 0 || now.Sub(r.lastNS) >= r.fullEvery {
+		r.lastNS = now
+		r.discoverNS()
+		if n, ok := r.ns[inode]; ok {
+			n.lastUsed = now
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("procmap: network namespace %d not found: %w", inode, ErrNotFound)
+}
+
+// discoverNS learns the namespaces of the processes (new ones first scanned)
+// and the named namespaces in NetNSDir.
+func (r *Resolver) discoverNS() {
+	r.scanNew()
+	now := time.Now()
+	for pid, e := range r.procs {
+		if e.netns == 0 || e.netns == r.selfNS {
+			continue
+		}
+		if n, ok := r.ns[e.netns]; ok {
+			if n.pid == 0 {
+				n.pid = pid
+			}
+			continue
+		}
+		r.ns[e.netns] = &nsInfo{pid: pid, lastUsed: now}
+	}
+	ents, err := os.ReadDir(r.nsDir)
+	if err != nil {
+		return
+	}
+	for _, de := range ents {
+		p := filepath.Join(r.nsDir, de.Name())
+		var st unix.Stat_t
+		if unix.Stat(p, &st) != nil || st.Ino == r.selfNS {
+			continue
+		}
+		if n, ok := r.ns[st.Ino]; ok {
+			n.path = p
+			continue
+		}
+		r.ns[st.Ino] = &nsInfo{path: p, lastUsed: now}
+	}
+}
+
+// expireNS forgets namespaces unused for a while, closing their netlink
+// sockets (which would otherwise keep the namespaces alive).
+func (r *Resolver) expireNS(now time.Time) {
+	for ino, n := range r.ns {
+		if now.Sub(n.lastUsed) > nsIdle {
+			if n.diag != nil {
+				n.diag.Close()
+			}
+			delete(r.ns, ino)
+		}
+	}
+}
+
+// diagFor returns the sock_diag socket for ns, opening it inside the
+// namespace if needed; nil when netlink is off or fails.
+func (r *Resolver) diagFor(ns *nsInfo) *diagConn {
+	if r.noNetlink {
+		return nil
+	}
+	if ns == nil {
+		return r.diag
+	}
+	if ns.diag != nil {
+		return ns.diag
+	}
+	p := ns.path
+	if ns.pid > 0 {
+		p = r.root + "/" + strconv.Itoa(ns.pid) + "/ns/net"
+	}
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		r.stats.NetlinkErrors++
+		return nil
+	}
+	defer unix.Close(fd)
+	d, err := dialDiag(fd)
+	if err != nil {
+		r.stats.NetlinkErrors++
+		return nil
+	}
+	ns.diag = d
+	return d
+}
+
+// ---- process index ----
+
+// processOf returns the process holding socket inode, updating the index
+// incrementally on a miss: first the processes that owned the latest
+// resolved sockets, then processes not seen before, then (at most once per
+// FullScanInterval) every process.
+func (r *Resolver) processOf(inode uint64) *Process {
+	if p, ok := r.indexed(inode); ok {
+		return p
+	}
+	if len(r.hot) > 0 {
+		for _, pid := range r.hot {
+			r.scanPid(pid)
+		}
+		if p, ok := r.indexed(inode); ok {
+			r.stats.PartialScans++
+			return p
+		}
+	}
+	r.scanNew()
+	r.stats.PartialScans++
+	if p, ok := r.indexed(inode); ok {
+		return p
+	}
+	now := time.Now()
+	if r.fullEvery < 0 || now.Sub(r.lastFull) >= r.fullEvery {
+		r.fullScan(now)
+		if p, ok := r.indexed(inode); ok {
+			return p
+		}
+	}
+	return nil
+}
+
+// indexed looks inode up in the index and marks its process hot.
+func (r *Resolver) indexed(inode uint64) (*Process, bool) {
+	pid, ok := r.inodes[inode]
+	if !ok {
+		return nil, false
+	}
+	e := r.procs[pid]
+	if e == nil {
+		return nil, false
+	}
+	r.touchHot(pid)
+	return e.proc, true
+}
+
+func (r *Resolver) touchHot(pid int) {
+	for i, p := range r.hot {
+		if p == pid {
+			copy(r.hot[1:i+1], r.hot[:i])
+			r.hot[0] = pid
+			return
+		}
+	}
+	if len(r.hot) < hotPids {
+		r.hot = append(r.hot, 0)
+	}
+	copy(r.hot[1:], r.hot[:len(r.hot)-1])
+	r.hot[0] = pid
+}
+
+// scanPid (re)reads the fds of pid. A process that is gone is dropped; a
+// reused pid (new start time) becomes a new process.
+func (r *Resolver) scanPid(pid int) {
+	comm, start, err := readStart(r.root, pid)
+	if err != nil {
+		r.dropPid(pid)
+		return
+	}
+	e := r.procs[pid]
+	if e != nil && e.start != start {
+		r.dropPid(pid)
+		e = nil
+	}
+	if e == nil {
+		e = r.newEntry(pid, comm, start)
+	}
+	r.stats.ProcsScanned++
+	inodes, err := r.fds.scan(r.root, pid, r.scratch[:0])
+	r.scratch = inodes[:0]
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			r.dropPid(pid)
+			return
+		}
+		if errors.Is(err, errUnreadable) {
+			r.stats.Unreadable++
+		}
+		// Keep what was known; nothing new can be learnt.
+		e.scanned = true
+		return
+	}
+	for _, ino := range e.inodes {
+		if r.inodes[ino] == pid {
+			delete(r.inodes, ino)
+		}
+	}
+	for _, ino := range inodes {
+		if _, ok := r.inodes[ino]; !ok {
+			r.inodes[ino] = pid
+		}
+	}
+	e.inodes = append(e.inodes[:0], inodes...)
+	e.scanned = true
+}
+
+// newEntry reads the identity of a process seen for the first time.
+func (r *Resolver) newEntry(pid int, comm string, start uint64) *procEntry {
+	e := &procEntry{start: start}
+	p, err := readProcess(r.root, pid)
+	if err != nil || p.StartTime != start {
+		// cmdline/status unreadable: what stat told is still known.
+		p = &Process{PID: pid, StartTime: start, Name: comm}
+	}
+	e.proc = p
+	e.netns = readNetNS(r.root, pid, r.fds.link)
+	r.procs[pid] = e
+	return e
+}
+
+func (r *Resolver) dropPid(pid int) {
+	e := r.procs[pid]
+	if e == nil {
+		return
+	}
+	for _, ino := range e.inodes {
+		if r.inodes[ino] == pid {
+			delete(r.inodes, ino)
+		}
+	}
+	delete(r.procs, pid)
+	for i, p := range r.hot {
+		if p == pid {
+			r.hot = append(r.hot[:i], r.hot[i+1:]...)
+			break
+		}
+	}
+}
+
+// scanNew scans the processes not seen (or not scanned) before and forgets
+// the ones that are gone.
+func (r *Resolver) scanNew() {
+	pids := r.listPids()
+	for _, pid := range pids {
+		if e, ok := r.procs[pid]; !ok || !e.scanned {
+			r.scanPid(pid)
+		}
+	}
+	r.prune(pids)
+}
+
+// fullScan rescans every process.
+func (r *Resolver) fullScan(now time.Time) {
+	r.lastFull = now
+	r.stats.FullScans++
+	pids := r.listPids()
+	for _, pid := range pids {
+		r.scanPid(pid)
+	}
+	r.prune(pids)
+}
+
+// prune drops processes absent from pids (sorted as listed).
+func (r *Resolver) prune(pids []int) {
+	if len(pids) == len(r.procs) {
+		return
+	}
+	live := make(map[int]struct{}, len(pids))
+	for _, p := range pids {
+		live[p] = struct{}{}
+	}
+	for pid := range r.procs {
+		if _, ok := live[pid]; !ok {
+			r.dropPid(pid)
+		}
+	}
+}
+
+// listPids lists the numeric entries of the proc root.
+func (r *Resolver) listPids() []int {
+	pids := r.pidBuf[:0]
+	fd, err := unix.Open(r.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return pids
+	}
+	defer unix.Close(fd)
+	for {
+		n, err := unix.Getdents(fd, r.dent)
+		if err != nil || n <= 0 {
+			break
+		}
+		b := r.dent[:n]
+		for len(b) >= 19 {
+			reclen := int(b[16]) | int(b[17])<<8
+			if reclen < 19 || reclen > len(b) {
+				break
+			}
+			name := b[19:reclen]
+			b = b[reclen:]
+			pid := 0
+			ok := false
+			for _, c := range name {
+				if c == 0 {
+					break
+				}
+				if c < '0' || c > '9' || pid > 1<<30 {
+					ok = false
+					break
+				}
+				pid = pid*10 + int(c-'0')
+				ok = true
+			}
+			if ok && pid > 0 {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	r.pidBuf = pids
+	return pids
+}
+
+// Process returns the identity of pid: name, uid, start time and command
+// line, read from /proc once per (pid, start time). It returns an error
+// wrapping fs.ErrNotExist if the process does not exist.
+func (r *Resolver) Process(pid int) (*Process, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	comm, start, err := readStart(r.root, pid)
+	if err != nil {
+		return nil, fmt.Errorf("procmap: process %d: %w", pid, err)
+	}
+	e := r.procs[pid]
+	if e != nil && e.start != start {
+		r.dropPid(pid)
+		e = nil
+	}
+	if e == nil {
+		e = r.newEntry(pid, comm, start)
+	}
+	return e.proc, nil
+}
