@@ -335,7 +335,11 @@ func (r *Report) checkView(s *segment) {
 		}
 	}
 	if maxGrows >= 3 {
-		r.warnings = append(r.warnings, Warning{Kind: WarnViewMode, File: s.file, Line: s.startLn,
+		line := s.startLn
+		if line == 1 {
+			line = 0 // the whole input
+		}
+		r.warnings = append(r.warnings, Warning{Kind: WarnViewMode, File: s.file, Line: line,
 			Reason: "numbers only grow over " + strconv.Itoa(len(s.blocks)) +
 				" refreshes, as in a cumulative view mode (-v 1, 2 or 3); read as -v 0 (KB/s): pass -v to choose"})
 	}
