@@ -1,0 +1,161 @@
+package procmap
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const childEnv = "GOHOGS_PROCMAP_CHILD"
+
+// TestMain turns the test binary into a helper child process when childEnv
+// is set: it opens sockets, prints their addresses, and waits for stdin to
+// close.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(childMain(mode))
+	}
+	os.Exit(m.Run())
+}
+
+func childMain(mode string) int {
+	if u := os.Getenv(childEnv + "_UID"); u != "" {
+		uid, _ := strconv.Atoi(u)
+		if err := syscall.Setgid(uid); err != nil {
+			fmt.Println("setgid:", err)
+			return 1
+		}
+		if err := syscall.Setuid(uid); err != nil {
+			fmt.Println("setuid:", err)
+			return 1
+		}
+	}
+	switch mode {
+	case "tcp":
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			fmt.Println("listen:", err)
+			return 1
+		}
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			fmt.Println("dial:", err)
+			return 1
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			fmt.Println("accept:", err)
+			return 1
+		}
+		fmt.Printf("ok %s %s\n", c.LocalAddr(), s.LocalAddr())
+		io.Copy(io.Discard, os.Stdin)
+		c.Close()
+		s.Close()
+		ln.Close()
+	case "udp":
+		pc, err := net.ListenPacket("udp", ":0")
+		if err != nil {
+			fmt.Println("listen:", err)
+			return 1
+		}
+		fmt.Printf("ok %s\n", pc.LocalAddr())
+		io.Copy(io.Discard, os.Stdin)
+		pc.Close()
+	default:
+		fmt.Println("unknown mode", mode)
+		return 1
+	}
+	return 0
+}
+
+// child is a running helper process.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	fields []string // the words after "ok"
+}
+
+// startChild starts the test binary as a helper named argv0 in mode, as uid
+// (if uid >= 0), through wrap (e.g. "ip netns exec NS") if given, and waits
+// (at most 10 s) for its "ok" line.
+func startChild(t *testing.T, argv0, mode string, uid int, wrap ...string) *child {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmd *exec.Cmd
+	if len(wrap) > 0 {
+		// exec -a sets argv[0] through the wrapper.
+		args := append(wrap[1:], "/bin/bash", "-c", `exec -a "$0" "$1"`, argv0, self)
+		cmd = exec.Command(wrap[0], args...)
+	} else {
+		cmd = exec.Command(self)
+		cmd.Args = []string{argv0}
+	}
+	cmd.Env = append(os.Environ(), childEnv+"="+mode)
+	if uid >= 0 {
+		cmd.Env = append(cmd.Env, childEnv+"_UID="+strconv.Itoa(uid))
+	}
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd, stdin: stdin}
+	t.Cleanup(func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(stdout).ReadString('\n')
+		line <- s
+	}()
+	select {
+	case s := <-line:
+		f := strings.Fields(s)
+		if len(f) == 0 || f[0] != "ok" {
+			t.Fatalf("child %s: %q", mode, s)
+		}
+		c.fields = f[1:]
+	case <-time.After(10 * time.Second):
+		t.Fatalf("child %s: no answer in 10 s", mode)
+	}
+	return c
+}
+
+// stop ends the child and waits (at most 5 s) for it to exit.
+func (c *child) stop(t *testing.T) {
+	t.Helper()
+	c.stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("child did not exit in 5 s")
+	}
+}
