@@ -1,0 +1,65 @@
+package capture
+
+import (
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// gopacketDecoder is the decoder written with gopacket's
+// DecodingLayerParser, kept only to compare with Decode in tests and
+// benchmarks.
+type gopacketDecoder struct {
+	eth     layers.Ethernet
+	dot1q   layers.Dot1Q
+	ip4     layers.IPv4
+	ip6     layers.IPv6
+	tcp     layers.TCP
+	udp     layers.UDP
+	icmp4   layers.ICMPv4
+	icmp6   layers.ICMPv6
+	payload gopacket.Payload
+	parser  *gopacket.DecodingLayerParser
+	decoded []gopacket.LayerType
+}
+
+func newGopacketDecoder() *gopacketDecoder {
+	g := &gopacketDecoder{decoded: make([]gopacket.LayerType, 0, 10)}
+	g.parser = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet,
+		&g.eth, &g.dot1q, &g.ip4, &g.ip6, &g.tcp, &g.udp, &g.icmp4, &g.icmp6, &g.payload)
+	g.parser.IgnoreUnsupported = true
+	return g
+}
+
+// decode fills p from an Ethernet frame like Decode does.
+func (g *gopacketDecoder) decode(data []byte, p *Packet) error {
+	*p = Packet{Length: len(data), CaptureLength: len(data), Type: PacketUnknown}
+	if err := g.parser.DecodeLayers(data, &g.decoded); err != nil {
+		return err
+	}
+	for _, lt := range g.decoded {
+		switch lt {
+		case layers.LayerTypeIPv4:
+			p.Version = 4
+			p.Proto = uint8(g.ip4.Protocol)
+			p.Src, _ = netip.AddrFromSlice(g.ip4.SrcIP)
+			p.Dst, _ = netip.AddrFromSlice(g.ip4.DstIP)
+			p.Src, p.Dst = p.Src.Unmap(), p.Dst.Unmap()
+			p.Fragment = g.ip4.Flags&layers.IPv4MoreFragments != 0 || g.ip4.FragOffset != 0
+		case layers.LayerTypeIPv6:
+			p.Version = 6
+			p.Proto = uint8(g.ip6.NextHeader)
+			if g.ip6.HopByHop != nil {
+				p.Proto = uint8(g.ip6.HopByHop.NextHeader)
+			}
+			p.Src, _ = netip.AddrFromSlice(g.ip6.SrcIP)
+			p.Dst, _ = netip.AddrFromSlice(g.ip6.DstIP)
+		case layers.LayerTypeTCP:
+			p.SrcPort, p.DstPort, p.HasPorts = uint16(g.tcp.SrcPort), uint16(g.tcp.DstPort), true
+		case layers.LayerTypeUDP:
+			p.SrcPort, p.DstPort, p.HasPorts = uint16(g.udp.SrcPort), uint16(g.udp.DstPort), true
+		}
+	}
+	return nil
+}
