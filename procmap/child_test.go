@@ -66,7 +66,10 @@ func childMain(mode string) int {
 			fmt.Println("listen:", err)
 			return 1
 		}
-		fmt.Printf("ok %s\n", pc.LocalAddr())
+		var st syscall.Stat_t
+		rc, _ := pc.(*net.UDPConn).SyscallConn()
+		rc.Control(func(fd uintptr) { syscall.Fstat(int(fd), &st) })
+		fmt.Printf("ok %s %d\n", pc.LocalAddr(), st.Ino)
 		io.Copy(io.Discard, os.Stdin)
 		pc.Close()
 	default:

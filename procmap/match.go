@@ -82,7 +82,9 @@ func matchTable(ents []sockEntry, f Flow, listener bool) (sockEntry, bool) {
 		// Ping sockets: the local "port" is the ICMP echo identifier.
 		for i := range ents {
 			if !ents[i].Raw {
-				consider(i, 3+boundScore(&ents[i], f.Local, f.Remote, f.Local.Port(), false))
+				if s := boundScore(&ents[i], f.Local, f.Remote, f.Local.Port(), false); s > 0 {
+					consider(i, 3+s)
+				}
 			}
 		}
 		// Raw sockets of that protocol: the "port" is the protocol.
