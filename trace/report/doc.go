@@ -23,7 +23,8 @@
 // an input (logs concatenated on stdin); it starts a new stretch with its
 // settings. Without a header (nethogs logs), Options.Delay and Options.ViewMode
 // apply and every input is a run of its own; start-up lines ("Adding local
-// address", "... link detected") after refresh blocks start a new run too. With
+// address", "... link detected") after refresh blocks start a new run too,
+// read with Options (a nethogs log appended to another). With
 // ViewAuto the input is read as KB/s and, when no process's number ever
 // decreases while some grow in 3 or more refreshes, a WarnViewMode warning
 // says it looks cumulative.

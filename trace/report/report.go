@@ -219,10 +219,9 @@ type parser struct {
 	seg  *segment
 }
 
-// newSegment closes the current segment and starts one with h's settings
-// (or, when h is nil, the current segment's settings, else the options').
+// newSegment closes the current segment and starts one with h's settings,
+// or the options' when h is nil.
 func (p *parser) newSegment(h *Header, lineNo int) {
-	prev := p.seg
 	p.finish()
 	s := &segment{file: p.file, order: len(p.r.segs), startLn: lineNo}
 	switch {
@@ -230,8 +229,6 @@ func (p *parser) newSegment(h *Header, lineNo int) {
 		s.delay, s.view, s.seq = h.Delay, h.ViewMode, h.Seq
 		s.run, s.header = h.Run, true
 		s.start, _ = h.Start()
-	case prev != nil:
-		s.delay, s.view, s.auto = prev.delay, prev.view, prev.auto
 	default:
 		s.delay, s.view = p.r.opts.Delay, p.r.opts.ViewMode
 		if s.view == ViewAuto {
