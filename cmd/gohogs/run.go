@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/procmap"
+	"github.com/gohogs/gohogs/trace"
+	"github.com/gohogs/gohogs/trace/report"
+)
+
+const noDevices = "No devices to monitor. Use '-a' to allow monitoring loopback interfaces or devices that are not up/running"
+
+// run is the whole program; it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "report" {
+		return runReport(args[1:], stdin, stdout, stderr)
+	}
+	o, err := parseArgs(args)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		if isUsage(err) {
+			io.WriteString(stderr, usageText)
+		}
+		return 1
+	}
+	if o.version {
+		fmt.Fprintln(stdout, " version "+version)
+		return 0
+	}
+	if o.help {
+		io.WriteString(stdout, usageText)
+		return 0
+	}
+	// A closed pipe on stdout must end the program quietly, not kill it
+	// with SIGPIPE halfway through a line: writes then return EPIPE.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if !o.trace {
+		fmt.Fprintln(stderr, "gohogs: the interactive view needs a terminal library that this build lacks; use -t for trace mode")
+		return 1
+	}
+	return monitor(ctx, o, stdout, stderr)
+}
+
+// monitor runs trace mode until the refresh count, the duration or a signal
+// ends it.
+func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
+	devs, missing, err := selectDevices(o.devices, o.all)
+	if err != nil {
+		fmt.Fprintln(stderr, "gohogs:", err)
+		return 1
+	}
+	for _, m := range missing {
+		fmt.Fprintf(stderr, "gohogs: interface %q does not exist (ip link lists the interfaces)\n", m)
+	}
+	if len(devs) == 0 {
+		if len(missing) == 0 {
+			fmt.Fprintln(stderr, noDevices)
+		}
+		return 1
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	locals, err := capture.WatchLocalAddrs(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "gohogs: reading local addresses:", err)
+		return 1
+	}
+	resolver, err := procmap.New(procmap.Options{})
+	if err != nil {
+		fmt.Fprintln(stderr, "gohogs:", err)
+		return 1
+	}
+	defer resolver.Close()
+
+	runStart := time.Now()
+	var out io.Writer = stdout
+	var file *logFile
+	if o.output != "" {
+		file = &logFile{pattern: o.output}
+		if err := file.open(runStart); err != nil {
+			fmt.Fprintf(stderr, "gohogs: --output %s: %v\n", o.output, err)
+			return 1
+		}
+		defer file.Close()
+		out = file
+	}
+	w := trace.NewWriter(out)
+	w.Mode, w.BySent, w.Cmdline = o.view, o.bySent, o.cmdline
+	header := report.Header{Delay: o.delay, ViewMode: int(o.view), Run: report.NewRun(runStart), Seq: 1}
+	if file != nil {
+		if err := w.Line(header.String()); err != nil {
+			return outputError(stderr, err)
+		}
+	}
+
+	// The start-up lines, kept to begin every rotated file with.
+	var startup []string
+	emit := func(lines ...string) error {
+		for _, l := range lines {
+			startup = append(startup, l)
+			if err := w.Line(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var caps []*capture.Capture
+	defer func() {
+		for _, c := range caps {
+			c.Close()
+		}
+	}()
+	for _, dev := range devs {
+		var addrs []string
+		for _, a := range locals.Of(dev) {
+			addrs = append(addrs, "Adding local address: "+a.String())
+		}
+		if err := emit(addrs...); err != nil {
+			return outputError(stderr, err)
+		}
+		c, err := capture.Open(capture.Options{
+			Interfaces:  []string{dev},
+			Promiscuous: o.promisc,
+			Filter:      o.filter,
+			Backend:     o.backend,
+			OnError: func(iface string, err error) {
+				fmt.Fprintf(stderr, "gohogs: %s: %v\n", iface, err)
+			},
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", dev, err)
+			continue
+		}
+		caps = append(caps, c)
+		if err := emit(trace.LinkLine(uint32(c.Links()[0].Type))); err != nil {
+			return outputError(stderr, err)
+		}
+	}
+	if len(caps) == 0 {
+		fmt.Fprintln(stderr, "Error opening pcap handlers for all devices.")
+		return 1
+	}
+	// newFile begins a file: the header, then the start-up lines.
+	newFile := func() error {
+		if err := w.Line(header.String()); err != nil {
+			return err
+		}
+		for _, l := range startup {
+			if err := w.Line(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
+	start := time.Now()
+	acct := trace.New(trace.Config{
+		Locals:   locals,
+		Resolver: resolver,
+		UDP:      o.udp,
+		PIDs:     o.pids,
+		KeepIdle: !o.view.IsRate(),
+	}, start)
+	defer acct.Close()
+
+	var wg sync.WaitGroup
+	capErr := make(chan error, len(caps))
+	for _, c := range caps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Run(ctx, acct.Packet); err != nil {
+				capErr <- err
+			}
+		}()
+	}
+	defer wg.Wait()
+	defer cancel()
+
+	var deadline <-chan time.Time
+	if o.duration > 0 {
+		t := time.NewTimer(o.duration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	tick := time.NewTicker(o.delay)
+	defer tick.Stop()
+	hup := make(chan os.Signal, 1)
+	if file != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
+	nextRotate := start.Add(o.rotate)
+	refreshes := 0
+	refresh := func() error {
+		now := time.Now()
+		if file != nil && o.rotate > 0 && !now.Before(nextRotate) {
+			// Between two refreshes: no block is ever split across files.
+			for !now.Before(nextRotate) {
+				nextRotate = nextRotate.Add(o.rotate)
+			}
+			if err := file.open(now); err != nil {
+				return err
+			}
+			header.Seq++
+			if err := newFile(); err != nil {
+				return err
+			}
+		}
+		s := acct.Refresh(now)
+		refreshes++
+		if o.gcPeriod > 0 && refreshes%o.gcPeriod == 0 && o.view.IsRate() {
+			acct.CollectIdle()
+		}
+		if o.bughunt {
+			bughunt(stderr, s, acct, caps)
+		}
+		return w.Refresh(s)
+	}
+	for {
+		if err := refresh(); err != nil {
+			return outputError(stderr, err)
+		}
+		if o.count > 0 && refreshes >= o.count {
+			return 0
+		}
+	wait:
+		select {
+		case <-tick.C:
+		case <-deadline:
+			// A complete last refresh, covering the time since the previous one.
+			if err := refresh(); err != nil {
+				return outputError(stderr, err)
+			}
+			return 0
+		case err := <-capErr:
+			fmt.Fprintln(stderr, "gohogs: capture:", err)
+			return 1
+		case <-hup:
+			// logrotate moved the file away: reopen the name; a new,
+			// empty file begins like every file does.
+			if err := file.reopen(); err != nil {
+				return outputError(stderr, err)
+			}
+			if st, err := file.f.Stat(); err == nil && st.Size() == 0 {
+				if err := newFile(); err != nil {
+					return outputError(stderr, err)
+				}
+			}
+			goto wait
+		case <-ctx.Done():
+			return 0
+		}
+	}
+}
+
+// outputError reports a failed write: quietly for a closed pipe, otherwise
+// with one line.
+func outputError(stderr io.Writer, err error) int {
+	if errors.Is(err, syscall.EPIPE) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "gohogs: writing the trace: %v\n", err)
+	return 1
+}
+
+// bughunt prints -x diagnostics on stderr, keeping stdout a clean trace.
+func bughunt(stderr io.Writer, s *trace.Snapshot, acct *trace.Accountant, caps []*capture.Capture) {
+	st := acct.Stats()
+	fmt.Fprintf(stderr, "gohogs: refresh %d elapsed %.3fs packets %d bytes %d ignored %d flows %d processes %d resolved %d failed %d queue-drops %d unknown-bytes %d\n",
+		s.Seq, s.Elapsed.Seconds(), st.Packets, st.Bytes, st.Ignored, st.Flows, st.Processes, st.Resolved, st.Failed, st.Dropped, st.UnknownBytes)
+	for _, c := range caps {
+		for _, cs := range c.Stats() {
+			fmt.Fprintf(stderr, "gohogs: capture %s packets %d bytes %d malformed %d kernel-drops %d\n",
+				cs.Interface, cs.Packets, cs.Bytes, cs.Malformed, cs.KernelDrops)
+		}
+	}
+}
