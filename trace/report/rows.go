@@ -81,6 +81,9 @@ type Row struct {
 	First, Last time.Time
 }
 
+// Owned reports whether the row is one process (ByPID with a pid > 0).
+func (r Row) Owned() bool { return r.PID > 0 }
+
 // Total returns Sent + Recv (at most MaxInt64).
 func (r Row) Total() int64 {
 	if r.Sent > math.MaxInt64-r.Recv {
