@@ -1,0 +1,303 @@
+package procmap
+
+import (
+	"encoding/binary"
+	"errors"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+const fixtureNS = 4026531840
+
+func skipBigEndian(t testing.TB) {
+	var b [2]byte
+	binary.NativeEndian.PutUint16(b[:], 1)
+	if b[0] != 1 {
+		t.Skip("fixture /proc/net files are little-endian")
+	}
+}
+
+func fixture(t *testing.T, root string, opts Options) *Resolver {
+	t.Helper()
+	skipBigEndian(t)
+	opts.ProcRoot = root
+	opts.NoNetlink = true
+	if opts.NetNSDir == "" {
+		opts.NetNSDir = filepath.Join(t.TempDir(), "netns") // none
+	}
+	r, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// copyTree copies a fixture tree (files, dirs, symlinks) to a temp dir.
+func copyTree(t testing.TB, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		out := filepath.Join(dst, rel)
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			tgt, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(tgt, out)
+		case d.IsDir():
+			return os.MkdirAll(out, 0o755)
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(out, b, 0o644)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func mp(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func TestFixtureResolve(t *testing.T) {
+	r := fixture(t, "testdata/proc1", Options{})
+	if r.NetNS() != fixtureNS {
+		t.Fatalf("NetNS() = %d, want %d", r.NetNS(), fixtureNS)
+	}
+	for _, tc := range []struct {
+		name   string
+		f      Flow
+		inode  uint64
+		uid    uint32
+		pid    int // 0: no process expected
+		pname  string
+		notFnd bool
+	}{
+		{"tcp established", Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}, 1002, 1000, 200, "/usr/bin/python3", false},
+		{"tcp not yet accepted", Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.30:50001")}, 1001, 0, 100, "sshd: root@pts/0", false},
+		{"tcp unknown peer to listener", Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.99:1234")}, 1001, 0, 100, "sshd: root@pts/0", false},
+		{"tcp time_wait", Flow{Proto: 6, Local: mp("192.168.1.10:40000"), Remote: mp("10.0.0.1:80")}, 0, 0, 0, "", true},
+		{"tcp mapped established", Flow{Proto: 6, Local: mp("192.168.1.10:8080"), Remote: mp("192.168.1.40:5555")}, 1004, 1000, 200, "/usr/bin/python3", false},
+		{"tcp v4 to dual-stack listener", Flow{Proto: 6, Local: mp("192.168.1.10:8080"), Remote: mp("192.168.1.41:5555")}, 1003, 33, 300, "nginx: worker process", false},
+		{"tcp specific listener", Flow{Proto: 6, Local: mp("192.168.1.10:8081"), Remote: mp("192.168.1.41:5555")}, 1005, 0, 300, "nginx: worker process", false},
+		{"tcp other address, specific listener", Flow{Proto: 6, Local: mp("192.168.1.11:8081"), Remote: mp("192.168.1.41:5555")}, 0, 0, 0, "", true},
+		{"tcp6", Flow{Proto: 6, Local: mp("[2001:db8::1]:443"), Remote: mp("[2001:db8::2]:60000")}, 1006, 1000, 200, "/usr/bin/python3", false},
+		{"udp connected", Flow{Proto: 17, Local: mp("192.168.1.10:53"), Remote: mp("8.8.8.8:53")}, 2002, 0, 0, "", false},
+		{"udp wildcard", Flow{Proto: 17, Local: mp("192.168.1.10:53"), Remote: mp("1.1.1.1:53")}, 2001, 0, 100, "sshd: root@pts/0", false},
+		{"udp v4 on dual-stack", Flow{Proto: 17, Local: mp("192.168.1.10:5353"), Remote: mp("224.0.0.251:5353")}, 2003, 0, 300, "nginx: worker process", false},
+		{"udp no process", Flow{Proto: 17, Local: mp("192.168.1.10:123"), Remote: mp("1.2.3.4:123")}, 6001, 0, 0, "", false},
+		{"udp none", Flow{Proto: 17, Local: mp("192.168.1.10:124"), Remote: mp("1.2.3.4:123")}, 0, 0, 0, "", true},
+		{"ping socket by echo id", Flow{Proto: 1, Local: mp("192.168.1.10:2989"), Remote: mp("192.168.1.1:0")}, 3001, 0, 400, "pinger", false},
+		{"raw icmp", Flow{Proto: 1, Local: mp("192.168.1.10:77"), Remote: mp("192.168.1.1:0")}, 3002, 0, 400, "pinger", false},
+		{"raw proto 253", Flow{Proto: 253, Local: mp("192.168.1.10:0"), Remote: mp("192.168.1.1:0")}, 3003, 0, 400, "pinger", false},
+		{"raw none", Flow{Proto: 47, Local: mp("192.168.1.10:0"), Remote: mp("192.168.1.1:0")}, 0, 0, 0, "", true},
+		{"other netns same tuple", Flow{NetNS: 4026532999, Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}, 5002, 0, 500, "/bin/contained", false},
+		{"own netns named", Flow{NetNS: fixtureNS, Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}, 1002, 1000, 200, "/usr/bin/python3", false},
+		{"unknown netns", Flow{NetNS: 4026539999, Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}, 0, 0, 0, "", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := r.Resolve(tc.f)
+			if tc.notFnd {
+				if !errors.Is(err, ErrNotFound) {
+					t.Fatalf("got %+v, %v; want ErrNotFound", o, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Inode != tc.inode || o.UID != tc.uid {
+				t.Fatalf("inode %d uid %d, want %d %d", o.Inode, o.UID, tc.inode, tc.uid)
+			}
+			if tc.pid == 0 {
+				if o.Process != nil {
+					t.Fatalf("process %+v, want none", o.Process)
+				}
+				return
+			}
+			if o.Process == nil || o.Process.PID != tc.pid || o.Process.Name != tc.pname {
+				t.Fatalf("process %+v, want pid %d %q", o.Process, tc.pid, tc.pname)
+			}
+		})
+	}
+	st := r.Stats()
+	if st.Lookups != 21 || st.Misses != 5 || st.Hits != 16 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestFixtureMalformedCounted(t *testing.T) {
+	r := fixture(t, "testdata/proc1", Options{})
+	for i := 1; i <= 3; i++ {
+		if _, err := r.Resolve(Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}); err != nil {
+			t.Fatal(err)
+		}
+		// net/tcp holds two malformed lines; tcp6 none.
+		if st := r.Stats(); st.MalformedLines != uint64(2*i) || st.TableReads != uint64(i) {
+			t.Fatalf("after %d lookups: malformed %d table reads %d", i, st.MalformedLines, st.TableReads)
+		}
+	}
+}
+
+func TestFixtureProcess(t *testing.T) {
+	r := fixture(t, "testdata/proc1", Options{})
+	for _, tc := range []struct {
+		pid   int
+		name  string
+		args  []string
+		uid   uint32
+		start uint64
+	}{
+		{100, "sshd: root@pts/0", []string{"sshd: root@pts/0"}, 0, 5000},
+		{200, "/usr/bin/python3", []string{"/usr/bin/python3", "-m", "http.server"}, 1000, 6000},
+		{300, "nginx: worker process", []string{"nginx: worker process"}, 33, 7000},
+		{350, "kworker/0:1-events", nil, 0, 10},
+	} {
+		p, err := r.Process(tc.pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.PID != tc.pid || p.Name != tc.name || !slices.Equal(p.Cmdline, tc.args) || p.UID != tc.uid || p.StartTime != tc.start {
+			t.Fatalf("Process(%d) = %+v, want %q %q uid %d start %d", tc.pid, p, tc.name, tc.args, tc.uid, tc.start)
+		}
+		if q, _ := r.Process(tc.pid); q != p {
+			t.Fatalf("Process(%d) read again", tc.pid)
+		}
+	}
+	if _, err := r.Process(999); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Process(999): %v", err)
+	}
+}
+
+// TestFixturePidReuse: pid 200 exits and a new process gets pid 200; it is a
+// new Process with its own name, and the old one keeps its name.
+func TestFixturePidReuse(t *testing.T) {
+	root := copyTree(t, "testdata/proc1")
+	r := fixture(t, root, Options{})
+	f1 := Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}
+	o1, err := r.Resolve(f1)
+	if err != nil || o1.Process == nil || o1.Process.Name != "/usr/bin/python3" {
+		t.Fatalf("%+v %v", o1, err)
+	}
+	old := o1.Process
+	// The new process: another start time, name, socket.
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(root+"/200/stat", []byte("200 (newproc) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 6500 1 1\n"), 0o644))
+	must(os.WriteFile(root+"/200/cmdline", []byte("newproc\x00--flag\x00"), 0o644))
+	must(os.RemoveAll(root + "/200/fd"))
+	must(os.MkdirAll(root+"/200/fd", 0o755))
+	must(os.Symlink("socket:[1100]", root+"/200/fd/3"))
+	tcp, err := os.ReadFile(root + "/net/tcp")
+	must(err)
+	tcp = append(tcp, "   7: 0A01A8C0:1F92 1401A8C0:C350 01 00000000:00000000 00:00000000 00000000  1000        0 1100 1 0 100 0 0 10 0\n"...)
+	must(os.WriteFile(root+"/net/tcp", tcp, 0o644))
+
+	o2, err := r.Resolve(Flow{Proto: 6, Local: mp("192.168.1.10:8082"), Remote: mp("192.168.1.20:50000")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := o2.Process
+	if p == nil || p == old || p.PID != 200 || p.Name != "newproc" || p.StartTime != 6500 || !slices.Equal(p.Cmdline, []string{"newproc", "--flag"}) {
+		t.Fatalf("new process %+v (old %+v)", p, old)
+	}
+	if old.Name != "/usr/bin/python3" || old.StartTime != 6000 {
+		t.Fatalf("old process changed: %+v", old)
+	}
+	if q, err := r.Process(200); err != nil || q != p {
+		t.Fatalf("Process(200) = %+v %v", q, err)
+	}
+	// The old flow's socket is gone from every fd: remembered owner.
+	if o, err := r.Resolve(f1); err != nil || o.Inode != 1002 {
+		t.Fatalf("old flow: %+v %v", o, err)
+	}
+}
+
+// TestFixtureIncremental: a new process is found by scanning new pids only;
+// a new socket in an old process needs a full scan, rate-limited.
+func TestFixtureIncremental(t *testing.T) {
+	root := copyTree(t, "testdata/proc1")
+	r := fixture(t, root, Options{FullScanInterval: time.Hour})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	addUDP := func(port int, inode string) {
+		b, err := os.ReadFile(root + "/net/udp")
+		must(err)
+		b = append(b, []byte("  9: 00000000:"+portHex(port)+" 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 "+inode+" 2 0 0\n")...)
+		must(os.WriteFile(root+"/net/udp", b, 0o644))
+	}
+	if _, err := r.Resolve(Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}); err != nil {
+		t.Fatal(err)
+	}
+	st := r.Stats()
+	if st.FullScans != 0 || st.Processes != 6 {
+		t.Fatalf("first lookup: %+v", st)
+	}
+	// A new process with a new socket.
+	must(os.MkdirAll(root+"/700/fd", 0o755))
+	must(os.WriteFile(root+"/700/stat", []byte("700 (newcomer) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9900 1 1\n"), 0o644))
+	must(os.WriteFile(root+"/700/cmdline", []byte("newcomer\x00"), 0o644))
+	must(os.WriteFile(root+"/700/status", []byte("Name:\tnewcomer\nUid:\t5\t5\t5\t5\n"), 0o644))
+	must(os.Symlink("socket:[7001]", root+"/700/fd/3"))
+	addUDP(7001, "7001")
+	o, err := r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:7001"), Remote: mp("1.2.3.4:5")})
+	if err != nil || o.Process == nil || o.Process.PID != 700 || o.Process.UID != 5 {
+		t.Fatalf("new process: %+v %v", o, err)
+	}
+	if st := r.Stats(); st.FullScans != 0 {
+		t.Fatalf("new process needed a full scan: %+v", st)
+	}
+	// A new socket in pid 350 (not hot, not new): one full scan.
+	must(os.Symlink("socket:[7002]", root+"/350/fd/4"))
+	addUDP(7002, "7002")
+	o, err = r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:7002"), Remote: mp("1.2.3.4:5")})
+	if err != nil || o.Process == nil || o.Process.PID != 350 {
+		t.Fatalf("new socket: %+v %v", o, err)
+	}
+	if st := r.Stats(); st.FullScans != 1 {
+		t.Fatalf("full scans %d, want 1", st.FullScans)
+	}
+	// Another one in pid 400 at once: the full scan is rate-limited, so the
+	// socket is reported without its process.
+	must(os.Symlink("socket:[7003]", root+"/400/fd/9"))
+	addUDP(7003, "7003")
+	o, err = r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:7003"), Remote: mp("1.2.3.4:5")})
+	if err != nil || o.Inode != 7003 || o.Process != nil {
+		t.Fatalf("rate-limited: %+v %v", o, err)
+	}
+	if st := r.Stats(); st.FullScans != 1 {
+		t.Fatalf("full scans %d, want 1", st.FullScans)
+	}
+	// A process that is gone is dropped from the index.
+	must(os.RemoveAll(root + "/700"))
+	if _, err := r.Process(700); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Process(700) after exit: %v", err)
+	}
+}
+
+func portHex(p int) string {
+	const hx = "0123456789ABCDEF"
+	return string([]byte{hx[p>>12&15], hx[p>>8&15], hx[p>>4&15], hx[p&15]})
+}
