@@ -7,12 +7,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/gohogs/gohogs/capture"
-	"github.com/gohogs/gohogs/procmap"
+	"github.com/gohogs/gohogs"
 	"github.com/gohogs/gohogs/trace"
 	"github.com/gohogs/gohogs/trace/report"
 )
@@ -70,19 +68,30 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	locals, err := capture.WatchLocalAddrs(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, "gohogs: reading local addresses:", err)
+	m, err := gohogs.Open(ctx, gohogs.Options{
+		Interfaces:  devs,
+		Promiscuous: o.promisc,
+		Filter:      o.filter,
+		Backend:     o.backend,
+		UDP:         o.udp,
+		PIDs:        o.pids,
+		Interval:    o.delay,
+		KeepIdle:    !o.view.IsRate(),
+		OnError: func(iface string, err error) {
+			fmt.Fprintf(stderr, "gohogs: %s: %v\n", iface, err)
+		},
+	})
+	if oe := (*gohogs.OpenError)(nil); errors.As(err, &oe) {
+		for _, d := range oe.Devices {
+			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", d.Name, d.Err)
+		}
+		fmt.Fprintln(stderr, "Error opening pcap handlers for all devices.")
+		return 1
+	} else if err != nil {
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	resolver, err := procmap.New(procmap.Options{})
-	if err != nil {
-		fmt.Fprintln(stderr, "gohogs:", err)
-		return 1
-	}
-	defer resolver.Close()
+	defer m.Close()
 
 	runStart := time.Now()
 	var out io.Writer = stdout
@@ -116,41 +125,19 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		}
 		return nil
 	}
-	var caps []*capture.Capture
-	defer func() {
-		for _, c := range caps {
-			c.Close()
+	for _, d := range m.Devices() {
+		var lines []string
+		for _, a := range d.Addrs {
+			lines = append(lines, "Adding local address: "+a.String())
 		}
-	}()
-	for _, dev := range devs {
-		var addrs []string
-		for _, a := range locals.Of(dev) {
-			addrs = append(addrs, "Adding local address: "+a.String())
+		if d.Err != nil {
+			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", d.Name, d.Err)
+		} else {
+			lines = append(lines, trace.LinkLine(uint32(d.Link)))
 		}
-		if err := emit(addrs...); err != nil {
+		if err := emit(lines...); err != nil {
 			return outputError(stderr, err)
 		}
-		c, err := capture.Open(capture.Options{
-			Interfaces:  []string{dev},
-			Promiscuous: o.promisc,
-			Filter:      o.filter,
-			Backend:     o.backend,
-			OnError: func(iface string, err error) {
-				fmt.Fprintf(stderr, "gohogs: %s: %v\n", iface, err)
-			},
-		})
-		if err != nil {
-			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", dev, err)
-			continue
-		}
-		caps = append(caps, c)
-		if err := emit(trace.LinkLine(uint32(c.Links()[0].Type))); err != nil {
-			return outputError(stderr, err)
-		}
-	}
-	if len(caps) == 0 {
-		fmt.Fprintln(stderr, "Error opening pcap handlers for all devices.")
-		return 1
 	}
 	// newFile begins a file: the header, then the start-up lines.
 	newFile := func() error {
@@ -166,29 +153,6 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	}
 
 	start := time.Now()
-	acct := trace.New(trace.Config{
-		Locals:   locals,
-		Resolver: resolver,
-		UDP:      o.udp,
-		PIDs:     o.pids,
-		KeepIdle: !o.view.IsRate(),
-	}, start)
-	defer acct.Close()
-
-	var wg sync.WaitGroup
-	capErr := make(chan error, len(caps))
-	for _, c := range caps {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.Run(ctx, acct.Packet); err != nil {
-				capErr <- err
-			}
-		}()
-	}
-	defer wg.Wait()
-	defer cancel()
-
 	var deadline <-chan time.Time
 	if o.duration > 0 {
 		t := time.NewTimer(o.duration)
@@ -219,13 +183,13 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 				return err
 			}
 		}
-		s := acct.Refresh(now)
+		s := m.Refresh()
 		refreshes++
 		if o.gcPeriod > 0 && refreshes%o.gcPeriod == 0 && o.view.IsRate() {
-			acct.CollectIdle()
+			m.CollectIdle()
 		}
 		if o.bughunt {
-			bughunt(stderr, s, acct, caps)
+			bughunt(stderr, s, m.Stats())
 		}
 		return w.Refresh(s)
 	}
@@ -245,7 +209,7 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 				return outputError(stderr, err)
 			}
 			return 0
-		case err := <-capErr:
+		case err := <-m.CaptureErr():
 			fmt.Fprintln(stderr, "gohogs: capture:", err)
 			return 1
 		case <-hup:
@@ -277,14 +241,13 @@ func outputError(stderr io.Writer, err error) int {
 }
 
 // bughunt prints -x diagnostics on stderr, keeping stdout a clean trace.
-func bughunt(stderr io.Writer, s *trace.Snapshot, acct *trace.Accountant, caps []*capture.Capture) {
-	st := acct.Stats()
+func bughunt(stderr io.Writer, s *trace.Snapshot, st gohogs.Stats) {
+	a := st.Accounting
 	fmt.Fprintf(stderr, "gohogs: refresh %d elapsed %.3fs packets %d bytes %d ignored %d flows %d processes %d resolved %d failed %d queue-drops %d unknown-bytes %d\n",
-		s.Seq, s.Elapsed.Seconds(), st.Packets, st.Bytes, st.Ignored, st.Flows, st.Processes, st.Resolved, st.Failed, st.Dropped, st.UnknownBytes)
-	for _, c := range caps {
-		for _, cs := range c.Stats() {
-			fmt.Fprintf(stderr, "gohogs: capture %s packets %d bytes %d malformed %d kernel-drops %d\n",
-				cs.Interface, cs.Packets, cs.Bytes, cs.Malformed, cs.KernelDrops)
-		}
+		s.Seq, s.Elapsed.Seconds(), a.Packets, a.Bytes, a.Ignored, a.Flows, a.Processes, a.Resolved, a.Failed, a.Dropped, a.UnknownBytes)
+	for _, cs := range st.Capture {
+		fmt.Fprintf(stderr, "gohogs: capture %s packets %d bytes %d malformed %d kernel-drops %d\n",
+			cs.Interface, cs.Packets, cs.Bytes, cs.Malformed, cs.KernelDrops)
 	}
+	fmt.Fprintf(stderr, "gohogs: resolver %+v\n", st.Resolver)
 }

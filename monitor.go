@@ -1,0 +1,237 @@
+// Package gohogs monitors network bandwidth per process on Linux, as nethogs
+// does, and hands each refresh to the caller as data.
+//
+// A Monitor captures on the chosen interfaces (package capture), finds the
+// process behind every flow (package procmap) and accounts the bytes
+// (package trace). The gohogs command is built on this API alone.
+//
+//	m, err := gohogs.Open(ctx, gohogs.Options{Interfaces: []string{"eth0"}})
+//	if err != nil { ... }
+//	defer m.Close()
+//	err = m.Run(ctx, func(s *trace.Snapshot) error {
+//		for _, r := range s.Rows { fmt.Println(r.Name, r.PID, r.Sent, r.Recv) }
+//		return nil
+//	})
+//
+// It needs root, or CAP_NET_RAW and CAP_NET_ADMIN (capture, sock_diag) and
+// CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH (other users' /proc/PID/fd).
+package gohogs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/procmap"
+	"github.com/gohogs/gohogs/trace"
+)
+
+// Options says what a Monitor watches and how.
+type Options struct {
+	// Interfaces to capture on, by name. Required.
+	Interfaces []string
+	// Promiscuous puts the interfaces in promiscuous mode (nethogs -p).
+	Promiscuous bool
+	// Filter is a BPF filter expression (nethogs -f; needs the pcap build).
+	Filter string
+	// Backend is the capture backend: "afpacket" (default) or "pcap".
+	Backend string
+	// UDP accounts UDP as well as TCP (nethogs -C).
+	UDP bool
+	// PIDs, when set, shows only these processes (nethogs -P).
+	PIDs []int
+	// Interval is the refresh period of Run; default 1 s.
+	Interval time.Duration
+	// KeepIdle keeps idle processes in the refreshes forever (as nethogs's
+	// total view modes do); otherwise they leave 150 s after their last byte.
+	KeepIdle bool
+	// OnError, if set, hears of an interface that went down or away (capture
+	// goes on on the others, and resumes when it comes back).
+	OnError func(iface string, err error)
+}
+
+// Device is one interface the Monitor was asked to watch.
+type Device struct {
+	// Name of the interface.
+	Name string
+	// Addrs are its local addresses when it was opened, IPv4 first.
+	Addrs []netip.Addr
+	// Link is its link type (a pcap DLT number), when opened.
+	Link capture.LinkType
+	// Err is why it could not be opened, or nil.
+	Err error
+}
+
+// OpenError is Open's error when no interface could be opened; Devices
+// says why for each.
+type OpenError struct {
+	Devices []Device
+}
+
+func (e *OpenError) Error() string {
+	var b strings.Builder
+	b.WriteString("gohogs: no interface could be opened")
+	for _, d := range e.Devices {
+		fmt.Fprintf(&b, "; %s: %v", d.Name, d.Err)
+	}
+	return b.String()
+}
+
+// Unwrap returns the devices' errors.
+func (e *OpenError) Unwrap() []error {
+	var errs []error
+	for _, d := range e.Devices {
+		errs = append(errs, d.Err)
+	}
+	return errs
+}
+
+// Monitor is a running capture and its accounting.
+type Monitor struct {
+	opts     Options
+	devices  []Device
+	caps     []*capture.Capture
+	locals   *capture.LocalAddrs
+	resolver *procmap.Resolver
+	acct     *trace.Accountant
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	capErr   chan error
+	close    sync.Once
+}
+
+// Open starts monitoring: it opens every interface and starts capturing.
+// An interface that cannot be opened is reported in Devices; Open fails
+// only when none can be opened. Capture stops when ctx ends or on Close.
+func Open(ctx context.Context, opts Options) (*Monitor, error) {
+	if len(opts.Interfaces) == 0 {
+		return nil, errors.New("gohogs: no interface to monitor")
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	m := &Monitor{opts: opts, cancel: cancel}
+	var err error
+	m.locals, err = capture.WatchLocalAddrs(ctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("gohogs: reading local addresses: %w", err)
+	}
+	m.resolver, err = procmap.New(procmap.Options{})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("gohogs: %w", err)
+	}
+	for _, name := range opts.Interfaces {
+		d := Device{Name: name, Addrs: m.locals.Of(name)}
+		c, err := capture.Open(capture.Options{
+			Interfaces:  []string{name},
+			Promiscuous: opts.Promiscuous,
+			Filter:      opts.Filter,
+			Backend:     opts.Backend,
+			OnError:     opts.OnError,
+		})
+		if err != nil {
+			d.Err = err
+		} else {
+			d.Link = c.Links()[0].Type
+			m.caps = append(m.caps, c)
+		}
+		m.devices = append(m.devices, d)
+	}
+	if len(m.caps) == 0 {
+		m.resolver.Close()
+		cancel()
+		return nil, &OpenError{Devices: m.devices}
+	}
+	m.acct = trace.New(trace.Config{
+		Locals:   m.locals,
+		Resolver: m.resolver,
+		UDP:      opts.UDP,
+		PIDs:     opts.PIDs,
+		KeepIdle: opts.KeepIdle,
+	}, time.Now())
+	m.capErr = make(chan error, len(m.caps))
+	for _, c := range m.caps {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			if err := c.Run(ctx, m.acct.Packet); err != nil {
+				m.capErr <- err
+			}
+		}()
+	}
+	return m, nil
+}
+
+// Devices lists the interfaces asked for, in order, with their addresses,
+// link types, and open errors.
+func (m *Monitor) Devices() []Device { return m.devices }
+
+// Refresh takes a refresh now: the bytes since the previous one, per
+// process.
+func (m *Monitor) Refresh() *trace.Snapshot { return m.acct.Refresh(time.Now()) }
+
+// CollectIdle forgets processes that have no live flow and no traffic
+// since the previous refresh (nethogs -g).
+func (m *Monitor) CollectIdle() int { return m.acct.CollectIdle() }
+
+// Run takes a refresh at once and then every Interval, and passes each to
+// fn, until ctx ends (Run returns nil), fn returns an error (Run returns it),
+// or capture fails. The Monitor is not closed.
+func (m *Monitor) Run(ctx context.Context, fn func(*trace.Snapshot) error) error {
+	tick := time.NewTicker(m.opts.Interval)
+	defer tick.Stop()
+	for {
+		if err := fn(m.Refresh()); err != nil {
+			return err
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil
+		case err := <-m.capErr:
+			return fmt.Errorf("gohogs: capture: %w", err)
+		}
+	}
+}
+
+// CaptureErr delivers a fatal capture error, for callers that drive
+// refreshes themselves rather than through Run.
+func (m *Monitor) CaptureErr() <-chan error { return m.capErr }
+
+// Stats are a Monitor's health counters.
+type Stats struct {
+	Accounting trace.Stats
+	Capture    []capture.Stats
+	Resolver   procmap.Stats
+}
+
+// Stats returns the Monitor's counters.
+func (m *Monitor) Stats() Stats {
+	s := Stats{Accounting: m.acct.Stats(), Resolver: m.resolver.Stats()}
+	for _, c := range m.caps {
+		s.Capture = append(s.Capture, c.Stats()...)
+	}
+	return s
+}
+
+// Close stops capturing and releases everything. It is safe to call twice.
+func (m *Monitor) Close() error {
+	m.close.Do(func() {
+		m.cancel()
+		m.wg.Wait()
+		for _, c := range m.caps {
+			c.Close()
+		}
+		m.acct.Close()
+		m.resolver.Close()
+	})
+	return nil
+}
