@@ -52,7 +52,7 @@ func ReadFile(path string, h Handler) (Stats, error) {
 		linkOf func(ci *gopacket.CaptureInfo) (LinkType, error)
 	)
 	if binary.LittleEndian.Uint32(magic) == 0x0a0d0d0a { // pcapng section header block
-		r, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
 			return st, fmt.Errorf("capture: %s: pcapng header at byte offset 0: %w", path, err)
 		}
@@ -78,8 +78,11 @@ func ReadFile(path string, h Handler) (Stats, error) {
 	for {
 		at := offset()
 		data, ci, err := read()
-		if err == io.EOF {
+		if err == io.EOF && offset() == at {
 			return st, nil
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // a record header without its data
 		}
 		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {

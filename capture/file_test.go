@@ -1,0 +1,226 @@
+package capture
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// fileFrame is one frame written to a test capture file.
+type fileFrame struct {
+	link   LinkType
+	data   []byte
+	length int // original length (>= len(data))
+	ts     time.Time
+}
+
+// testFrames are the frames of the round-trip files: Ethernet frames, some
+// cut short like a snap length does, and one malformed frame.
+func testFrames() []fileFrame {
+	var out []fileFrame
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	for i, c := range decodeCases() {
+		if c.link != LinkEthernet {
+			continue
+		}
+		f := fileFrame{link: LinkEthernet, data: c.data, length: len(c.data), ts: ts.Add(time.Duration(i) * time.Millisecond)}
+		if i%3 == 0 && len(c.data) > c.need {
+			f.data = c.data[:c.need] // captured with a small snap length
+		}
+		out = append(out, f)
+	}
+	// A malformed frame (IPv4 header length 4): counted, not delivered.
+	bad := bytes.Clone(eth(0x0800, ip4(v4A, v4B, ProtoTCP, nil, 0, false, tcp(1, 2, 0))))
+	bad[14] = 0x41
+	out = append(out, fileFrame{link: LinkEthernet, data: bad, length: len(bad), ts: ts.Add(time.Second)})
+	return out
+}
+
+// writePcap writes frames as a classic pcap file and returns its bytes and
+// the offset where each record starts.
+func writePcap(t *testing.T, frames []fileFrame) ([]byte, []int) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	var offs []int
+	for _, f := range frames {
+		offs = append(offs, buf.Len())
+		ci := gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(f.data), Length: f.length}
+		if err := w.WritePacket(ci, f.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes(), offs
+}
+
+// writePcapng writes frames as pcapng with two interfaces, Ethernet and raw
+// IP: every other Ethernet frame is written without its Ethernet header on
+// the raw interface.
+func writePcapng(t *testing.T, frames []fileFrame) ([]byte, []int, []fileFrame) {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535},
+		pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawID, err := w.AddInterface(pcapgo.NgInterface{Name: "tun0", LinkType: layers.LinkTypeRaw, SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var offs []int
+	var written []fileFrame
+	for i, f := range frames {
+		ci := gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(f.data), Length: f.length}
+		if et := f.data[12:14]; i%2 == 1 && len(f.data) > 14 && (bytes.Equal(et, []byte{8, 0}) || bytes.Equal(et, []byte{0x86, 0xdd})) {
+			f = fileFrame{link: LinkRawIP, data: f.data[14:], length: f.length - 14, ts: f.ts}
+			ci = gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(f.data), Length: f.length, InterfaceIndex: rawID}
+		}
+		offs = append(offs, buf.Len())
+		if err := w.WritePacket(ci, f.data); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		written = append(written, f)
+	}
+	return buf.Bytes(), offs, written
+}
+
+// expected decodes frames directly: what ReadFile must deliver.
+func expected(t *testing.T, frames []fileFrame) (want []Packet, malformed int) {
+	t.Helper()
+	for _, f := range frames {
+		var p Packet
+		if err := Decode(f.link, f.data, &p); err != nil {
+			malformed++
+			continue
+		}
+		p.Length = f.length
+		p.Timestamp = f.ts
+		want = append(want, p)
+	}
+	return want, malformed
+}
+
+func readAll(t *testing.T, path string) ([]Packet, Stats, error) {
+	t.Helper()
+	var got []Packet
+	st, err := ReadFile(path, func(p *Packet) { got = append(got, *p) })
+	return got, st, err
+}
+
+func TestReadFileRoundTrip(t *testing.T) {
+	frames := testFrames()
+	pcapBytes, _ := writePcap(t, frames)
+	ngBytes, _, ngFrames := writePcapng(t, frames)
+	dir := t.TempDir()
+	for _, x := range []struct {
+		name   string
+		data   []byte
+		frames []fileFrame
+	}{{"test.pcap", pcapBytes, frames}, {"test.pcapng", ngBytes, ngFrames}} {
+		t.Run(x.name, func(t *testing.T) {
+			path := filepath.Join(dir, x.name)
+			if err := os.WriteFile(path, x.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want, malformed := expected(t, x.frames)
+			if malformed != 1 || len(want) < 10 {
+				t.Fatalf("bad test data: %d packets, %d malformed", len(want), malformed)
+			}
+			got, st, err := readAll(t, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d packets, want %d", len(got), len(want))
+			}
+			var bytesWant uint64
+			for i := range want {
+				bytesWant += uint64(want[i].Length)
+				if !got[i].Timestamp.Equal(want[i].Timestamp) {
+					t.Errorf("packet %d: time %v, want %v", i, got[i].Timestamp, want[i].Timestamp)
+				}
+				got[i].Timestamp, want[i].Timestamp = time.Time{}, time.Time{}
+				if got[i] != want[i] {
+					t.Errorf("packet %d:\n got %+v\nwant %+v", i, got[i], want[i])
+				}
+			}
+			if st.Interface != path || st.Packets != uint64(len(want)) || st.Bytes != bytesWant || st.Malformed != 1 {
+				t.Errorf("Stats = %+v, want %d packets, %d bytes, 1 malformed", st, len(want), bytesWant)
+			}
+		})
+	}
+}
+
+// TestReadFileTruncated cuts each file at every byte of its last record:
+// the error gives that record's offset and every packet before it is
+// delivered.
+func TestReadFileTruncated(t *testing.T) {
+	frames := testFrames()
+	frames = frames[:len(frames)-1] // no malformed frame: every record is a packet
+	pcapBytes, pcapOffs := writePcap(t, frames)
+	ngBytes, ngOffs, _ := writePcapng(t, frames)
+	dir := t.TempDir()
+	for _, x := range []struct {
+		name string
+		data []byte
+		offs []int
+	}{{"cut.pcap", pcapBytes, pcapOffs}, {"cut.pcapng", ngBytes, ngOffs}} {
+		last := x.offs[len(x.offs)-1]
+		for cut := last; cut < len(x.data); cut++ {
+			path := filepath.Join(dir, x.name)
+			if err := os.WriteFile(path, x.data[:cut], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, st, err := readAll(t, path)
+			if len(got) != len(frames)-1 || st.Packets != uint64(len(frames)-1) {
+				t.Fatalf("%s cut at %d: %d packets delivered, want %d", x.name, cut, len(got), len(frames)-1)
+			}
+			if cut == last {
+				if err != nil {
+					t.Fatalf("%s cut at a record boundary: %v", x.name, err)
+				}
+				continue
+			}
+			if err == nil || !strings.Contains(err.Error(), "byte offset "+strconv.Itoa(last)+" ") {
+				t.Fatalf("%s cut at %d: error %v, want one with byte offset %d", x.name, cut, err, last)
+			}
+		}
+	}
+	// The error reads well.
+	path := filepath.Join(dir, "cut.pcap")
+	_ = os.WriteFile(path, pcapBytes[:len(pcapBytes)-3], 0o644)
+	_, _, err := readAll(t, path)
+	t.Logf("truncated file: %v", err)
+}
+
+func TestReadFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadFile(filepath.Join(dir, "missing.pcap"), func(*Packet) {}); err == nil || !strings.Contains(err.Error(), "missing.pcap") {
+		t.Errorf("missing file: %v", err)
+	}
+	for name, data := range map[string][]byte{"empty": nil, "short": {0xd4, 0xc3}, "garbage": bytes.Repeat([]byte("x"), 100)} {
+		path := filepath.Join(dir, name)
+		_ = os.WriteFile(path, data, 0o644)
+		if _, err := ReadFile(path, func(*Packet) {}); err == nil {
+			t.Errorf("%s file: no error", name)
+		}
+	}
+}
