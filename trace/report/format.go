@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -241,6 +242,17 @@ func WriteCSV(w io.Writer, by GroupBy, rows []Row) error {
 	return nil
 }
 
+// finite clamps v to a finite number, as JSON has no infinities.
+func finite(v float64) float64 {
+	switch {
+	case math.IsNaN(v):
+		return 0
+	case v > math.MaxFloat64:
+		return math.MaxFloat64
+	}
+	return v
+}
+
 // JSONRow is one row of the JSON output. Name, PID and UID are present when
 // the grouping has them; First and Last when known.
 type JSONRow struct {
@@ -273,7 +285,7 @@ func WriteJSON(w io.Writer, by GroupBy, rows []Row) error {
 	out := JSONReport{GroupBy: by.String(), Rows: make([]JSONRow, 0, len(rows))}
 	for _, r := range rows {
 		j := JSONRow{Processes: r.Processes, Sent: r.Sent, Recv: r.Recv, Total: r.Total(),
-			PeakSent: r.PeakSent, PeakRecv: r.PeakRecv, MeanSent: r.MeanSent, MeanRecv: r.MeanRecv,
+			PeakSent: finite(r.PeakSent), PeakRecv: finite(r.PeakRecv), MeanSent: finite(r.MeanSent), MeanRecv: finite(r.MeanRecv),
 			Refreshes: r.Refreshes, Seen: r.Seen.Seconds(), First: fmtTime(r.First), Last: fmtTime(r.Last)}
 		switch by {
 		case ByPID:

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // HeaderPrefix starts every header line. A nethogs-log parser that reads only
@@ -72,22 +74,24 @@ func (h Header) String() string {
 	b.WriteString(strconv.Itoa(h.ViewMode))
 	if h.Run != "" {
 		b.WriteString(" run=")
-		b.WriteString(strings.Map(func(r rune) rune {
-			if isSpace(r) {
-				return '_'
+		// Replace whitespace (as strings.Fields sees it) and keep every
+		// other byte as it is, valid UTF-8 or not.
+		run := h.Run
+		for len(run) > 0 {
+			r, n := utf8.DecodeRuneInString(run)
+			if unicode.IsSpace(r) {
+				b.WriteByte('_')
+			} else {
+				b.WriteString(run[:n])
 			}
-			return r
-		}, h.Run))
+			run = run[n:]
+		}
 	}
 	if h.Seq != 0 {
 		b.WriteString(" seq=")
 		b.WriteString(strconv.Itoa(h.Seq))
 	}
 	return b.String()
-}
-
-func isSpace(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\v' || r == '\f'
 }
 
 // ParseHeader parses a header line (a trailing newline or CR is allowed). It

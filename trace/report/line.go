@@ -212,8 +212,9 @@ func digits(s string) bool {
 	return true
 }
 
-// parseValue parses a number as C++ iostreams print it (%g): finite and not
-// negative.
+// parseValue parses a number as C++ iostreams print it (%g): not negative,
+// and no larger than a float32 (nethogs's numbers are float32s), so that
+// sums and rates stay finite.
 func parseValue(s string) (float64, error) {
 	if s == "" || strings.TrimSpace(s) != s {
 		return 0, ErrMalformed
@@ -226,7 +227,8 @@ func parseValue(s string) (float64, error) {
 		}
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+	if err != nil || !(v >= 0 && v <= math.MaxFloat32) { // nethogs prints float32s
+
 		return 0, ErrMalformed
 	}
 	return v, nil
