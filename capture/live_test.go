@@ -23,7 +23,7 @@ type tally struct {
 	// udp counts UDP packets and bytes per destination port.
 	udpPackets map[uint16]uint64
 	udpBytes   map[uint16]uint64
-	tcpBytes   map[uint16]uint64 // TCP bytes per server port (either direction)
+	tcpBytes   map[uint16]uint64 // TCP bytes per port (source or destination)
 }
 
 func newTally() *tally {
@@ -41,7 +41,10 @@ func (t *tally) handle(p *Packet) {
 		t.udpBytes[p.DstPort] += uint64(p.Length)
 	}
 	if p.HasPorts && p.Proto == ProtoTCP {
-		t.tcpBytes[min(p.SrcPort, p.DstPort)] += uint64(p.Length)
+		t.tcpBytes[p.SrcPort] += uint64(p.Length)
+		if p.DstPort != p.SrcPort {
+			t.tcpBytes[p.DstPort] += uint64(p.Length)
+		}
 	}
 }
 
@@ -208,8 +211,22 @@ func udpSend(t *testing.T, fromNS, toNS string, listenAddr netip.Addr, count, si
 // traffic over IPv4 and IPv6 crosses it, and compares with the kernel's
 // interface counters for the same interval: every frame, every byte.
 func TestCaptureVeth(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b, func(t *testing.T) { testCaptureVeth(t, b) })
+	}
+}
+
+// backends lists the backends this build has.
+func backends() []string {
+	if PcapAvailable {
+		return []string{"afpacket", "pcap"}
+	}
+	return []string{"afpacket"}
+}
+
+func testCaptureVeth(t *testing.T, backend string) {
 	p := netnstest.NewPair(t)
-	c, tl := startCapture(t, p.NSA, Options{Interfaces: []string{p.IfA}})
+	c, tl := startCapture(t, p.NSA, Options{Interfaces: []string{p.IfA}, Backend: backend})
 	links := c.Links()
 	if len(links) != 1 || links[0].Name != p.IfA || links[0].Type != LinkEthernet || links[0].Index == 0 {
 		t.Fatalf("Links() = %+v", links)
@@ -285,8 +302,14 @@ func newNetns(t *testing.T) string {
 // captured frames equal lo's tx_packets and bytes, in a namespace of our
 // own so that no other loopback traffic interferes.
 func TestCaptureLoopback(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b, func(t *testing.T) { testCaptureLoopback(t, b) })
+	}
+}
+
+func testCaptureLoopback(t *testing.T, backend string) {
 	ns := newNetns(t)
-	c, tl := startCapture(t, ns, Options{Interfaces: []string{"lo"}})
+	c, tl := startCapture(t, ns, Options{Interfaces: []string{"lo"}, Backend: backend})
 	if l := c.Links(); len(l) != 1 || l[0].Type != LinkEthernet {
 		t.Fatalf("Links() = %+v, want lo as Ethernet (DLT 1)", l)
 	}

@@ -5,11 +5,13 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
 	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 )
 
 // PcapAvailable reports whether this build has the libpcap backend and
@@ -55,6 +57,9 @@ func openPcap(name string, _ bool, opts *Options) (source, LinkType, error) {
 	}
 	h, err := in.Activate()
 	if err != nil {
+		if strings.Contains(strings.ToLower(err.Error()), "permission denied") { // PCAP_ERROR_PERM_DENIED
+			err = fmt.Errorf("%w: %w", unix.EPERM, err)
+		}
 		return nil, 0, permError(name, fmt.Errorf("pcap: %w", err))
 	}
 	if opts.Filter != "" {
