@@ -99,6 +99,7 @@ type Monitor struct {
 	locals   *capture.LocalAddrs
 	resolver *procmap.Resolver
 	acct     *trace.Accountant
+	start    time.Time
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	capErr   chan error
@@ -150,13 +151,15 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 		cancel()
 		return nil, &OpenError{Devices: m.devices}
 	}
+	m.start = time.Now()
 	m.acct = trace.New(trace.Config{
 		Locals:   m.locals,
 		Resolver: m.resolver,
 		UDP:      opts.UDP,
 		PIDs:     opts.PIDs,
 		KeepIdle: opts.KeepIdle,
-	}, time.Now())
+		Interval: opts.Interval,
+	}, m.start)
 	m.capErr = make(chan error, len(m.caps))
 	for _, c := range m.caps {
 		m.wg.Add(1)
@@ -174,30 +177,47 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 // link types, and open errors.
 func (m *Monitor) Devices() []Device { return m.devices }
 
+// Settle is how long after a refresh's cut time Run takes it, so that the
+// capture rings have handed over the packets stamped before the cut.
+const Settle = 50 * time.Millisecond
+
+// Start is the time accounting started: refresh k of Run cuts at
+// Start + k × Interval.
+func (m *Monitor) Start() time.Time { return m.start }
+
 // Refresh takes a refresh now: the bytes since the previous one, per
 // process.
 func (m *Monitor) Refresh() *trace.Snapshot { return m.acct.Refresh(time.Now()) }
+
+// RefreshAt takes a refresh of the packets stamped before cut (and after the
+// previous refresh's cut). Call it at least Settle after cut.
+func (m *Monitor) RefreshAt(cut time.Time) *trace.Snapshot { return m.acct.Refresh(cut) }
 
 // CollectIdle forgets processes that have no live flow and no traffic
 // since the previous refresh (nethogs -g).
 func (m *Monitor) CollectIdle() int { return m.acct.CollectIdle() }
 
-// Run takes a refresh at once and then every Interval, and passes each to
-// fn, until ctx ends (Run returns nil), fn returns an error (Run returns it),
-// or capture fails. The Monitor is not closed.
+// Run takes a refresh at once and then one per Interval, each covering
+// exactly the Interval before its cut time (Start + k × Interval), and passes
+// each to fn, until ctx ends (Run returns nil), fn returns an error (Run
+// returns it), or capture fails. The Monitor is not closed.
 func (m *Monitor) Run(ctx context.Context, fn func(*trace.Snapshot) error) error {
-	tick := time.NewTicker(m.opts.Interval)
-	defer tick.Stop()
-	for {
-		if err := fn(m.Refresh()); err != nil {
-			return err
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for k := 0; ; k++ {
+		cut := m.start.Add(time.Duration(k) * m.opts.Interval)
+		if k > 0 {
+			timer.Reset(time.Until(cut.Add(Settle)))
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return nil
+			case err := <-m.capErr:
+				return fmt.Errorf("gohogs: capture: %w", err)
+			}
 		}
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return nil
-		case err := <-m.capErr:
-			return fmt.Errorf("gohogs: capture: %w", err)
+		if err := fn(m.RefreshAt(cut)); err != nil {
+			return err
 		}
 	}
 }

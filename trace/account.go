@@ -16,9 +16,15 @@
 // time), and credits the bytes of flows that could not be resolved to the
 // unknown rows. So every byte is credited exactly once.
 //
-// Rates are the bytes counted since the previous refresh divided by the time
-// elapsed on the monotonic clock: no smoothing, and a rate drops to zero at
-// the first refresh after the traffic stops. Totals are 64-bit byte counters.
+// A refresh covers the packets whose kernel timestamps fall between the
+// previous refresh's cut time and its own, not the packets that happened to
+// be read by the time the refresh ran: a refresh that runs late (a busy
+// machine, a capture ring not yet drained) still covers exactly its
+// interval, and packets stamped after the cut wait for the next refresh.
+// Rates are those bytes divided by the interval (cut times come from the
+// monotonic clock): no smoothing, a rate drops to zero at the first refresh
+// after the traffic stops, and SENT × delay summed over a log is the bytes
+// sent. Totals are 64-bit byte counters.
 package trace
 
 import (
@@ -75,6 +81,10 @@ type Config struct {
 	PendingLimit time.Duration
 	// Workers is the number of resolver goroutines; defaults to 2.
 	Workers int
+	// Interval is the expected time between two refreshes' cut times;
+	// defaults to 1 s. Packets stamped after the next cut are held for the
+	// refresh after it.
+	Interval time.Duration
 }
 
 type flowKey struct {
@@ -99,7 +109,9 @@ type flow struct {
 	key        flowKey
 	first      time.Time // when the flow was created (wall clock, from packets)
 	lastSeen   time.Time // timestamp of its last packet
-	sent, recv uint64    // bytes not yet credited to a row
+	sent, recv uint64    // bytes not yet credited to a row, stamped before the next cut
+	nsent      uint64    // bytes stamped after the next cut, for the refresh after it
+	nrecv      uint64
 	state      flowState
 	queued     bool
 	tries      uint8
@@ -136,7 +148,8 @@ type Accountant struct {
 	procs      map[procKey]*proc
 	unknownTCP *proc
 	unknownUDP *proc
-	last       time.Time
+	last       time.Time // the previous refresh's cut
+	cut        time.Time // the next refresh's expected cut
 	seq        int
 	stats      Stats
 }
@@ -167,6 +180,9 @@ func New(cfg Config, start time.Time) *Accountant {
 	if cfg.Workers <= 0 {
 		cfg.Workers = 2
 	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
 	a := &Accountant{
 		cfg:   cfg,
 		queue: make(chan *flow, 4096),
@@ -174,6 +190,7 @@ func New(cfg Config, start time.Time) *Accountant {
 		flows: make(map[flowKey]*flow),
 		procs: make(map[procKey]*proc),
 		last:  start,
+		cut:   start.Add(cfg.Interval),
 		unknownTCP: &proc{row: Row{
 			Kind: KindUnknownTCP, Name: "unknown TCP",
 		}},
@@ -205,16 +222,13 @@ func (a *Accountant) Close() {
 // Packet accounts one captured packet. It does not block on anything but
 // the Accountant's lock, and allocates only when it sees a new flow.
 func (a *Accountant) Packet(p *capture.Packet) {
-	var unknown *proc
 	switch p.Proto {
 	case capture.ProtoTCP:
-		unknown = a.unknownTCP
 	case capture.ProtoUDP:
 		if !a.cfg.UDP {
 			a.ignore()
 			return
 		}
-		unknown = a.unknownUDP
 	default:
 		a.ignore()
 		return
@@ -225,27 +239,29 @@ func (a *Accountant) Packet(p *capture.Packet) {
 	a.mu.Lock()
 	a.stats.Packets++
 	a.stats.Bytes += n
-	if !p.HasPorts {
-		// A later IP fragment: no ports, so no flow. Counted, not lost.
-		if srcLocal {
-			unknown.row.Sent += n
-		}
-		if dstLocal || !srcLocal {
-			unknown.row.Recv += n
-		}
-		a.stats.UnknownBytes += n
-		a.mu.Unlock()
-		return
+	var src, dst netip.AddrPort
+	if p.HasPorts {
+		src = netip.AddrPortFrom(p.Src, p.SrcPort)
+		dst = netip.AddrPortFrom(p.Dst, p.DstPort)
 	}
-	src := netip.AddrPortFrom(p.Src, p.SrcPort)
-	dst := netip.AddrPortFrom(p.Dst, p.DstPort)
+	// (A later IP fragment has no ports: it lands on the flow with no
+	// addresses, which is never resolved and goes to the unknown rows.)
+	next := !p.Timestamp.Before(a.cut)
 	if srcLocal {
 		f := a.flow(p.Proto, src, dst, p.Timestamp)
-		f.sent += n
+		if next {
+			f.nsent += n
+		} else {
+			f.sent += n
+		}
 	}
 	if dstLocal || !srcLocal {
 		f := a.flow(p.Proto, dst, src, p.Timestamp)
-		f.recv += n
+		if next {
+			f.nrecv += n
+		} else {
+			f.recv += n
+		}
 	}
 	a.mu.Unlock()
 }
@@ -264,7 +280,11 @@ func (a *Accountant) flow(proto uint8, local, remote netip.AddrPort, ts time.Tim
 	if f == nil {
 		f = &flow{key: k, first: ts}
 		a.flows[k] = f
-		a.enqueue(f)
+		if local.IsValid() {
+			a.enqueue(f)
+		} else {
+			f.state, f.nextTry = stateFailed, time.Unix(1<<40, 0)
+		}
 	} else if f.state == stateFailed && !f.queued && ts.After(f.nextTry) {
 		a.enqueue(f)
 	}
@@ -355,15 +375,20 @@ func (a *Accountant) unknownFor(proto uint8) *proc {
 	return a.unknownTCP
 }
 
-// Refresh credits the bytes counted since the previous refresh and returns
-// the refresh: every process row and the unknown rows, with the interval's
-// bytes and the totals. now should come from time.Now (monotonic clock).
-func (a *Accountant) Refresh(now time.Time) *Snapshot {
+// Refresh credits the bytes of the packets stamped before cut (and after the
+// previous refresh's cut) and returns the refresh: every process row and the
+// unknown rows, with the interval's bytes and the totals. cut should come
+// from the monotonic clock (time.Now, or a schedule derived from it); call
+// Refresh a little after cut (tens of milliseconds) so that the capture
+// rings have handed over the packets stamped before it.
+func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := cut
 	a.seq++
 	s := &Snapshot{Time: now, Elapsed: now.Sub(a.last), Seq: a.seq}
 	a.last = now
+	a.cut = now.Add(a.cfg.Interval)
 	var unknownConns []*flow
 	for k, f := range a.flows {
 		if f.sent|f.recv != 0 {
@@ -387,7 +412,11 @@ func (a *Accountant) Refresh(now time.Time) *Snapshot {
 				f.sent, f.recv = 0, 0
 			}
 		}
-		if f.state != stateResolved && k.proto == capture.ProtoTCP {
+		// What was stamped after this cut belongs to the next refresh.
+		f.sent += f.nsent
+		f.recv += f.nrecv
+		f.nsent, f.nrecv = 0, 0
+		if f.state != stateResolved && k.proto == capture.ProtoTCP && k.local.IsValid() {
 			unknownConns = append(unknownConns, f)
 		}
 		if f.sent|f.recv == 0 && !f.queued && now.Sub(f.lastSeen) > a.cfg.FlowTimeout {

@@ -263,3 +263,43 @@ func BenchmarkPacketKnownFlow(b *testing.B) {
 		a.Packet(p)
 	}
 }
+
+// A refresh covers the packets stamped before its cut, however late it
+// runs: packets stamped after the cut wait for the next refresh.
+func TestRefreshCutsByPacketTime(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{netip.AddrPortFrom(hostA, 40000): client}}
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res, Interval: time.Second}, t0)
+	defer a.Close()
+	at := func(d time.Duration, n int) {
+		p := tcpFlow(hostA, hostB, 40000, 80, n)
+		p.Timestamp = t0.Add(d)
+		a.Packet(p)
+	}
+	at(100*time.Millisecond, 1000)
+	at(900*time.Millisecond, 2000)
+	at(1100*time.Millisecond, 4000) // read before the first refresh ran, stamped after its cut
+	waitResolved(t, a, 1)
+	s := a.Refresh(t0.Add(time.Second))
+	if r := rowsByName(s)[client.Name]; r.Sent != 3000 || s.Elapsed != time.Second {
+		t.Fatalf("first refresh: %+v over %v, want 3000 bytes over 1s", r, s.Elapsed)
+	}
+	at(1500*time.Millisecond, 8000)
+	s = a.Refresh(t0.Add(2 * time.Second))
+	if r := rowsByName(s)[client.Name]; r.Sent != 12000 || r.TotalSent != 15000 {
+		t.Fatalf("second refresh: %+v, want 12000 (total 15000)", r)
+	}
+}
+
+// Later IP fragments have no ports: their bytes go to the unknown rows,
+// counted, not lost.
+func TestFragmentsGoToUnknown(t *testing.T) {
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: &fakeResolver{}}, t0)
+	defer a.Close()
+	p := tcpFlow(hostB, hostA, 0, 0, 1480)
+	p.HasPorts = false
+	a.Packet(p)
+	s := a.Refresh(t0.Add(time.Second))
+	if u := rowsByName(s)["unknown TCP"]; u.Recv != 1480 || len(s.UnknownConns) != 0 {
+		t.Fatalf("unknown %+v conns %q", u, s.UnknownConns)
+	}
+}

@@ -152,15 +152,13 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		return nil
 	}
 
-	start := time.Now()
-	var deadline <-chan time.Time
-	if o.duration > 0 {
-		t := time.NewTimer(o.duration)
-		defer t.Stop()
-		deadline = t.C
-	}
-	tick := time.NewTicker(o.delay)
-	defer tick.Stop()
+	// Refresh k cuts at start + k × delay (the first at once), and is taken
+	// a moment after its cut so that the capture rings have handed over the
+	// packets stamped before it: each block covers exactly one delay.
+	start := m.Start()
+	k := 0
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	hup := make(chan os.Signal, 1)
 	if file != nil {
 		signal.Notify(hup, syscall.SIGHUP)
@@ -168,8 +166,7 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	}
 	nextRotate := start.Add(o.rotate)
 	refreshes := 0
-	refresh := func() error {
-		now := time.Now()
+	refresh := func(now time.Time) error {
 		if file != nil && o.rotate > 0 && !now.Before(nextRotate) {
 			// Between two refreshes: no block is ever split across files.
 			for !now.Before(nextRotate) {
@@ -183,7 +180,7 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 				return err
 			}
 		}
-		s := m.Refresh()
+		s := m.RefreshAt(now)
 		refreshes++
 		if o.gcPeriod > 0 && refreshes%o.gcPeriod == 0 && o.view.IsRate() {
 			m.CollectIdle()
@@ -193,22 +190,31 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		}
 		return w.Refresh(s)
 	}
+	var end time.Time
+	if o.duration > 0 {
+		end = start.Add(o.duration)
+	}
 	for {
-		if err := refresh(); err != nil {
+		cut := start.Add(time.Duration(k) * o.delay)
+		last := !end.IsZero() && !cut.Before(end)
+		if last {
+			cut = end // a complete last refresh, covering the time since the previous one
+		}
+		if err := refresh(cut); err != nil {
 			return outputError(stderr, err)
 		}
-		if o.count > 0 && refreshes >= o.count {
+		k++
+		if last || (o.count > 0 && refreshes >= o.count) {
 			return 0
 		}
+		next := start.Add(time.Duration(k) * o.delay)
+		if !end.IsZero() && next.After(end) {
+			next = end
+		}
+		timer.Reset(time.Until(next.Add(gohogs.Settle)))
 	wait:
 		select {
-		case <-tick.C:
-		case <-deadline:
-			// A complete last refresh, covering the time since the previous one.
-			if err := refresh(); err != nil {
-				return outputError(stderr, err)
-			}
-			return 0
+		case <-timer.C:
 		case err := <-m.CaptureErr():
 			fmt.Fprintln(stderr, "gohogs: capture:", err)
 			return 1
