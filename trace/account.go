@@ -112,6 +112,8 @@ type flow struct {
 	sent, recv uint64    // bytes not yet credited to a row, stamped before the next cut
 	nsent      uint64    // bytes stamped after the next cut, for the refresh after it
 	nrecv      uint64
+	credSent   uint64 // bytes credited by the last refresh (for Row.Conns)
+	credRecv   uint64
 	state      flowState
 	queued     bool
 	tries      uint8
@@ -391,6 +393,7 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 	a.cut = now.Add(a.cfg.Interval)
 	var unknownConns []*flow
 	for k, f := range a.flows {
+		f.credSent, f.credRecv = 0, 0
 		if f.sent|f.recv != 0 {
 			var to *proc
 			switch {
@@ -403,6 +406,7 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 				a.stats.UnknownBytes += f.sent + f.recv
 			}
 			if to != nil {
+				f.credSent, f.credRecv = f.sent, f.recv
 				if to.row.Kind <= KindSocket && a.procs[to.key] != to {
 					a.procs[to.key] = to // forgotten while idle, now back
 				}
@@ -435,7 +439,20 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 	for _, f := range unknownConns {
 		s.UnknownConns = append(s.UnknownConns, f.key.String())
 	}
+	conns := make(map[*proc][]Conn)
+	for k, f := range a.flows {
+		if f.state == stateResolved && f.owner.row.Kind <= KindSocket {
+			conns[f.owner] = append(conns[f.owner], Conn{Proto: k.proto, Local: k.local, Remote: k.remote, Sent: f.credSent, Recv: f.credRecv})
+		}
+	}
 	emit := func(p *proc) {
+		p.row.Conns = conns[p]
+		slices.SortFunc(p.row.Conns, func(x, y Conn) int {
+			if c := cmp.Compare(x.Local.Port(), y.Local.Port()); c != 0 {
+				return c
+			}
+			return x.Remote.Compare(y.Remote)
+		})
 		p.row.TotalSent += p.row.Sent
 		p.row.TotalRecv += p.row.Recv
 		s.Rows = append(s.Rows, p.row)

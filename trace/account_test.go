@@ -87,6 +87,10 @@ func TestSentAndReceivedCreditedToOwner(t *testing.T) {
 	if s.Elapsed != 2*time.Second {
 		t.Fatalf("elapsed %v", s.Elapsed)
 	}
+	if len(r.Conns) != 1 || r.Conns[0] != (Conn{Proto: 6, Local: netip.AddrPortFrom(hostA, 40000),
+		Remote: netip.AddrPortFrom(hostB, 80), Sent: 1000, Recv: 3000}) {
+		t.Fatalf("conns %+v", r.Conns)
+	}
 	// KB/s: 1000 B over 2 s.
 	if v := ViewKBps.Value(r.Sent, r.TotalSent, s.Elapsed); v != 1000.0/2/1024 {
 		t.Fatalf("KB/s = %v", v)

@@ -1,6 +1,19 @@
 package trace
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
+
+// Conn is one flow of a row: a socket's view of a connection.
+type Conn struct {
+	// Proto is the IP protocol number (6 TCP, 17 UDP).
+	Proto uint8
+	// Local and Remote are the two ends, the local one being the socket's.
+	Local, Remote netip.AddrPort
+	// Sent and Recv are the bytes credited in this refresh.
+	Sent, Recv uint64
+}
 
 // Kind says what a row stands for.
 type Kind uint8
@@ -48,8 +61,9 @@ type Row struct {
 	Sent, Recv uint64
 	// TotalSent and TotalRecv are the bytes counted since the start.
 	TotalSent, TotalRecv uint64
-	// Exited is true when the process is known to have exited.
-	Exited bool
+	// Conns are the row's flows seen in the last FlowTimeout (50 s), with
+	// this refresh's bytes (process and socket rows only).
+	Conns []Conn
 }
 
 // Snapshot is one refresh: the rows, and the interval they cover.

@@ -44,8 +44,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if !o.trace {
-		fmt.Fprintln(stderr, "gohogs: the interactive view needs a terminal library that this build lacks; use -t for trace mode")
-		return 1
+		return interactive(ctx, o, stdout, stderr)
 	}
 	return monitor(ctx, o, stdout, stderr)
 }
