@@ -298,6 +298,7 @@ func BenchmarkDecode(b *testing.B) {
 	if ports == 0 {
 		b.Fatal("no ports decoded")
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/packet")
 }
 
 // BenchmarkDecodeGopacket decodes the same mix with gopacket's
@@ -318,4 +319,5 @@ func BenchmarkDecodeGopacket(b *testing.B) {
 	if ports == 0 {
 		b.Fatal("no ports decoded")
 	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/packet")
 }
