@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -100,23 +99,22 @@ func parseDelay(s string) (time.Duration, error) {
 func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gohogs report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), reportUsage) }
+	// On a bad flag, flag prints the error and then this; -h prints all.
+	fs.Usage = func() { fmt.Fprintln(stderr, "run 'gohogs report -h' for help") }
 	delay := &delayFlag{d: time.Second}
 	fs.Var(delay, "d", "refresh delay in seconds of files without a header")
 	view := fs.Int("v", 0, "view mode of files without a header (0..5)")
 	by := fs.String("by", "name", "group by name, pid or user")
 	top := fs.Int("top", 0, "print only the N largest rows")
 	format := fs.String("format", "table", "output format: table, csv or json")
+	var help bool
+	fs.BoolVar(&help, "h", false, "print the help")
+	fs.BoolVar(&help, "help", false, "print the help")
 
 	// Flags may follow files, as nethogs allows options after devices.
 	var files []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(stdout)
-				fs.Usage()
-				return reportOK
-			}
 			return reportFailed // flag already printed the error and usage
 		}
 		rest := fs.Args()
@@ -130,6 +128,10 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		files = append(files, rest[0])
 		args = rest[1:]
+	}
+	if help {
+		fmt.Fprint(stdout, reportUsage)
+		return reportOK
 	}
 	usageErr := func(msg string) int {
 		fmt.Fprintf(stderr, "gohogs report: %s\n", msg)

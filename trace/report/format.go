@@ -77,13 +77,13 @@ func HumanBytes(b float64) string {
 // HumanRate formats bytes per second like HumanBytes, with "/s".
 func HumanRate(bps float64) string { return HumanBytes(bps) + "/s" }
 
-const timeLayout = "2006-01-02T15:04:05Z07:00"
-
+// fmtTime formats t in UTC, RFC 3339 with the fraction of a second when
+// there is one; "" for the zero time.
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(timeLayout)
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 func fmtUID(uid int64) string {
@@ -149,9 +149,9 @@ func WriteTable(w io.Writer, by GroupBy, rows []Row) error {
 			HumanRate(r.PeakSent), HumanRate(r.PeakRecv), HumanRate(r.MeanSent), HumanRate(r.MeanRecv),
 			r.Seen.Round(time.Millisecond).String())
 		if withTimes {
-			first, last := fmtTime(r.First), fmtTime(r.Last)
-			if first == "" {
-				first, last = "-", "-"
+			first, last := "-", "-"
+			if !r.First.IsZero() {
+				first, last = r.First.UTC().Format(time.RFC3339), r.Last.UTC().Format(time.RFC3339)
 			}
 			c = append(c, first, last)
 		}

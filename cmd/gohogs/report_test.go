@@ -1,0 +1,387 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gohogs/gohogs/trace/report"
+)
+
+// repRun runs `gohogs report ARGS` through runReport.
+func repRun(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = runReport(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// repSamples finds shared/nethogs-samples above the working directory
+// (CI copies shared/ beside the repository), or skips.
+func repSamples(t *testing.T) string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for i := 0; i < 10; i++ {
+		for _, c := range []string{filepath.Join(dir, "shared", "nethogs-samples"), filepath.Join(dir, "..", "shared", "nethogs-samples")} {
+			if st, err := os.Stat(c); err == nil && st.IsDir() {
+				return c
+			}
+		}
+		dir = filepath.Dir(dir)
+	}
+	t.Skip("shared/nethogs-samples not found")
+	return ""
+}
+
+// repNaive sums value × unit × 1 s per pid of every tab-separated line, and
+// keeps each pid's last values: an independent reader for the samples.
+func repNaive(t *testing.T, paths []string, unit float64) (sums, last map[string][2]float64) {
+	t.Helper()
+	sums, last = map[string][2]float64{}, map[string][2]float64{}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Split(line, "\t")
+			if len(f) != 3 {
+				continue
+			}
+			id := strings.Split(f[0], "/")
+			key := id[len(id)-2] + "/" + strings.Join(id[:len(id)-2], "/")
+			s, _ := strconv.ParseFloat(f[1], 64)
+			r, _ := strconv.ParseFloat(f[2], 64)
+			v := sums[key]
+			sums[key] = [2]float64{v[0] + s*unit, v[1] + r*unit}
+			last[key] = [2]float64{s * unit, r * unit}
+		}
+	}
+	return sums, last
+}
+
+// repCSV parses CSV output into rows keyed by the first columns.
+func repCSV(t *testing.T, out string, keyCols int) map[string]map[string]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatalf("csv does not parse back: %v\n%s", err, out)
+	}
+	rows := map[string]map[string]string{}
+	for _, rec := range recs[1:] {
+		m := map[string]string{}
+		for i, h := range recs[0] {
+			m[h] = rec[i]
+		}
+		rows[strings.Join(rec[:keyCols], "/")] = m
+	}
+	return rows
+}
+
+func repInt(t *testing.T, s string) int64 {
+	t.Helper()
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatalf("not an integer byte count: %q", s)
+	}
+	return v
+}
+
+// TestReportSamples: the report of every real nethogs sample, by pid in CSV,
+// is the independent sum of value × 1024 × 1 s (KB/s logs), or the last value
+// (the -v 2 log); and all the KB/s logs in one report add up by name.
+func TestReportSamples(t *testing.T) {
+	dir := repSamples(t)
+	kbps, _ := filepath.Glob(filepath.Join(dir, "*.txt"))
+	var v2 string
+	for i, p := range kbps {
+		if strings.HasSuffix(p, "-v2.txt") {
+			v2 = p
+			kbps = append(kbps[:i], kbps[i+1:]...)
+			break
+		}
+	}
+	if len(kbps) != 6 || v2 == "" {
+		t.Fatalf("samples: %v, %q", kbps, v2)
+	}
+	for _, p := range kbps {
+		code, out, errs := repRun(t, "", append([]string{"--by", "pid", "--format", "csv"}, p)...)
+		if code != 0 || errs != "" {
+			t.Fatalf("%s: exit %d, stderr %q", p, code, errs)
+		}
+		rows := repCSV(t, out, 1)
+		sums, _ := repNaive(t, []string{p}, 1024)
+		for key, v := range sums {
+			pid := strings.SplitN(key, "/", 2)[0]
+			if pid == "0" {
+				continue
+			}
+			r := rows[pid]
+			if r == nil || repInt(t, r["sent_bytes"]) != int64(math.Round(v[0])) || repInt(t, r["recv_bytes"]) != int64(math.Round(v[1])) {
+				t.Errorf("%s pid %s: csv %v, independent %.0f/%.0f", filepath.Base(p), pid, r, v[0], v[1])
+			}
+		}
+	}
+
+	// -v 2: the last value of each process, e.g. the client's 6.03987e+06.
+	code, out, errs := repRun(t, "", "-v", "2", "--by", "pid", "--format", "csv", v2)
+	if code != 0 || errs != "" {
+		t.Fatalf("v2: exit %d, stderr %q", code, errs)
+	}
+	rows := repCSV(t, out, 1)
+	if rows["5118"]["sent_bytes"] != "6039870" || rows["4946"]["sent_bytes"] != "39740" {
+		t.Errorf("v2 totals: %v", rows)
+	}
+	// Without -v the numbers are read as KB/s, with a warning; exit 0.
+	code, _, errs = repRun(t, "", v2)
+	if code != 0 || !strings.Contains(errs, filepath.Base(v2)+": warning: numbers only grow") {
+		t.Errorf("v2 without -v: exit %d, stderr %q", code, errs)
+	}
+
+	// All KB/s logs in one report, by name.
+	code, out, errs = repRun(t, "", append([]string{"--format", "csv"}, kbps...)...)
+	if code != 0 || errs != "" {
+		t.Fatalf("all: exit %d, stderr %q", code, errs)
+	}
+	byName := map[string]float64{}
+	sums, _ := repNaive(t, kbps, 1024)
+	for key, v := range sums {
+		byName[strings.SplitN(key, "/", 2)[1]] += v[0] + v[1]
+	}
+	rows = repCSV(t, out, 1)
+	if len(rows) != len(byName) {
+		t.Errorf("%d names, want %d", len(rows), len(byName))
+	}
+	for name, total := range byName {
+		if got := repInt(t, rows[name]["total_bytes"]); math.Abs(float64(got)-total) > 2 {
+			t.Errorf("%s: total %d, independent %.0f", name, got, total)
+		}
+	}
+	t.Logf("iperf3 in all six KB/s samples: %s bytes", rows["iperf3"]["total_bytes"])
+}
+
+// repLog writes a synthetic trace log: header (if any), start-up lines, and
+// blocks of "NAME/PID/UID" → [sent, recv] in the view's unit.
+func repLog(h *report.Header, blocks ...[][3]string) string {
+	var b strings.Builder
+	if h != nil {
+		b.WriteString(h.String() + "\n")
+	}
+	b.WriteString("Adding local address: 10.0.0.1\nEthernet link detected\n")
+	for _, blk := range blocks {
+		b.WriteString("\nRefreshing:\n")
+		for _, r := range blk {
+			b.WriteString(r[0] + "\t" + r[1] + "\t" + r[2] + "\n")
+		}
+		b.WriteString("unknown TCP/0/0\t0\t0\n")
+	}
+	return b.String()
+}
+
+func repWrite(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestReportRotatedJSON: a gohogs run rotated into three files in -v 2 and a
+// second run: counters continue within a run, runs add up; JSON parses back.
+func TestReportRotatedJSON(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Date(2026, 11, 28, 3, 0, 0, 0, time.UTC)
+	run1 := report.NewRun(start)
+	h := func(run string, seq int) *report.Header {
+		return &report.Header{Delay: 500 * time.Millisecond, ViewMode: report.ViewBytes, Run: run, Seq: seq}
+	}
+	files := []string{
+		repWrite(t, dir, "03_00_00.log", repLog(h(run1, 1), [][3]string{{"wget/7/1000", "100", "1000"}}, [][3]string{{"wget/7/1000", "200", "5000"}})),
+		repWrite(t, dir, "03_00_01.log", repLog(h(run1, 2), [][3]string{{"wget/7/1000", "300", "9000"}})),
+		repWrite(t, dir, "03_00_02.log", repLog(h(run1, 3), [][3]string{{"wget/7/1000", "400", "10000"}, {"ssh/9/0", "50", "60"}})),
+		repWrite(t, dir, "04_00_00.log", repLog(h(report.NewRun(start.Add(time.Hour)), 1), [][3]string{{"wget/8/1000", "1", "2"}})),
+	}
+	code, out, errs := repRun(t, "", append([]string{"--format", "json", "-v", "0", "-d", "9"}, files...)...)
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var got report.JSONReport
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("json does not parse back: %v\n%s", err, out)
+	}
+	if got.GroupBy != "name" || len(got.Rows) != 3 || *got.Rows[0].Name != "wget" {
+		t.Fatalf("json rows: %s", out)
+	}
+	w := got.Rows[0]
+	if w.Sent != 401 || w.Recv != 10002 || w.Total != 10403 || w.Processes != 2 || w.Refreshes != 5 || w.Seen != 2.5 {
+		t.Errorf("wget: %+v", w)
+	}
+	// Run 1's refreshes are at start + k × 0.5 s, k = 0..3; run 2's at start + 1 h.
+	if w.First != "2026-11-28T03:00:00Z" || w.Last != "2026-11-28T04:00:00Z" {
+		t.Errorf("wget seen %s..%s", w.First, w.Last)
+	}
+	// Peak receive: 4000 B in 0.5 s between the first two refreshes.
+	if w.PeakRecv != 8000 {
+		t.Errorf("wget peak recv %v, want 8000", w.PeakRecv)
+	}
+	if s := got.Rows[1]; *s.Name != "ssh" || s.Sent != 50 || s.First != "2026-11-28T03:00:01.5Z" {
+		t.Errorf("ssh: %+v", s)
+	}
+
+	// --by user --top 1, csv: uid 1000 only.
+	code, out, _ = repRun(t, "", append([]string{"--by", "user", "--top", "1", "--format", "csv"}, files...)...)
+	rows := repCSV(t, out, 1)
+	if code != 0 || len(rows) != 1 || rows["1000"]["total_bytes"] != "10403" || rows["1000"]["processes"] != "2" {
+		t.Errorf("by user top 1: %v", rows)
+	}
+	// The same files concatenated on stdin give the same totals.
+	var cat strings.Builder
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		cat.Write(b)
+	}
+	code, out, _ = repRun(t, cat.String(), "--format", "csv", "-")
+	if rows := repCSV(t, out, 1); code != 0 || rows["wget"]["total_bytes"] != "10403" || rows["ssh"]["total_bytes"] != "110" {
+		t.Errorf("stdin: %v", rows)
+	}
+	// A file given twice is counted once, and the exit code says so.
+	code, out, errs = repRun(t, "", "--format", "csv", files[0], files[1], files[2], files[0])
+	if rows := repCSV(t, out, 1); code != 3 || rows["wget"]["total_bytes"] != "10400" || !strings.Contains(errs, "duplicate") {
+		t.Errorf("duplicate: exit %d, %v, %q", code, rows, errs)
+	}
+}
+
+// TestReportMalformed: bad lines are reported as FILE:LINE: reason, the
+// report is still printed without them, and the exit code is 3.
+func TestReportMalformed(t *testing.T) {
+	dir := t.TempDir()
+	p := repWrite(t, dir, "bad.log", "Ethernet link detected\n\nRefreshing:\n"+
+		"curl/5/0\t10\t20\n"+ // 4
+		"curl/5/0 10 20\n"+ // 5: no tabs
+		"curl/5/x\t1\t1\n"+ // 6
+		"\nRefreshing:\n"+
+		"curl/5/0\t30\t40\n"+ // 9
+		"curl/5/0\t1e\t1\n") // 10
+	code, out, errs := repRun(t, "", p)
+	if code != 3 {
+		t.Errorf("exit %d, want 3", code)
+	}
+	for _, want := range []string{p + ":5: not a trace line", p + ":6: bad UID \"x\"", p + ":10: bad SENT \"1e\"", "3 lines skipped"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	if lines := strings.Count(errs, "\n"); lines != 4 {
+		t.Errorf("stderr has %d lines, want 4:\n%s", lines, errs)
+	}
+	// (10+30) KB/s × 1 s sent, (20+40) received.
+	if !strings.Contains(out, "40.0 KiB  60.0 KiB") || !strings.Contains(out, "curl") {
+		t.Errorf("report not printed right:\n%s", out)
+	}
+	// From stdin, the file is called <stdin>.
+	b, _ := os.ReadFile(p)
+	code, _, errs = repRun(t, string(b), "-")
+	if code != 3 || !strings.Contains(errs, "<stdin>:5: not a trace line") {
+		t.Errorf("stdin: exit %d, %q", code, errs)
+	}
+}
+
+// TestReportTable checks the table's columns line up and -d applies to
+// files without a header, with fractions, and flags may follow files.
+func TestReportTable(t *testing.T) {
+	dir := t.TempDir()
+	p := repWrite(t, dir, "n.log", repLog(nil,
+		[][3]string{{"python3 -m http.server 8000/300/1000", "100", "1"}, {"sshd: root@pts/0/4002/0", "2", "1"}},
+		[][3]string{{"python3 -m http.server 8000/300/1000", "300", "1"}, {"127.0.0.1:44770-127.0.0.1:7101/0/0", "356", "0"}}))
+	code, out, errs := repRun(t, "", p, "-d", "0.5", "--by", "pid")
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d, %q", code, errs)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("table:\n%s", out)
+	}
+	nameCol := strings.Index(lines[0], "NAME")
+	names := []string{"python3 -m http.server 8000", "127.0.0.1:44770-127.0.0.1:7101", "sshd: root@pts/0", "unknown TCP"}
+	for i, l := range lines[1:] {
+		if !strings.HasSuffix(l, "  "+names[i]) || len(l)-len(names[i]) != nameCol {
+			t.Errorf("row %d not aligned or out of order:\n%s", i, out)
+		}
+	}
+	// 400 KB/s × 0.5 s = 200 KiB sent by the server.
+	if !strings.Contains(lines[1], "200 KiB") || !strings.HasPrefix(strings.TrimSpace(lines[1]), "300  1000") {
+		t.Errorf("server row: %q", lines[1])
+	}
+	// "--" ends the flags: a file named like a flag.
+	code, _, errs = repRun(t, "", "--", "-v")
+	if code != 1 || !strings.Contains(errs, "-v: no such file") {
+		t.Errorf("after --: exit %d, %q", code, errs)
+	}
+}
+
+func TestReportUsage(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		in   string // expected in stderr (or stdout for help)
+	}{
+		{[]string{"-h"}, 0, "usage: gohogs report"},
+		{[]string{"--help"}, 0, "Exit status"},
+		{[]string{}, 1, "no input files"},
+		{[]string{"--bogus", "x"}, 1, "flag provided but not defined"},
+		{[]string{"-v", "7", "x"}, 1, "view mode 7"},
+		{[]string{"-d", "0", "x"}, 1, "must be more than 0"},
+		{[]string{"-d", "soon", "x"}, 1, "not a number of seconds"},
+		{[]string{"--by", "host", "x"}, 1, "--by \"host\""},
+		{[]string{"--format", "xml", "x"}, 1, "--format \"xml\""},
+		{[]string{"--top", "-1", "x"}, 1, "--top -1"},
+		{[]string{"/nonexistent/x.log"}, 1, "open /nonexistent/x.log: no such file or directory"},
+		{[]string{"/"}, 1, "is a directory"},
+	} {
+		code, out, errs := repRun(t, "", c.args...)
+		text := errs
+		if c.code == 0 {
+			text = out
+			if errs != "" {
+				t.Errorf("%v: stderr %q", c.args, errs)
+			}
+		} else if out != "" {
+			t.Errorf("%v: printed a report on failure: %q", c.args, out)
+		}
+		if code != c.code || !strings.Contains(text, c.in) {
+			t.Errorf("%v: exit %d, output %q; want %d and %q", c.args, code, text, c.code, c.in)
+		}
+	}
+	// An unreadable file is one clear line.
+	if _, _, errs := repRun(t, "", "/nonexistent/x.log"); strings.Count(errs, "\n") != 1 {
+		t.Errorf("unreadable file: %q", errs)
+	}
+}
+
+// TestReportBinary runs the real binary: `gohogs report` dispatches here and
+// the exit status reaches the shell.
+func TestReportBinary(t *testing.T) {
+	dir := t.TempDir()
+	p := repWrite(t, dir, "x.log", repLog(nil, [][3]string{{"a/1/0", "1", "2"}})+"junk\n")
+	cmd := exec.Command(gohogsBin, "report", "--format", "csv", p)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 3 {
+		t.Fatalf("exit: %v, stderr %q", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "a,1,1024,2048,3072,") || !strings.Contains(errb.String(), fmt.Sprintf("%s:7: not a trace line", p)) {
+		t.Errorf("stdout %q stderr %q", out.String(), errb.String())
+	}
+}
