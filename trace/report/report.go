@@ -36,8 +36,9 @@ const (
 	// WarnMoreMalformed: more malformed lines than MaxWarnings, skipped
 	// and counted in Warning.Count rather than listed.
 	WarnMoreMalformed
-	// WarnDuplicate: an input had the same run and seq as an earlier one
-	// and was skipped so its traffic is not counted twice.
+	// WarnDuplicate: an input had the same run, seq and content as an
+	// earlier one (the same file given twice) and was skipped so its
+	// traffic is not counted twice.
 	WarnDuplicate
 	// WarnViewMode: an input without header and without a given view mode
 	// has numbers that only grow, as in a cumulative view mode. It was still
@@ -95,6 +96,7 @@ type segment struct {
 	seq      int
 	start    time.Time // zero when unknown
 	startLn  int       // first line number of the segment
+	sum      uint64    // FNV-1a of the segment's lines, to spot a file given twice
 	blocks   []int     // start of each refresh block in entries
 	entries  []entry
 	inBlock  bool
@@ -110,7 +112,7 @@ type Report struct {
 	keys     []procKey
 	keyIndex map[procKey]int32
 	warnings []Warning
-	runSeq   map[string]string // "run\x00seq" -> file that had it
+	runSeq   map[string]string // "run\x00seq\x00sum" -> file that had it
 	anon     int               // counter for runs without a Run identifier
 }
 
@@ -190,6 +192,7 @@ func (r *Report) Add(name string, rd io.Reader) error {
 		if perr == nil {
 			perr = p.line(ln, lineNo)
 		}
+		p.seg.sum = fnv1a(p.seg.sum, raw)
 		if perr != nil {
 			malformedN++
 			if malformedN <= r.opts.MaxWarnings {
@@ -223,7 +226,7 @@ type parser struct {
 // or the options' when h is nil.
 func (p *parser) newSegment(h *Header, lineNo int) {
 	p.finish()
-	s := &segment{file: p.file, order: len(p.r.segs), startLn: lineNo}
+	s := &segment{file: p.file, order: len(p.r.segs), startLn: lineNo, sum: fnvOffset}
 	switch {
 	case h != nil:
 		s.delay, s.view, s.seq = h.Delay, h.ViewMode, h.Seq
@@ -251,10 +254,12 @@ func (p *parser) finish() {
 		return
 	}
 	if s.seq > 0 {
-		k := s.run + "\x00" + strconv.Itoa(s.seq)
+		// The same run and seq with other content is not a duplicate: a
+		// file reopened after logrotate moved it begins with the same header.
+		k := s.run + "\x00" + strconv.Itoa(s.seq) + "\x00" + strconv.FormatUint(s.sum, 16)
 		if first, dup := p.r.runSeq[k]; dup {
 			p.r.warnings = append(p.r.warnings, Warning{Kind: WarnDuplicate, File: s.file, Line: s.startLn,
-				Reason: "same run " + s.run + " and seq " + strconv.Itoa(s.seq) + " as " + first + ": skipped, not counted twice"})
+				Reason: "same run " + s.run + ", seq " + strconv.Itoa(s.seq) + " and content as " + first + ": skipped, not counted twice"})
 			return
 		}
 		p.r.runSeq[k] = s.file
@@ -349,4 +354,18 @@ func (s *segment) block(bi int) []entry {
 		end = s.blocks[bi+1]
 	}
 	return s.entries[s.blocks[bi]:end]
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// fnv1a adds b to an FNV-1a hash.
+func fnv1a(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
 }

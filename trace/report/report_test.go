@@ -368,6 +368,13 @@ func TestDuplicateFile(t *testing.T) {
 	if r := rowOf(t, rep.Rows(ByName), "a", 0); r.Sent != 1024 {
 		t.Errorf("duplicate counted: %d", r.Sent)
 	}
+	// A file reopened after logrotate moved it starts with the same header
+	// but holds other refreshes: not a duplicate.
+	reopened := logText(&Header{Delay: time.Second, ViewMode: 0, Run: "R", Seq: 1}, [][]prow{{{"a", 1, 0, 2, 0}}})
+	rep.Add("reopened", strings.NewReader(reopened))
+	if r := rowOf(t, rep.Rows(ByName), "a", 0); r.Sent != 3*1024 || len(rep.Warnings()) != 1 {
+		t.Errorf("reopened file: %d bytes, warnings %v", r.Sent, rep.Warnings())
+	}
 }
 
 func TestViewHeuristic(t *testing.T) {
