@@ -352,17 +352,22 @@ func (c *Capture) Run(ctx context.Context, h Handler) error {
 	return nil
 }
 
-// loop reads one interface until ctx is done.
+// loop reads one interface until ctx is done. It owns f.src while it runs:
+// only loop replaces it (under f.mu, for Stats), so the per-packet path
+// takes no lock.
 func (c *Capture) loop(ctx context.Context, f *iface, h Handler) {
 	var p Packet
+	f.mu.Lock()
+	src := f.src
+	f.mu.Unlock()
 	for ctx.Err() == nil {
-		f.mu.Lock()
-		src := f.src
-		f.mu.Unlock()
 		if src == nil {
 			if !c.reopen(ctx, f) {
 				return
 			}
+			f.mu.Lock()
+			src = f.src
+			f.mu.Unlock()
 			continue
 		}
 		data, ts, length, ifindex, err := src.read()
@@ -374,9 +379,9 @@ func (c *Capture) loop(ctx context.Context, f *iface, h Handler) {
 				c.opts.OnError(f.link.Name, fmt.Errorf("capture: interface %q failed, reopening when it is back: %w", f.link.Name, err))
 			}
 			f.mu.Lock()
-			f.dropped += f.src.drops()
-			f.src.close()
-			f.src = nil
+			f.dropped += src.drops()
+			src.close()
+			f.src, src = nil, nil
 			f.mu.Unlock()
 			continue
 		}

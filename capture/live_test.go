@@ -19,6 +19,8 @@ type tally struct {
 	mu      sync.Mutex
 	packets uint64
 	bytes   uint64
+	maxCap  int // largest CaptureLength
+	maxLen  int // largest Length
 	types   map[PacketType]uint64
 	// udp counts UDP packets and bytes per destination port.
 	udpPackets map[uint16]uint64
@@ -35,6 +37,8 @@ func (t *tally) handle(p *Packet) {
 	defer t.mu.Unlock()
 	t.packets++
 	t.bytes += uint64(p.Length)
+	t.maxCap = max(t.maxCap, p.CaptureLength)
+	t.maxLen = max(t.maxLen, p.Length)
 	t.types[p.Type]++
 	if p.HasPorts && p.Proto == ProtoUDP {
 		t.udpPackets[p.DstPort]++
@@ -277,6 +281,10 @@ func testCaptureVeth(t *testing.T, backend string) {
 			t.Errorf("TCP port %d: captured %d bytes, want between %d and %d", x.port, b, min, min*12/10)
 		}
 	}
+	// Only the headers are captured, the whole length is counted.
+	if tl.maxCap > DefaultSnapLen || tl.maxLen < 1500 {
+		t.Errorf("largest frame captured %d bytes (snap length %d), largest length %d", tl.maxCap, DefaultSnapLen, tl.maxLen)
+	}
 	st := c.Stats()
 	if len(st) != 1 || st[0].Interface != p.IfA || st[0].Packets != gp || st[0].Bytes != gb || st[0].KernelDrops != 0 || st[0].Malformed != 0 {
 		t.Errorf("Stats() = %+v, handler saw %d packets %d bytes", st, gp, gb)
@@ -491,5 +499,41 @@ func TestRunStopsOnCancelAndClose(t *testing.T) {
 	}
 	if err := c.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
+	}
+}
+
+// TestPromiscuous checks that Promiscuous puts the interface into
+// promiscuous mode for as long as the capture is open.
+func TestPromiscuous(t *testing.T) {
+	p := netnstest.NewPair(t)
+	promiscuity := func() string {
+		out, err := exec.Command("ip", "-d", "-n", p.NSA, "link", "show", p.IfA).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := strings.Fields(string(out))
+		for i := range f[:len(f)-1] {
+			if f[i] == "promiscuity" {
+				return f[i+1]
+			}
+		}
+		t.Fatalf("no promiscuity in %s", out)
+		return ""
+	}
+	for _, b := range backends() {
+		var c *Capture
+		if err := netnstest.Do(p.NSA, func() (err error) {
+			c, err = Open(Options{Interfaces: []string{p.IfA}, Promiscuous: true, Backend: b})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := promiscuity(); got != "1" {
+			t.Errorf("%s: promiscuity %s while open, want 1", b, got)
+		}
+		c.Close()
+		if got := promiscuity(); got != "0" {
+			t.Errorf("%s: promiscuity %s after Close, want 0", b, got)
+		}
 	}
 }
