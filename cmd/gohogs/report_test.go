@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gohogs/gohogs/internal/netnstest"
 	"github.com/gohogs/gohogs/trace/report"
 )
 
@@ -383,5 +385,71 @@ func TestReportBinary(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "a,1,1024,2048,3072,") || !strings.Contains(errb.String(), fmt.Sprintf("%s:7: not a trace line", p)) {
 		t.Errorf("stdout %q stderr %q", out.String(), errb.String())
+	}
+}
+
+// TestReportGohogsRotated runs the real gohogs on known traffic over a veth
+// with --duration 5s --rotate 2s --output DIR/%H_%M_%S.log, in a rate and a
+// cumulative view mode: 3 files, each beginning with the header and the
+// start-up lines, and `gohogs report DIR/*.log` gives the bytes the kernel
+// counted on the interface within 1% for the sending process.
+func TestReportGohogsRotated(t *testing.T) {
+	netnstest.Skip(t)
+	for _, view := range []string{"0", "2"} {
+		t.Run("v"+view, func(t *testing.T) {
+			t.Parallel()
+			p := netnstest.NewPair(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s := startSink(t, ctx, p.NSB, "tcp", p.AddrB4.String())
+			dir := t.TempDir()
+			run := startGohogs(t, p.NSA, "-t", "-v", view, "-d", "0.5", "--duration", "5s", "--rotate", "2s",
+				"--output", filepath.Join(dir, "%H_%M_%S.log"), p.IfA)
+			time.Sleep(700 * time.Millisecond) // gohogs is capturing
+			before, err := netnstest.ReadCounters(p.NSA, p.IfA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 2,000,000 B at 1,000,000 B/s: the traffic spans two files.
+			gen, genOut := startTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 1_000_000)
+			if err := gen.Wait(); err != nil {
+				t.Fatalf("generator: %v: %s", err, genOut)
+			}
+			time.Sleep(300 * time.Millisecond)
+			after, err := netnstest.ReadCounters(p.NSA, p.IfA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run.wait(t, 15*time.Second)
+			files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+			if len(files) != 3 {
+				t.Fatalf("%d files, want 3: %v", len(files), files)
+			}
+			for i, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				first, _, _ := strings.Cut(string(b), "\n")
+				h, ok := report.ParseHeader(first)
+				if !ok || h.Seq != i+1 || h.Delay != 500*time.Millisecond || strconv.Itoa(h.ViewMode) != view {
+					t.Errorf("%s begins %q", f, first)
+				}
+			}
+			code, out, errs := repRun(t, "", append([]string{"--by", "pid", "--format", "csv"}, files...)...)
+			if code != 0 || errs != "" {
+				t.Fatalf("report: exit %d, %q", code, errs)
+			}
+			row := repCSV(t, out, 1)[strconv.Itoa(gen.Process.Pid)]
+			if row == nil {
+				t.Fatalf("generator pid %d not in the report:\n%s", gen.Process.Pid, out)
+			}
+			sent, recv := float64(repInt(t, row["sent_bytes"])), float64(repInt(t, row["recv_bytes"]))
+			tx, rx := float64(after.TxBytes-before.TxBytes), float64(after.RxBytes-before.RxBytes)
+			t.Logf("-v %s: report sent %.0f recv %.0f; interface tx %.0f rx %.0f; refreshes %s", view, sent, recv, tx, rx, row["refreshes"])
+			if !within(sent, tx, 0.01) || !within(recv, rx, 0.01) {
+				t.Errorf("report %.0f/%.0f bytes, interface counted %.0f/%.0f", sent, recv, tx, rx)
+			}
+		})
 	}
 }
