@@ -376,7 +376,7 @@ func (c *Capture) loop(ctx context.Context, f *iface, h Handler) {
 		}
 		if err != nil {
 			if c.opts.OnError != nil {
-				c.opts.OnError(f.link.Name, fmt.Errorf("capture: interface %q failed, reopening when it is back: %w", f.link.Name, err))
+				c.opts.OnError(f.link.Name, c.describeFailure(f.link.Name, err))
 			}
 			f.mu.Lock()
 			f.dropped += src.drops()
@@ -431,47 +431,67 @@ func (c *Capture) reopen(ctx context.Context, f *iface) bool {
 	}
 }
 
-// openInNetns opens f's interface on a thread of its own that joins the
-// capture's network namespace. It returns a nil source while the interface
-// is missing or down.
-func (c *Capture) openInNetns(f *iface) (source, int, error) {
-	type result struct {
-		src   source
-		index int
-		err   error
+// openInNetns opens f's interface in the capture's network namespace. It
+// returns a nil source while the interface is missing or down.
+func (c *Capture) openInNetns(f *iface) (src source, index int, err error) {
+	err = c.inNetns(func() error {
+		var up bool
+		if index, up = ifaceUp(f.link.Name); up {
+			var err error
+			src, _, err = c.openSource(f)
+			return err
+		}
+		return nil
+	})
+	if err != nil && src != nil {
+		src.close()
+		src = nil
 	}
-	ch := make(chan result, 1)
+	return src, index, err
+}
+
+// describeFailure says what happened to interface name, as seen from the
+// capture's network namespace.
+func (c *Capture) describeFailure(name string, err error) error {
+	what := "failed"
+	_ = c.inNetns(func() error {
+		if _, e := net.InterfaceByName(name); e != nil {
+			what = "disappeared"
+		} else if _, up := ifaceUp(name); !up {
+			what = "went down"
+		}
+		return nil
+	})
+	return fmt.Errorf("capture: interface %q %s (%w); capture resumes when it is back", name, what, err)
+}
+
+// inNetns runs fn on a thread of its own that joins the capture's network
+// namespace.
+func (c *Capture) inNetns(fn func() error) error {
+	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		// If the namespace cannot be restored, the thread stays locked and
 		// the runtime discards it when this goroutine ends.
 		orig, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
-			ch <- result{err: err}
+			ch <- err
 			return
 		}
 		defer orig.Close()
 		if err := unix.Setns(int(c.netns.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{err: err}
+			ch <- fmt.Errorf("join network namespace: %w", err)
 			return
 		}
-		var r result
-		if index, up := ifaceUp(f.link.Name); up {
-			r.index = index
-			r.src, _, r.err = c.openSource(f)
-		}
+		ferr := fn()
 		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			if r.src != nil {
-				r.src.close()
-			}
-			ch <- result{err: err}
+			ch <- fmt.Errorf("restore network namespace: %w", err)
 			return
 		}
 		runtime.UnlockOSThread()
-		ch <- r
+		ch <- ferr
 	}()
-	r := <-ch
-	return r.src, r.index, r.err
+	return <-ch
 }
 
 // Close stops Run (and waits for it) and closes every interface.
