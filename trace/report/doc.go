@@ -10,7 +10,8 @@
 // 5 GB/s) a row's bytes are value × unit × delay, summed over the refreshes;
 // in the cumulative modes (1 KB, 2 B, 3 MB) the value is a running total since
 // the program started, so a process's bytes are its last value in the run,
-// never a sum over refreshes. KB = 1024 B, MB = 1024² B, GB = 1024³ B.
+// never a sum over refreshes (a running total that shrinks has restarted; the
+// value before the restart counts too). KB = 1024 B, MB = 1024² B, GB = 1024³ B.
 //
 // # Where the delay and view mode come from
 //

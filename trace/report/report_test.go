@@ -217,6 +217,13 @@ func TestRotatedRun(t *testing.T) {
 		t.Errorf("two runs: app = %d/%d, want %d/%d", r.Sent, r.Recv, 35*1024, 37*1024)
 	}
 
+	// A running total that shrinks restarted: what it had counted stays.
+	rep = New(Options{ViewMode: ViewKB})
+	rep.Add("reset", strings.NewReader(logText(nil, [][]prow{{{"app", 10, 0, 5, 1}}, {{"app", 10, 0, 8, 2}}, {{"app", 10, 0, 1, 1}}, {{"app", 10, 0, 3, 1}}})))
+	if r := rowOf(t, rep.Rows(ByName), "app", 0); r.Sent != 11*1024 || r.Recv != 3*1024 || r.PeakSent != 5*1024 {
+		t.Errorf("restarted counter: app = %d/%d peak %v, want %d/%d peak 5120", r.Sent, r.Recv, r.PeakSent, 11*1024, 3*1024)
+	}
+
 	// Header-less cumulative logs are one run each: two nethogs files add up.
 	rep = New(Options{ViewMode: ViewBytes})
 	for i := 0; i < 2; i++ {

@@ -62,7 +62,9 @@ type Row struct {
 	Processes int
 	// Sent and Recv are the bytes: in the rate view modes the rate times the
 	// delay summed over refreshes; in the cumulative ones the last value of
-	// each process in each run, summed over processes and runs.
+	// each process in each run, summed over processes and runs (should a
+	// process's running total ever shrink, its counter restarted, and the
+	// value before counts too).
 	Sent, Recv int64
 	// PeakSent and PeakRecv are the highest rates in one refresh, bytes per
 	// second (in the cumulative modes, the growth between refreshes divided
@@ -158,6 +160,7 @@ func (r *Report) Rows(by GroupBy) []Row {
 		slices.SortStableFunc(segs, func(a, b *segment) int { return cmp.Compare(a.seq, b.seq) })
 		type pair struct{ sent, recv float64 }
 		last := make(map[int32]pair) // cumulative modes: last value in bytes
+		base := make(map[int32]pair) // and the totals before a counter restarted
 		var offset time.Duration
 		for _, s := range segs {
 			unit, cumulative := Unit(s.view)
@@ -171,6 +174,14 @@ func (r *Report) Rows(by GroupBy) []Row {
 					var ds, dr float64 // bytes in this refresh
 					if cumulative {
 						p := last[e.key]
+						if sent < p.sent || recv < p.recv {
+							// A running total never shrinks: the counter
+							// restarted (a process forgotten and seen again);
+							// keep what it had counted.
+							b := base[e.key]
+							base[e.key] = pair{b.sent + p.sent, b.recv + p.recv}
+							p = pair{}
+						}
 						ds, dr = sent-p.sent, recv-p.recv
 						last[e.key] = pair{sent, recv}
 					} else {
@@ -209,8 +220,9 @@ func (r *Report) Rows(by GroupBy) []Row {
 		}
 		for k, p := range last {
 			g := group(k)
-			g.sent += p.sent
-			g.recv += p.recv
+			b := base[k]
+			g.sent += p.sent + b.sent
+			g.recv += p.recv + b.recv
 		}
 	}
 
