@@ -97,6 +97,20 @@ func (k flowKey) String() string {
 		k.remote.Addr().String() + ":" + strconv.Itoa(int(k.remote.Port()))
 }
 
+// mapKey is flowKey flattened for the flow table: fixed-size and free of
+// pointers, it hashes as plain memory (netip.Addr's zone handle would send
+// every lookup through the generic, slower hash).
+type mapKey struct {
+	local, remote [16]byte
+	lport, rport  uint16
+	proto         uint8
+}
+
+func (k flowKey) mapKey() mapKey {
+	return mapKey{local: k.local.Addr().As16(), remote: k.remote.Addr().As16(),
+		lport: k.local.Port(), rport: k.remote.Port(), proto: k.proto}
+}
+
 type flowState uint8
 
 const (
@@ -146,7 +160,7 @@ type Accountant struct {
 	closed sync.Once
 
 	mu         sync.Mutex
-	flows      map[flowKey]*flow
+	flows      map[mapKey]*flow
 	procs      map[procKey]*proc
 	unknownTCP *proc
 	unknownUDP *proc
@@ -189,7 +203,7 @@ func New(cfg Config, start time.Time) *Accountant {
 		cfg:   cfg,
 		queue: make(chan *flow, 4096),
 		stop:  make(chan struct{}),
-		flows: make(map[flowKey]*flow),
+		flows: make(map[mapKey]*flow),
 		procs: make(map[procKey]*proc),
 		last:  start,
 		cut:   start.Add(cfg.Interval),
@@ -278,10 +292,11 @@ func (a *Accountant) ignore() {
 // it is new. a.mu is held.
 func (a *Accountant) flow(proto uint8, local, remote netip.AddrPort, ts time.Time) *flow {
 	k := flowKey{proto: proto, local: local, remote: remote}
-	f := a.flows[k]
+	mk := k.mapKey()
+	f := a.flows[mk]
 	if f == nil {
 		f = &flow{key: k, first: ts}
-		a.flows[k] = f
+		a.flows[mk] = f
 		if local.IsValid() {
 			a.enqueue(f)
 		} else {
@@ -392,7 +407,8 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 	a.last = now
 	a.cut = now.Add(a.cfg.Interval)
 	var unknownConns []*flow
-	for k, f := range a.flows {
+	for mk, f := range a.flows {
+		k := f.key
 		f.credSent, f.credRecv = 0, 0
 		if f.sent|f.recv != 0 {
 			var to *proc
@@ -427,7 +443,7 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 			if f.owner != nil {
 				f.owner.flows--
 			}
-			delete(a.flows, k)
+			delete(a.flows, mk)
 		}
 	}
 	slices.SortFunc(unknownConns, func(x, y *flow) int {
@@ -440,7 +456,8 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 		s.UnknownConns = append(s.UnknownConns, f.key.String())
 	}
 	conns := make(map[*proc][]Conn)
-	for k, f := range a.flows {
+	for _, f := range a.flows {
+		k := f.key
 		if f.state == stateResolved && f.owner.row.Kind <= KindSocket {
 			conns[f.owner] = append(conns[f.owner], Conn{Proto: k.proto, Local: k.local, Remote: k.remote, Sent: f.credSent, Recv: f.credRecv})
 		}
