@@ -240,6 +240,13 @@ func TestReportRotatedJSON(t *testing.T) {
 		t.Errorf("ssh: %+v", s)
 	}
 
+	// The table shows when each was seen, to the second.
+	code, out, _ = repRun(t, "", files...)
+	if lines := strings.Split(out, "\n"); code != 0 || !strings.Contains(lines[0], "FIRST") ||
+		!strings.Contains(lines[1], "2026-11-28T03:00:00Z  2026-11-28T04:00:00Z  wget") {
+		t.Errorf("table with times:\n%s", out)
+	}
+
 	// --by user --top 1, csv: uid 1000 only.
 	code, out, _ = repRun(t, "", append([]string{"--by", "user", "--top", "1", "--format", "csv"}, files...)...)
 	rows := repCSV(t, out, 1)
