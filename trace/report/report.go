@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"time"
@@ -204,6 +205,9 @@ func (r *Report) Add(name string, rd io.Reader) error {
 		}
 		if err != nil {
 			p.finish()
+			if _, ok := errors.AsType[*fs.PathError](err); ok {
+				return fmt.Errorf("report: %w", err) // names the file already
+			}
 			return fmt.Errorf("report: read %s: %w", name, err)
 		}
 	}
