@@ -175,7 +175,10 @@ func WriteTable(w io.Writer, by GroupBy, rows []Row) error {
 			case i == len(c)-1 && by != ByUser: // name: left, no trailing spaces
 				b.WriteString(s)
 			case head[i] == "FIRST" || head[i] == "LAST":
-				b.WriteString(s + pad)
+				b.WriteString(s)
+				if i < len(c)-1 {
+					b.WriteString(pad)
+				}
 			default:
 				b.WriteString(pad + s)
 			}

@@ -428,3 +428,25 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestTableNoTrailingSpaces: every grouping, with and without times.
+func TestTableNoTrailingSpaces(t *testing.T) {
+	rep := New(Options{})
+	rep.Add("a", strings.NewReader(logText(&Header{Delay: time.Second, Run: NewRun(time.Unix(0, 0))}, [][]prow{{{"a b", 1, 0, 1, 2}}})))
+	rep.Add("b", strings.NewReader(logText(nil, [][]prow{{{"c", 2, 5, 3, 0}}})))
+	for _, by := range []GroupBy{ByName, ByPID, ByUser} {
+		var b strings.Builder
+		if err := WriteTable(&b, by, rep.Rows(by)); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+		for _, l := range lines {
+			if strings.TrimRight(l, " ") != l {
+				t.Errorf("%v: trailing spaces in %q", by, l)
+			}
+		}
+		if len(lines) != 4 || !strings.Contains(b.String(), "1970-01-01T00:00:00Z") {
+			t.Errorf("%v:\n%s", by, b.String())
+		}
+	}
+}
