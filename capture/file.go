@@ -30,13 +30,18 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // error with the byte offset of the record that could not be read; the
 // packets before it have been delivered.
 func ReadFile(path string, h Handler) (Stats, error) {
-	st := Stats{Interface: path}
 	f, err := os.Open(path)
 	if err != nil {
-		return st, fmt.Errorf("capture: %w", err)
+		return Stats{Interface: path}, fmt.Errorf("capture: %w", err)
 	}
 	defer f.Close()
-	cr := &countingReader{r: f}
+	return readCapture(f, path, h)
+}
+
+// readCapture reads a pcap or pcapng stream; path names it in errors.
+func readCapture(in io.Reader, path string, h Handler) (Stats, error) {
+	st := Stats{Interface: path}
+	cr := &countingReader{r: in}
 	// pcapgo wraps its input in bufio.NewReader, which returns a
 	// *bufio.Reader unchanged: handing it br lets us know exactly how many
 	// bytes it consumed.

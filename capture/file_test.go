@@ -46,7 +46,7 @@ func testFrames() []fileFrame {
 
 // writePcap writes frames as a classic pcap file and returns its bytes and
 // the offset where each record starts.
-func writePcap(t *testing.T, frames []fileFrame) ([]byte, []int) {
+func writePcap(t testing.TB, frames []fileFrame) ([]byte, []int) {
 	t.Helper()
 	var buf bytes.Buffer
 	w := pcapgo.NewWriterNanos(&buf)
@@ -67,7 +67,7 @@ func writePcap(t *testing.T, frames []fileFrame) ([]byte, []int) {
 // writePcapng writes frames as pcapng with two interfaces, Ethernet and raw
 // IP: every other Ethernet frame is written without its Ethernet header on
 // the raw interface.
-func writePcapng(t *testing.T, frames []fileFrame) ([]byte, []int, []fileFrame) {
+func writePcapng(t testing.TB, frames []fileFrame) ([]byte, []int, []fileFrame) {
 	t.Helper()
 	var buf bytes.Buffer
 	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535},
@@ -223,4 +223,30 @@ func TestReadFileErrors(t *testing.T) {
 			t.Errorf("%s file: no error", name)
 		}
 	}
+}
+
+// FuzzReadFile feeds arbitrary bytes to the capture file reader: it must
+// return (an error or not) without panicking, and what it delivers must be
+// consistent with its Stats.
+func FuzzReadFile(f *testing.F) {
+	frames := testFrames()
+	pcapBytes, _ := writePcap(f, frames[:4])
+	ngBytes, _, _ := writePcapng(f, frames[:4])
+	f.Add(pcapBytes)
+	f.Add(pcapBytes[:len(pcapBytes)-5])
+	f.Add(ngBytes)
+	f.Add(ngBytes[:len(ngBytes)-5])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var n, bytes uint64
+		st, _ := readCapture(strings.NewReader(string(data)), "fuzz", func(p *Packet) {
+			n++
+			bytes += uint64(p.Length)
+			if p.Version != 0 && p.Version != 4 && p.Version != 6 {
+				t.Fatalf("bad version in %+v", p)
+			}
+		})
+		if st.Packets != n || st.Bytes != bytes {
+			t.Fatalf("Stats %+v, handler saw %d packets %d bytes", st, n, bytes)
+		}
+	})
 }
