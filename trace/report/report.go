@@ -20,7 +20,8 @@ type Options struct {
 	Delay time.Duration
 	// ViewMode is the view mode of inputs without a header (nethogs -v),
 	// or ViewAuto: read them as ViewKBps and warn when the numbers look
-	// cumulative. The zero value is ViewKBps, given explicitly.
+	// cumulative. The zero value is ViewKBps, given explicitly; a number that
+	// is not a view mode counts as ViewAuto.
 	ViewMode int
 	// MaxWarnings caps the malformed-line warnings kept per input (the rest
 	// are counted in one more warning); 0 means 100.
@@ -89,7 +90,6 @@ type entry struct {
 // the part of a concatenated input after a header or new start-up lines.
 type segment struct {
 	file     string
-	order    int
 	delay    time.Duration
 	view     int
 	auto     bool // view mode was assumed (ViewAuto, no header)
@@ -121,6 +121,9 @@ type Report struct {
 func New(opts Options) *Report {
 	if opts.Delay <= 0 {
 		opts.Delay = time.Second
+	}
+	if opts.ViewMode < ViewKBps || opts.ViewMode > ViewGBps {
+		opts.ViewMode = ViewAuto // not a view mode
 	}
 	if opts.MaxWarnings <= 0 {
 		opts.MaxWarnings = 100
@@ -193,6 +196,9 @@ func (r *Report) Add(name string, rd io.Reader) error {
 		if perr == nil {
 			perr = p.line(ln, lineNo)
 		}
+		if tooLong {
+			raw = nil // overwritten by the reads that skipped the rest
+		}
 		p.seg.sum = fnv1a(p.seg.sum, raw)
 		if perr != nil {
 			malformedN++
@@ -230,7 +236,7 @@ type parser struct {
 // or the options' when h is nil.
 func (p *parser) newSegment(h *Header, lineNo int) {
 	p.finish()
-	s := &segment{file: p.file, order: len(p.r.segs), startLn: lineNo, sum: fnvOffset}
+	s := &segment{file: p.file, startLn: lineNo, sum: fnvOffset}
 	switch {
 	case h != nil:
 		s.delay, s.view, s.seq = h.Delay, h.ViewMode, h.Seq
@@ -271,7 +277,6 @@ func (p *parser) finish() {
 	if s.auto {
 		p.r.checkView(s)
 	}
-	s.order = len(p.r.segs)
 	p.r.segs = append(p.r.segs, s)
 }
 
