@@ -5,6 +5,15 @@
 // process behind every flow (package procmap) and accounts the bytes
 // (package trace). The gohogs command is built on this API alone.
 //
+// Each refresh is a *trace.Snapshot: one trace.Row per process (pid, start
+// time, name, command line, uid, the bytes sent and received in the
+// interval and since the start, and its connections), plus rows for
+// traffic whose owner could not be found. Refreshes come through a callback
+// (Run), a channel (Refreshes), or on demand (Refresh, RefreshAt); use one
+// of them at a time, since each refresh hands over the bytes since the
+// previous one. Byte counts are whole frames, link header included, as
+// nethogs counts them.
+//
 //	m, err := gohogs.Open(ctx, gohogs.Options{Interfaces: []string{"eth0"}})
 //	if err != nil { ... }
 //	defer m.Close()
@@ -12,6 +21,12 @@
 //		for _, r := range s.Rows { fmt.Println(r.Name, r.PID, r.Sent, r.Recv) }
 //		return nil
 //	})
+//
+// A Monitor keeps no global state: several can run in one process at once,
+// on the same or on different interfaces, and each stops with its context
+// or Close. Open opens everything in the network namespace of the calling
+// OS thread, so a program can watch another namespace by calling Open with
+// its thread locked inside it (runtime.LockOSThread and setns).
 //
 // It needs root, or CAP_NET_RAW and CAP_NET_ADMIN (capture, sock_diag) and
 // CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH (other users' /proc/PID/fd).
@@ -104,11 +119,16 @@ type Monitor struct {
 	wg       sync.WaitGroup
 	capErr   chan error
 	close    sync.Once
+	errMu    sync.Mutex
+	err      error // why Refreshes's channel closed
 }
 
 // Open starts monitoring: it opens every interface and starts capturing.
 // An interface that cannot be opened is reported in Devices; Open fails
-// only when none can be opened. Capture stops when ctx ends or on Close.
+// only when none can be opened (with an *OpenError). Capture stops when ctx
+// ends or on Close; Close must be called in any case to release the
+// sockets. The capture sockets, the address watcher and the sock_diag
+// socket are opened in the calling OS thread's network namespace.
 func Open(ctx context.Context, opts Options) (*Monitor, error) {
 	if len(opts.Interfaces) == 0 {
 		return nil, errors.New("gohogs: no interface to monitor")
@@ -220,6 +240,41 @@ func (m *Monitor) Run(ctx context.Context, fn func(*trace.Snapshot) error) error
 			return err
 		}
 	}
+}
+
+// Refreshes runs Run in a goroutine and delivers its refreshes on the
+// returned channel, which is closed when ctx ends or capture fails (Err then
+// says why). A refresh waits for the receiver: a slow receiver delays the
+// next refresh's delivery, but not its cut, so no byte is lost or counted
+// twice. Call it once per Monitor, and not together with Run.
+func (m *Monitor) Refreshes(ctx context.Context) <-chan *trace.Snapshot {
+	ch := make(chan *trace.Snapshot)
+	go func() {
+		defer close(ch)
+		err := m.Run(ctx, func(s *trace.Snapshot) error {
+			select {
+			case ch <- s:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		if errors.Is(err, ctx.Err()) {
+			err = nil
+		}
+		m.errMu.Lock()
+		m.err = err
+		m.errMu.Unlock()
+	}()
+	return ch
+}
+
+// Err returns the error that closed the channel of Refreshes: nil when its
+// context ended, the capture error otherwise.
+func (m *Monitor) Err() error {
+	m.errMu.Lock()
+	defer m.errMu.Unlock()
+	return m.err
 }
 
 // CaptureErr delivers a fatal capture error, for callers that drive

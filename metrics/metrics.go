@@ -1,0 +1,343 @@
+// Package metrics exports what a gohogs Monitor measures as Prometheus
+// metrics: byte counters per program and user, and gohogs's own health.
+//
+// Design. An Exporter is a prometheus.Collector that holds its own
+// cumulative totals. Observe adds each refresh's interval bytes (Row.Sent,
+// Row.Recv) to the series of the row's labels; a scrape reads those totals
+// under a mutex and builds const metrics, so scraping never takes a refresh
+// and never steals bytes from the program's own output. Adding intervals,
+// rather than copying a row's totals, keeps each counter monotonic when
+// processes of the same program come and go, when the monitor forgets an
+// idle process, or when a pid is reused.
+//
+// Labels. The per-process counters are labelled by program (the row's name,
+// argv[0] as nethogs shows it) and user (the user name of the uid, or the
+// uid in decimal when it has no name). A pid label is opt-in
+// (Options.PIDLabel): pids churn, and every pid is a new series. Traffic
+// whose owner is unknown is counted under the programs "unknown TCP",
+// "unknown UDP" and "unknown socket" (a socket whose process could not be
+// seen; its trace name, the connection, would make one series per flow).
+//
+// Health counters (packets, kernel drops, unknown bytes, resolver misses,
+// ...) are read at scrape time from Options.Stats.
+//
+// No global registry is used: Handler serves a new prometheus.Registry.
+package metrics
+
+import (
+	"fmt"
+	"net/http"
+	"os/user"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gohogs/gohogs"
+	"github.com/gohogs/gohogs/trace"
+)
+
+// Options configures an Exporter.
+type Options struct {
+	// PIDLabel adds a "pid" label to the per-process counters. Each
+	// process is then its own series; a series is dropped PIDExpiry after
+	// its process last appeared in a refresh.
+	PIDLabel bool
+	// PIDExpiry is how long a pid-labelled series outlives its process's
+	// last appearance; default 10 minutes. Series without a pid label are
+	// kept for the exporter's lifetime (their number is bounded by the
+	// programs and users seen).
+	PIDExpiry time.Duration
+	// Stats, if set, is called at each scrape for the health metrics
+	// (typically (*gohogs.Monitor).Stats).
+	Stats func() gohogs.Stats
+	// UserName maps a uid to the user label. Default: the user database
+	// (os/user), cached; the uid in decimal when the uid has no name.
+	UserName func(uid uint32) string
+}
+
+// Program names of the rows that are not processes.
+const (
+	UnknownTCP    = "unknown TCP"
+	UnknownUDP    = "unknown UDP"
+	UnknownSocket = "unknown socket"
+)
+
+type seriesKey struct {
+	program, user string
+	pid           int
+}
+
+type series struct {
+	sent, recv uint64
+	seen       time.Time // time of the last refresh that listed it
+}
+
+// Exporter is a prometheus.Collector of a Monitor's refreshes. Its methods
+// are safe for concurrent use.
+type Exporter struct {
+	opts Options
+
+	mu        sync.Mutex
+	series    map[seriesKey]*series
+	users     map[uint32]string
+	refreshes uint64
+	last      time.Time
+
+	sentDesc, recvDesc *prometheus.Desc
+	refreshesDesc      *prometheus.Desc
+	lastDesc           *prometheus.Desc
+	packetsDesc        *prometheus.Desc
+	bytesDesc          *prometheus.Desc
+	ignoredDesc        *prometheus.Desc
+	unknownDesc        *prometheus.Desc
+	queueDropsDesc     *prometheus.Desc
+	resolvedDesc       *prometheus.Desc
+	failedDesc         *prometheus.Desc
+	flowsDesc          *prometheus.Desc
+	processesDesc      *prometheus.Desc
+	capPacketsDesc     *prometheus.Desc
+	capBytesDesc       *prometheus.Desc
+	capMalformedDesc   *prometheus.Desc
+	capDropsDesc       *prometheus.Desc
+	lookupsDesc        *prometheus.Desc
+	missesDesc         *prometheus.Desc
+	noProcessDesc      *prometheus.Desc
+	netlinkErrDesc     *prometheus.Desc
+}
+
+// New returns an Exporter with no series yet.
+func New(opts Options) *Exporter {
+	if opts.PIDExpiry <= 0 {
+		opts.PIDExpiry = 10 * time.Minute
+	}
+	labels := []string{"program", "user"}
+	if opts.PIDLabel {
+		labels = append(labels, "pid")
+	}
+	iface := []string{"interface"}
+	d := func(name, help string, l []string) *prometheus.Desc {
+		return prometheus.NewDesc("gohogs_"+name, help, l, nil)
+	}
+	return &Exporter{
+		opts:   opts,
+		series: make(map[seriesKey]*series),
+		users:  make(map[uint32]string),
+
+		sentDesc:         d("process_sent_bytes_total", "Bytes sent (whole frames, link header included), per program and user.", labels),
+		recvDesc:         d("process_received_bytes_total", "Bytes received (whole frames, link header included), per program and user.", labels),
+		refreshesDesc:    d("refreshes_total", "Refreshes taken.", nil),
+		lastDesc:         d("last_refresh_timestamp_seconds", "Time of the last refresh, in seconds since the epoch.", nil),
+		packetsDesc:      d("packets_total", "Packets accounted.", nil),
+		bytesDesc:        d("bytes_total", "Bytes accounted (whole frames).", nil),
+		ignoredDesc:      d("ignored_packets_total", "Packets of protocols not accounted.", nil),
+		unknownDesc:      d("unknown_bytes_total", "Bytes credited to the unknown rows (no owner found).", nil),
+		queueDropsDesc:   d("lookup_queue_drops_total", "Owner lookups not queued because the queue was full.", nil),
+		resolvedDesc:     d("flows_resolved_total", "Flows whose owner was found.", nil),
+		failedDesc:       d("flows_unresolved_total", "Flows whose owner lookup failed.", nil),
+		flowsDesc:        d("flows", "Flows in the table.", nil),
+		processesDesc:    d("processes", "Process rows held.", nil),
+		capPacketsDesc:   d("capture_packets_total", "Packets captured.", iface),
+		capBytesDesc:     d("capture_bytes_total", "Bytes captured (original frame lengths).", iface),
+		capMalformedDesc: d("capture_malformed_packets_total", "Captured frames that did not decode.", iface),
+		capDropsDesc:     d("capture_kernel_drops_total", "Packets the kernel dropped because the capture ring was full.", iface),
+		lookupsDesc:      d("resolver_lookups_total", "Socket owner lookups.", nil),
+		missesDesc:       d("resolver_misses_total", "Socket owner lookups that found no socket.", nil),
+		noProcessDesc:    d("resolver_no_process_total", "Sockets found whose process could not be seen.", nil),
+		netlinkErrDesc:   d("resolver_netlink_errors_total", "sock_diag failures (the /proc/net tables were read instead).", nil),
+	}
+}
+
+// Observe adds a refresh's interval bytes to the counters. Call it with
+// every refresh, in order (a refresh not observed is not counted).
+func (e *Exporter) Observe(s *trace.Snapshot) {
+	if s == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.refreshes++
+	e.last = s.Time
+	for i := range s.Rows {
+		r := &s.Rows[i]
+		k := e.keyOf(r)
+		se := e.series[k]
+		if se == nil {
+			if r.Sent|r.Recv == 0 && r.TotalSent|r.TotalRecv == 0 {
+				continue // nothing to count yet: no series
+			}
+			se = &series{}
+			e.series[k] = se
+		}
+		se.sent += r.Sent
+		se.recv += r.Recv
+		se.seen = s.Time
+	}
+	if e.opts.PIDLabel {
+		for k, se := range e.series {
+			if k.pid != 0 && s.Time.Sub(se.seen) > e.opts.PIDExpiry {
+				delete(e.series, k)
+			}
+		}
+	}
+}
+
+// keyOf returns the series of row r. Called with e.mu held.
+func (e *Exporter) keyOf(r *trace.Row) seriesKey {
+	switch r.Kind {
+	case trace.KindUnknownTCP:
+		return seriesKey{program: UnknownTCP}
+	case trace.KindUnknownUDP:
+		return seriesKey{program: UnknownUDP}
+	case trace.KindSocket:
+		return seriesKey{program: UnknownSocket, user: e.userName(r.UID)}
+	}
+	k := seriesKey{program: r.Name, user: e.userName(r.UID)}
+	if e.opts.PIDLabel {
+		k.pid = r.PID
+	}
+	return k
+}
+
+// userName names uid, cached. Called with e.mu held.
+func (e *Exporter) userName(uid uint32) string {
+	if n, ok := e.users[uid]; ok {
+		return n
+	}
+	var n string
+	if e.opts.UserName != nil {
+		n = e.opts.UserName(uid)
+	} else {
+		n = LookupUser(uid)
+	}
+	e.users[uid] = n
+	return n
+}
+
+// LookupUser returns the user name of uid from the user database, or the
+// uid in decimal when it has none.
+func LookupUser(uid uint32) string {
+	id := strconv.FormatUint(uint64(uid), 10)
+	if u, err := user.LookupId(id); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return id
+}
+
+// Describe sends the descriptors of every metric the Exporter can collect.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		e.sentDesc, e.recvDesc, e.refreshesDesc, e.lastDesc,
+		e.packetsDesc, e.bytesDesc, e.ignoredDesc, e.unknownDesc, e.queueDropsDesc,
+		e.resolvedDesc, e.failedDesc, e.flowsDesc, e.processesDesc,
+		e.capPacketsDesc, e.capBytesDesc, e.capMalformedDesc, e.capDropsDesc,
+		e.lookupsDesc, e.missesDesc, e.noProcessDesc, e.netlinkErrDesc,
+	} {
+		ch <- d
+	}
+}
+
+// Collect sends the current counters: the per-process totals observed so
+// far and, with Options.Stats, the health counters read now.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	type point struct {
+		k          seriesKey
+		sent, recv uint64
+	}
+	e.mu.Lock()
+	points := make([]point, 0, len(e.series))
+	for k, s := range e.series {
+		points = append(points, point{k, s.sent, s.recv})
+	}
+	refreshes, last := e.refreshes, e.last
+	e.mu.Unlock()
+
+	for _, p := range points {
+		lv := []string{p.k.program, p.k.user}
+		if e.opts.PIDLabel {
+			lv = append(lv, strconv.Itoa(p.k.pid))
+		}
+		ch <- prometheus.MustNewConstMetric(e.sentDesc, prometheus.CounterValue, float64(p.sent), lv...)
+		ch <- prometheus.MustNewConstMetric(e.recvDesc, prometheus.CounterValue, float64(p.recv), lv...)
+	}
+	ch <- prometheus.MustNewConstMetric(e.refreshesDesc, prometheus.CounterValue, float64(refreshes))
+	if !last.IsZero() {
+		ch <- prometheus.MustNewConstMetric(e.lastDesc, prometheus.GaugeValue, float64(last.UnixNano())/1e9)
+	}
+	if e.opts.Stats == nil {
+		return
+	}
+	st := e.opts.Stats()
+	counter := func(d *prometheus.Desc, v uint64, lv ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), lv...)
+	}
+	a := st.Accounting
+	counter(e.packetsDesc, a.Packets)
+	counter(e.bytesDesc, a.Bytes)
+	counter(e.ignoredDesc, a.Ignored)
+	counter(e.unknownDesc, a.UnknownBytes)
+	counter(e.queueDropsDesc, a.Dropped)
+	counter(e.resolvedDesc, a.Resolved)
+	counter(e.failedDesc, a.Failed)
+	ch <- prometheus.MustNewConstMetric(e.flowsDesc, prometheus.GaugeValue, float64(a.Flows))
+	ch <- prometheus.MustNewConstMetric(e.processesDesc, prometheus.GaugeValue, float64(a.Processes))
+
+	// One series per interface, even if it was opened twice.
+	type capSum struct{ packets, bytes, malformed, drops uint64 }
+	var names []string
+	caps := make(map[string]*capSum)
+	for _, c := range st.Capture {
+		s := caps[c.Interface]
+		if s == nil {
+			s = &capSum{}
+			caps[c.Interface] = s
+			names = append(names, c.Interface)
+		}
+		s.packets += c.Packets
+		s.bytes += c.Bytes
+		s.malformed += c.Malformed
+		s.drops += c.KernelDrops
+	}
+	for _, n := range names {
+		s := caps[n]
+		counter(e.capPacketsDesc, s.packets, n)
+		counter(e.capBytesDesc, s.bytes, n)
+		counter(e.capMalformedDesc, s.malformed, n)
+		counter(e.capDropsDesc, s.drops, n)
+	}
+	r := st.Resolver
+	counter(e.lookupsDesc, r.Lookups)
+	counter(e.missesDesc, r.Misses)
+	counter(e.noProcessDesc, r.NoProcess)
+	counter(e.netlinkErrDesc, r.NetlinkErrors)
+}
+
+// Registry returns a new registry holding the Exporter and, when runtime is
+// true, the Go runtime and process collectors of the exporting program.
+func (e *Exporter) Registry(runtime bool) (*prometheus.Registry, error) {
+	reg := prometheus.NewRegistry()
+	cs := []prometheus.Collector{e}
+	if runtime {
+		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: registering a collector: %w", err)
+		}
+	}
+	return reg, nil
+}
+
+// Handler returns an http.Handler serving the Exporter's metrics (and the
+// Go runtime and process metrics) in the Prometheus exposition formats,
+// from a registry of its own.
+func (e *Exporter) Handler() (http.Handler, error) {
+	reg, err := e.Registry(true)
+	if err != nil {
+		return nil, err
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}), nil
+}

@@ -1,0 +1,189 @@
+package metrics
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/gohogs/gohogs"
+	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/procmap"
+	"github.com/gohogs/gohogs/trace"
+)
+
+func names(uid uint32) string { return map[uint32]string{0: "root", 1000: "alice"}[uid] }
+
+func snap(t0 time.Time, k int, rows ...trace.Row) *trace.Snapshot {
+	return &trace.Snapshot{Time: t0.Add(time.Duration(k) * time.Second), Seq: k + 1, Elapsed: time.Second, Rows: rows}
+}
+
+// TestCountersAddIntervals: the counters are the sums of the interval bytes
+// per label set, whatever the rows' totals say (a forgotten process, a
+// reused pid), and never decrease.
+func TestCountersAddIntervals(t *testing.T) {
+	e := New(Options{UserName: names})
+	t0 := time.Now()
+	e.Observe(snap(t0, 0,
+		trace.Row{Kind: trace.KindProcess, Name: "nc", PID: 5, StartTime: 10, UID: 1000, Sent: 100, Recv: 7, TotalSent: 100, TotalRecv: 7},
+		trace.Row{Kind: trace.KindProcess, Name: "nc", PID: 6, StartTime: 11, UID: 1000, Sent: 50, TotalSent: 50},
+		trace.Row{Kind: trace.KindProcess, Name: "nc", PID: 8, UID: 0, Sent: 1, TotalSent: 1},
+		trace.Row{Kind: trace.KindSocket, Name: "10.0.0.1:5-10.0.0.2:6", UID: 1000, Recv: 9, TotalRecv: 9},
+		trace.Row{Kind: trace.KindUnknownUDP, Name: "unknown UDP", Recv: 3, TotalRecv: 3},
+		trace.Row{Kind: trace.KindProcess, Name: "idle", PID: 9, UID: 0},
+	))
+	// pid 5 forgotten; pid 6 reused by a new nc with a lower total.
+	e.Observe(snap(t0, 1,
+		trace.Row{Kind: trace.KindProcess, Name: "nc", PID: 6, StartTime: 99, UID: 1000, Sent: 20, TotalSent: 20},
+	))
+	want := `
+# HELP gohogs_process_sent_bytes_total Bytes sent (whole frames, link header included), per program and user.
+# TYPE gohogs_process_sent_bytes_total counter
+gohogs_process_sent_bytes_total{program="nc",user="alice"} 170
+gohogs_process_sent_bytes_total{program="nc",user="root"} 1
+gohogs_process_sent_bytes_total{program="unknown UDP",user=""} 0
+gohogs_process_sent_bytes_total{program="unknown socket",user="alice"} 0
+# HELP gohogs_process_received_bytes_total Bytes received (whole frames, link header included), per program and user.
+# TYPE gohogs_process_received_bytes_total counter
+gohogs_process_received_bytes_total{program="nc",user="alice"} 7
+gohogs_process_received_bytes_total{program="nc",user="root"} 0
+gohogs_process_received_bytes_total{program="unknown UDP",user=""} 3
+gohogs_process_received_bytes_total{program="unknown socket",user="alice"} 9
+# HELP gohogs_refreshes_total Refreshes taken.
+# TYPE gohogs_refreshes_total counter
+gohogs_refreshes_total 2
+`
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want),
+		"gohogs_process_sent_bytes_total", "gohogs_process_received_bytes_total", "gohogs_refreshes_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestPIDLabel: with PIDLabel each process is a series, and a series whose
+// process has not been listed for PIDExpiry is dropped.
+func TestPIDLabel(t *testing.T) {
+	e := New(Options{PIDLabel: true, PIDExpiry: 90 * time.Second, UserName: names})
+	t0 := time.Now()
+	e.Observe(snap(t0, 0,
+		trace.Row{Kind: trace.KindProcess, Name: "nc", PID: 5, UID: 1000, Sent: 100, TotalSent: 100},
+		trace.Row{Kind: trace.KindProcess, Name: "nc", PID: 6, UID: 1000, Sent: 50, TotalSent: 50},
+		trace.Row{Kind: trace.KindUnknownTCP, Name: "unknown TCP", Sent: 4, TotalSent: 4},
+	))
+	e.Observe(snap(t0, 60, trace.Row{Kind: trace.KindProcess, Name: "nc", PID: 6, UID: 1000, Sent: 1, TotalSent: 51}))
+	want := func(s string) string {
+		return `
+# HELP gohogs_process_sent_bytes_total Bytes sent (whole frames, link header included), per program and user.
+# TYPE gohogs_process_sent_bytes_total counter
+` + s
+	}
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want(`gohogs_process_sent_bytes_total{pid="0",program="unknown TCP",user=""} 4
+gohogs_process_sent_bytes_total{pid="5",program="nc",user="alice"} 100
+gohogs_process_sent_bytes_total{pid="6",program="nc",user="alice"} 51
+`)), "gohogs_process_sent_bytes_total"); err != nil {
+		t.Error(err)
+	}
+	e.Observe(snap(t0, 120, trace.Row{Kind: trace.KindProcess, Name: "nc", PID: 6, UID: 1000, TotalSent: 51}))
+	// pid 5 last listed at 0 s, 120 s ago: gone. The unknown row (pid 0) stays.
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want(`gohogs_process_sent_bytes_total{pid="0",program="unknown TCP",user=""} 4
+gohogs_process_sent_bytes_total{pid="6",program="nc",user="alice"} 51
+`)), "gohogs_process_sent_bytes_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestHealth: the health metrics come from Stats at scrape time; an
+// interface listed twice is one series.
+func TestHealth(t *testing.T) {
+	st := gohogs.Stats{
+		Accounting: trace.Stats{Packets: 10, Bytes: 1000, Ignored: 2, Flows: 3, Processes: 4, Resolved: 5, Failed: 6, Dropped: 7, UnknownBytes: 8},
+		Capture: []capture.Stats{
+			{Interface: "eth0", Packets: 4, Bytes: 400, Malformed: 1, KernelDrops: 2},
+			{Interface: "eth0", Packets: 6, Bytes: 600, KernelDrops: 3},
+			{Interface: "lo", Packets: 1, Bytes: 60},
+		},
+		Resolver: procmap.Stats{Lookups: 11, Misses: 12, NoProcess: 13, NetlinkErrors: 14},
+	}
+	e := New(Options{Stats: func() gohogs.Stats { return st }})
+	want := `
+# HELP gohogs_capture_kernel_drops_total Packets the kernel dropped because the capture ring was full.
+# TYPE gohogs_capture_kernel_drops_total counter
+gohogs_capture_kernel_drops_total{interface="eth0"} 5
+gohogs_capture_kernel_drops_total{interface="lo"} 0
+# HELP gohogs_capture_packets_total Packets captured.
+# TYPE gohogs_capture_packets_total counter
+gohogs_capture_packets_total{interface="eth0"} 10
+gohogs_capture_packets_total{interface="lo"} 1
+# HELP gohogs_packets_total Packets accounted.
+# TYPE gohogs_packets_total counter
+gohogs_packets_total 10
+# HELP gohogs_unknown_bytes_total Bytes credited to the unknown rows (no owner found).
+# TYPE gohogs_unknown_bytes_total counter
+gohogs_unknown_bytes_total 8
+# HELP gohogs_resolver_misses_total Socket owner lookups that found no socket.
+# TYPE gohogs_resolver_misses_total counter
+gohogs_resolver_misses_total 12
+# HELP gohogs_flows Flows in the table.
+# TYPE gohogs_flows gauge
+gohogs_flows 3
+`
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want),
+		"gohogs_capture_kernel_drops_total", "gohogs_capture_packets_total", "gohogs_packets_total",
+		"gohogs_unknown_bytes_total", "gohogs_resolver_misses_total", "gohogs_flows"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(e); n != 22 {
+		t.Errorf("%d metrics, want 22 (refreshes, 9 accounting, 4 resolver, 4×2 capture)", n)
+	}
+	reg, err := e.Registry(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probs, err := testutil.GatherAndLint(reg)
+	if err != nil || len(probs) > 0 {
+		t.Errorf("lint: %v %v", err, probs)
+	}
+}
+
+// TestHandler: the handler serves the text format with the exporter's and
+// the runtime's metrics, from a registry of its own (two exporters coexist).
+func TestHandler(t *testing.T) {
+	for i := range 2 {
+		e := New(Options{UserName: names})
+		e.Observe(snap(time.Now(), 0, trace.Row{Kind: trace.KindProcess, Name: "nc", PID: 5, Sent: uint64(1234 + i), TotalSent: uint64(1234 + i)}))
+		h, err := e.Handler()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		resp, err := http.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		for _, w := range []string{
+			`gohogs_process_sent_bytes_total{program="nc",user="root"} ` + []string{"1234", "1235"}[i],
+			"go_goroutines ", "process_cpu_seconds_total ", "gohogs_refreshes_total 1",
+		} {
+			if !strings.Contains(string(body), w) {
+				t.Errorf("exporter %d: no %q in\n%s", i, w, body)
+			}
+		}
+	}
+}
+
+// TestLookupUser: uid 0 is root in any user database; a uid with no name
+// is its number.
+func TestLookupUser(t *testing.T) {
+	if n := LookupUser(0); n != "root" {
+		t.Errorf("LookupUser(0) = %q", n)
+	}
+	if n := LookupUser(3999999999); n != "3999999999" {
+		t.Errorf("LookupUser(3999999999) = %q", n)
+	}
+}
