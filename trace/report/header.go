@@ -35,8 +35,10 @@ type Header struct {
 	Delay time.Duration
 	// ViewMode is the nethogs view mode of the numbers (see ViewKBps...).
 	ViewMode int
-	// Run identifies one gohogs run: its start time as NewRun writes it.
-	// Files with the same Run are rotated parts of one run.
+	// Run identifies one gohogs run: its start time as NewRun writes it,
+	// optionally followed by "-" and anything without spaces (the pid, say)
+	// to tell apart runs started in the same millisecond. Files with the
+	// same Run are parts of one run.
 	Run string
 	// Seq is the file number in the run, from 1 (0: unknown).
 	Seq int
@@ -53,9 +55,15 @@ func (h Header) Start() (time.Time, bool) {
 	if h.Run == "" {
 		return time.Time{}, false
 	}
-	// Parsing accepts a fractional second after the seconds even though the
-	// layout has none, so any precision is read.
-	t, err := time.Parse("20060102T150405Z07:00", h.Run)
+	// Anything after the Z (a writer may add "-PID" to tell apart runs
+	// started in the same millisecond) is not part of the time. Parsing
+	// accepts a fractional second after the seconds even though the layout
+	// has none, so any precision is read.
+	run := h.Run
+	if i := strings.IndexByte(run, 'Z'); i >= 0 {
+		run = run[:i+1]
+	}
+	t, err := time.Parse("20060102T150405Z07:00", run)
 	if err != nil {
 		return time.Time{}, false
 	}

@@ -61,6 +61,9 @@ func TestParseHeaderRejects(t *testing.T) {
 	if h, ok := ParseHeader("# gohogs delay=2s view=1 host=x seq=3"); !ok || h.Delay != 2*time.Second || h.ViewMode != 1 || h.Seq != 3 {
 		t.Errorf("unknown key: got %+v, %v", h, ok)
 	}
+	if st, ok := (Header{Run: "20261128T041304.5Z-4567"}).Start(); !ok || !st.Equal(time.Date(2026, 11, 28, 4, 13, 4, 5e8, time.UTC)) {
+		t.Errorf("Start with a suffix = %v, %v", st, ok)
+	}
 	if _, ok := (Header{Delay: time.Second, Run: "not-a-time"}).Start(); ok {
 		t.Error("Start of a run that is not a time: ok")
 	}
