@@ -64,6 +64,7 @@ func benchCaptureVeth(b *testing.B, backend string) {
 	payload := make([]byte, 64-14-20-8)
 	before := c.Stats()[0]
 	start := time.Now()
+	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := conn.Write(payload); err != nil {

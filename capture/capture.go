@@ -15,10 +15,20 @@
 //     and as it arrives. The socket's BPF program drops the outgoing copy
 //     (ancillary load of skb->pkt_type == PACKET_OUTGOING), ahead of the
 //     user's filter, so each packet is counted once.
+//   - Packet.Type: on loopback every packet handed on is PacketHost (the
+//     outgoing copy was dropped); SLL and SLL2 frames (capture files, or
+//     libpcap's cooked links) carry the kernel's value; elsewhere it is
+//     PacketUnknown, because gopacket's afpacket does not expose
+//     sll_pkttype. Later stages tell sent from received with LocalAddrs.
+//   - Interfaces that are not Ethernet or loopback (tun, PPP, tunnels) are
+//     read with a SOCK_DGRAM socket and decoded as raw IP; Link.Type still
+//     says what libpcap would report (12 for tun, 113 for PPP).
 //   - Decoding (Decode) is hand-written: it reads the few header fields the
 //     accounting needs straight from the captured bytes, never past them,
-//     and allocates nothing. A frame that does not decode is counted as
-//     malformed and not handed on.
+//     and allocates nothing (about 11 ns per packet, against about 100 ns
+//     for the same work with gopacket's DecodingLayerParser; see
+//     BenchmarkDecode and BenchmarkDecodeGopacket). A frame that does not
+//     decode is counted as malformed and not handed on.
 //   - Each interface is read by its own goroutine. When an interface goes
 //     down or disappears, its goroutine reports it once through
 //     Options.OnError and reopens it, with backoff, in the network namespace
