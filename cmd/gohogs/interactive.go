@@ -2,15 +2,193 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"time"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/gohogs/gohogs"
+	"github.com/gohogs/gohogs/internal/tui"
 )
 
 // interactive runs the full-screen view (gohogs without -t).
-func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) int {
-	_ = ctx
-	_ = o
-	_ = stdout
-	fmt.Fprintln(stderr, "gohogs: the interactive view is not built yet; use -t for trace mode")
-	return 1
+//
+// One goroutine (this one) owns the model and the screen: it takes the
+// refreshes on the Monitor's schedule (refresh k cuts at Start + k × delay
+// and is taken Settle later, as trace mode does), and handles key and resize
+// events the moment they arrive, redrawing at once. The terminal is restored
+// on every way out: q, Ctrl-C (a key in raw mode), SIGINT/SIGTERM (ctx),
+// -c/--duration, a capture error, and a panic here.
+func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (code int) {
+	_ = stdout // the screen is the terminal, not stdout
+	devs, missing, err := selectDevices(o.devices, o.all)
+	if err != nil {
+		fmt.Fprintln(stderr, "gohogs:", err)
+		return 1
+	}
+	for _, m := range missing {
+		fmt.Fprintf(stderr, "gohogs: interface %q does not exist (ip link lists the interfaces)\n", m)
+	}
+	if len(devs) == 0 {
+		if len(missing) == 0 {
+			fmt.Fprintln(stderr, noDevices)
+		}
+		return 1
+	}
+
+	// Interface errors arrive on capture goroutines while the screen is up:
+	// they go to the status line, not to stderr under the screen.
+	ifErrs := make(chan string, 16)
+	m, err := gohogs.Open(ctx, gohogs.Options{
+		Interfaces:  devs,
+		Promiscuous: o.promisc,
+		Filter:      o.filter,
+		Backend:     o.backend,
+		UDP:         o.udp,
+		PIDs:        o.pids,
+		Interval:    o.delay,
+		KeepIdle:    !o.view.IsRate(),
+		OnError: func(iface string, err error) {
+			select {
+			case ifErrs <- fmt.Sprintf("%s: %v", iface, err):
+			default:
+			}
+		},
+	})
+	if oe := (*gohogs.OpenError)(nil); errors.As(err, &oe) {
+		for _, d := range oe.Devices {
+			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", d.Name, d.Err)
+		}
+		fmt.Fprintln(stderr, "Error opening pcap handlers for all devices.")
+		return 1
+	} else if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer m.Close()
+
+	var tdevs []tui.Device
+	var openErrs []string
+	for _, d := range m.Devices() {
+		if d.Err != nil {
+			openErrs = append(openErrs, fmt.Sprintf("Error opening handler for device %s: %v", d.Name, d.Err))
+			continue
+		}
+		tdevs = append(tdevs, tui.Device{Name: d.Name, Addrs: d.Addrs})
+	}
+
+	scr, err := tcell.NewScreen()
+	if err == nil {
+		err = scr.Init()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gohogs: cannot start the interactive view: %v (trace mode, -t, needs no terminal)\n", err)
+		return 1
+	}
+	finished := false
+	restore := func() {
+		if !finished {
+			finished = true
+			scr.Fini()
+		}
+	}
+	defer restore()
+	defer func() {
+		if r := recover(); r != nil {
+			restore()
+			fmt.Fprintf(stderr, "gohogs: internal error in the interactive view: %v\n%s", r, debug.Stack())
+			code = 2
+		}
+	}()
+
+	model := tui.New(tui.Config{
+		Version:  version,
+		Devices:  tdevs,
+		Mode:     o.view,
+		BySent:   o.bySent,
+		Cmdline:  o.cmdline,
+		Basename: o.basename,
+	})
+	if len(openErrs) > 0 {
+		model.SetStatus(openErrs[0])
+	}
+	return interactiveLoop(ctx, o, m, scr, model, ifErrs, func(msg string) {
+		restore()
+		fmt.Fprintln(stderr, msg)
+	})
+}
+
+// interactiveLoop runs the view until it ends, and returns the exit status.
+// fatal restores the terminal and prints a message.
+func interactiveLoop(ctx context.Context, o *options, m *gohogs.Monitor, scr tcell.Screen, model *tui.Model,
+	ifErrs <-chan string, fatal func(string)) int {
+	events := make(chan tcell.Event, 64)
+	quit := make(chan struct{})
+	defer close(quit)
+	go scr.ChannelEvents(events, quit)
+
+	draw := func() {
+		model.Draw(scr)
+		scr.Show()
+	}
+	draw()
+
+	start := m.Start()
+	var end time.Time
+	if o.duration > 0 {
+		end = start.Add(o.duration)
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	k, refreshes := 0, 0
+	for {
+		select {
+		case <-timer.C:
+			cut := start.Add(time.Duration(k) * o.delay)
+			last := !end.IsZero() && !cut.Before(end)
+			if last {
+				cut = end
+			}
+			model.Update(m.RefreshAt(cut))
+			refreshes++
+			if o.gcPeriod > 0 && refreshes%o.gcPeriod == 0 && o.view.IsRate() {
+				m.CollectIdle()
+			}
+			draw()
+			k++
+			if last || (o.count > 0 && refreshes >= o.count) {
+				return 0
+			}
+			next := start.Add(time.Duration(k) * o.delay)
+			if !end.IsZero() && next.After(end) {
+				next = end
+			}
+			timer.Reset(time.Until(next.Add(gohogs.Settle)))
+		case ev, ok := <-events:
+			if !ok {
+				return 0
+			}
+			switch ev := ev.(type) {
+			case *tcell.EventResize:
+				scr.Sync()
+				draw()
+			case *tcell.EventKey:
+				if model.HandleKey(ev) == tui.Quit {
+					return 0
+				}
+				draw()
+			}
+		case msg := <-ifErrs:
+			model.SetStatus(msg)
+			draw()
+		case err := <-m.CaptureErr():
+			fatal(fmt.Sprintf("gohogs: capture: %v", err))
+			return 1
+		case <-ctx.Done():
+			return 0
+		}
+	}
 }

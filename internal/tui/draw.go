@@ -1,0 +1,351 @@
+package tui
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gdamore/tcell/v2"
+
+	"github.com/gohogs/gohogs/trace"
+)
+
+// Fixed column widths, as nethogs has them.
+const (
+	pidWidth   = 7
+	userWidth  = 8
+	valueWidth = 11
+	unitWidth  = 5 // "bytes", the longest unit
+	progX      = pidWidth + 1 + userWidth + 1
+)
+
+// Styles.
+var (
+	styleNormal   = tcell.StyleDefault
+	styleTitle    = tcell.StyleDefault.Reverse(true)
+	styleSelected = tcell.StyleDefault.Reverse(true).Bold(true)
+	styleTotal    = tcell.StyleDefault.Bold(true)
+	styleDim      = tcell.StyleDefault.Dim(true)
+	styleHeading  = tcell.StyleDefault.Bold(true).Underline(true)
+)
+
+// layout is the table's geometry for one screen width.
+type layout struct {
+	progW, devW          int
+	devX, sentX, recvX   int
+	unitX, width, height int
+}
+
+func newLayout(w, h, devW int) layout {
+	l := layout{width: w, height: h, devW: devW}
+	l.progW = w - progX - 2 - devW - (valueWidth+1)*2 - unitWidth
+	l.devX = progX + l.progW + 2
+	l.sentX = l.devX + devW
+	l.recvX = l.sentX + valueWidth + 1
+	l.unitX = l.recvX + valueWidth + 1
+	return l
+}
+
+// Draw paints the whole screen from the model's state; the caller shows it.
+func (m *Model) Draw(scr tcell.Screen) {
+	scr.Clear()
+	scr.HideCursor()
+	w, h := scr.Size()
+	if w < MinWidth {
+		for i, line := range strings.Split(TooNarrow, "\n") {
+			put(scr, 0, i, line, w, styleNormal)
+		}
+		return
+	}
+	rows := m.Rows()
+	devs := make([]string, len(rows))
+	devW := 3
+	for i := range rows {
+		devs[i] = m.device(&rows[i])
+		devW = max(devW, len([]rune(devs[i]))+1)
+	}
+	devW = min(devW, 10)
+	l := newLayout(w, h, devW)
+
+	put(scr, 0, 0, "gohogs version "+m.cfg.Version, w, styleNormal)
+	m.drawInfo(scr, w, len(rows))
+	title := fmt.Sprintf("%*s %-*s %-*s  %-*s%*s %*s", pidWidth, "PID", userWidth, "USER",
+		l.progW, "PROGRAM", devW, "DEV", valueWidth, "SENT", valueWidth, "RECEIVED")
+	if h > 2 {
+		put(scr, 0, 2, pad(title, w), w, styleTitle)
+	}
+
+	// Rows 3 .. h-2 hold the table, the TOTAL row and the details; the
+	// last line the keys.
+	avail := max(0, h-4)
+	sel := m.selIndex(rows)
+	var details []line
+	if sel >= 0 {
+		details = m.details(scr, &rows[sel], w)
+	}
+	dh := 0
+	if len(details) > 0 {
+		dh = min(len(details)+1, avail-2-min(len(rows), 5))
+		if dh < 4 {
+			dh = 0
+		}
+	}
+	tableRows := max(0, min(len(rows), avail-2-dh))
+	if sel >= 0 {
+		if sel < m.top {
+			m.top = sel
+		}
+		if tableRows > 0 && sel >= m.top+tableRows {
+			m.top = sel - tableRows + 1
+		}
+	}
+	m.top = max(0, min(m.top, len(rows)-tableRows))
+
+	var sentSum, recvSum float64
+	el := m.snapElapsed()
+	for i := range rows {
+		r := &rows[i]
+		sentSum += m.mode.Value(r.Sent, r.TotalSent, el)
+		recvSum += m.mode.Value(r.Recv, r.TotalRecv, el)
+	}
+	for i := 0; i < tableRows; i++ {
+		idx := m.top + i
+		m.drawRow(scr, l, 3+i, &rows[idx], devs[idx], idx == sel)
+	}
+	y := 3 + tableRows
+	if hidden := len(rows) - tableRows; hidden > 0 && y < h-1 {
+		put(scr, progX, y, fmt.Sprintf("(%d more: arrows or j/k scroll)", hidden), l.progW+devW, styleDim)
+	}
+	y++
+	if y < h-1 {
+		label := "TOTAL"
+		if m.filter != "" {
+			label = "TOTAL (filtered)"
+		}
+		put(scr, 2, y, label, l.devX-2, styleTotal)
+		put(scr, l.sentX, y, fmt.Sprintf("%*.3f %*.3f %s", valueWidth, sentSum, valueWidth, recvSum, m.mode.Unit()), w-l.sentX, styleTotal)
+	}
+	for i := 0; i < dh-1 && i < len(details); i++ {
+		d := details[i]
+		put(scr, 0, y+2+i, d.text, w, d.style)
+	}
+	m.drawKeys(scr, w, h)
+}
+
+func (m *Model) snapElapsed() (el time.Duration) {
+	if m.snap != nil {
+		el = m.snap.Elapsed
+	}
+	return el
+}
+
+// drawInfo writes the second line: a status message at the left, the sort
+// column, unit and row count at the right.
+func (m *Model) drawInfo(scr tcell.Screen, w, n int) {
+	if m.status != "" {
+		put(scr, 0, 1, m.status, w, styleNormal)
+	}
+	col := "RECEIVED"
+	if m.bySent {
+		col = "SENT"
+	}
+	info := fmt.Sprintf("%d rows, sorted by %s, %s", n, col, m.mode.Unit())
+	if m.filter != "" {
+		info = fmt.Sprintf("filter %q: ", m.filter) + info
+	}
+	x := w - len([]rune(info))
+	if x > len([]rune(m.status))+1 {
+		put(scr, x, 1, info, w-x, styleDim)
+	}
+}
+
+// drawRow writes one process row.
+func (m *Model) drawRow(scr tcell.Screen, l layout, y int, r *trace.Row, dev string, selected bool) {
+	st := styleNormal
+	if selected {
+		st = styleSelected
+		put(scr, 0, y, strings.Repeat(" ", l.width), l.width, st)
+	}
+	pid := "?"
+	if r.PID != 0 {
+		pid = strconv.Itoa(r.PID)
+	}
+	pid = fmt.Sprintf("%*s", pidWidth, pid)
+	if selected && pid[0] == ' ' {
+		pid = ">" + pid[1:]
+	}
+	put(scr, 0, y, pid, pidWidth, st)
+	put(scr, pidWidth+1, y, m.user(r.UID), userWidth, st)
+	put(scr, progX, y, m.fitProgram(m.program(r), l.progW), l.progW, st)
+	put(scr, l.devX, y, dev, l.devW, st)
+	el := m.snapElapsed()
+	vals := fmt.Sprintf("%*.3f %*.3f %s", valueWidth, m.mode.Value(r.Sent, r.TotalSent, el),
+		valueWidth, m.mode.Value(r.Recv, r.TotalRecv, el), m.mode.Unit())
+	put(scr, l.sentX, y, vals, l.width-l.sentX, st)
+}
+
+// fitProgram cuts a program name to n columns as nethogs does, keeping its
+// end ("..bin/prog"); a command line keeps its beginning instead.
+func (m *Model) fitProgram(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n || n < 3 {
+		return s
+	}
+	if m.cmdline {
+		return string(r[:n-2]) + ".."
+	}
+	return ".." + string(r[len(r)-n+2:])
+}
+
+// line is one line of the details panel.
+type line struct {
+	text  string
+	style tcell.Style
+}
+
+// details are the lines about the selected row.
+func (m *Model) details(scr tcell.Screen, r *trace.Row, w int) []line {
+	var out []line
+	add := func(style tcell.Style, format string, args ...any) {
+		out = append(out, line{fmt.Sprintf(format, args...), style})
+	}
+	who := "pid " + strconv.Itoa(r.PID)
+	if r.PID == 0 {
+		who = "no process"
+	}
+	add(styleHeading, "%s", pad(fmt.Sprintf(" %s  %s  user %s", r.Name, who, m.user(r.UID)), w))
+	cmd := strings.Join(r.Cmdline, " ")
+	if cmd == "" {
+		cmd = r.Name
+	}
+	for _, part := range wrap("command: "+cmd, w, 3) {
+		add(styleNormal, "%s", part)
+	}
+	el := m.snapElapsed()
+	rate := func(b uint64) string {
+		if el <= 0 {
+			return "-"
+		}
+		return humanRate(float64(b) / el.Seconds())
+	}
+	add(styleNormal, "total:   sent %s, received %s; last refresh: sent %s, received %s",
+		humanBytes(float64(r.TotalSent)), humanBytes(float64(r.TotalRecv)), rate(r.Sent), rate(r.Recv))
+
+	levels := sparkLevels
+	if cs := strings.ToUpper(scr.CharacterSet()); cs != "UTF-8" && cs != "UTF8" {
+		levels = asciiLevels
+	}
+	n := min(60, w-30)
+	if h := m.hist[keyOf(r)]; h != nil && n > 0 && m.snap != nil {
+		sr, sc := h.rates(n, m.snap.Time, true)
+		rr, rc := h.rates(n, m.snap.Time, false)
+		peak := max(slices.Max(sr), slices.Max(rr))
+		add(styleNormal, "sent     %s  peak %s", sparkline(sr, sc, peak, levels), humanRate(slices.Max(sr)))
+		add(styleNormal, "received %s  peak %s", sparkline(rr, rc, peak, levels), humanRate(slices.Max(rr)))
+		add(styleDim, "         %-*s", n, fmt.Sprintf("last %d s, one column per %.0f s, same scale", int(HistoryWindow.Seconds()), HistoryWindow.Seconds()/float64(n)))
+	}
+
+	switch {
+	case len(r.Conns) > 0:
+		conns := slices.Clone(r.Conns)
+		slices.SortStableFunc(conns, func(a, b trace.Conn) int {
+			if d := (b.Sent + b.Recv); d != a.Sent+a.Recv {
+				if d > a.Sent+a.Recv {
+					return 1
+				}
+				return -1
+			}
+			return strings.Compare(a.Remote.String(), b.Remote.String())
+		})
+		add(styleNormal, "connections: %d", len(conns))
+		for _, c := range conns {
+			add(styleNormal, "  %-4s %s -> %s  sent %s  received %s", proto(c.Proto), c.Local, c.Remote, rate(c.Sent), rate(c.Recv))
+		}
+	case r.Kind == trace.KindUnknownTCP && m.snap != nil && len(m.snap.UnknownConns) > 0:
+		add(styleNormal, "connections with no known process: %d", len(m.snap.UnknownConns))
+		for _, c := range m.snap.UnknownConns {
+			add(styleNormal, "  TCP  %s", c)
+		}
+	default:
+		add(styleNormal, "connections: none in the last 50 s")
+	}
+	return out
+}
+
+func proto(p uint8) string {
+	switch p {
+	case 6:
+		return "TCP"
+	case 17:
+		return "UDP"
+	}
+	return strconv.Itoa(int(p))
+}
+
+// drawKeys writes the last line: the filter being typed, or the keys.
+func (m *Model) drawKeys(scr tcell.Screen, w, h int) {
+	if h < 2 {
+		return
+	}
+	if m.editing {
+		s := "filter: " + m.filter
+		put(scr, 0, h-1, s, w, styleNormal)
+		if x := len([]rune(s)) + 2; x < w {
+			put(scr, x, h-1, "(enter keeps it, esc clears)", w-x, styleDim)
+		}
+		scr.ShowCursor(min(len([]rune(s)), w-1), h-1)
+		return
+	}
+	keys := "q quit  s/r sort sent/received  m units  l cmdline  b basename  arrows/jk select  / filter"
+	if m.filter != "" || m.selected {
+		keys += "  esc clear"
+	}
+	put(scr, 0, h-1, keys, w, styleDim)
+}
+
+// put writes s at (x, y), at most n columns, replacing control characters
+// (process names are untrusted) with '?'.
+func put(scr tcell.Screen, x, y int, s string, n int, st tcell.Style) {
+	for _, r := range s {
+		if n <= 0 {
+			return
+		}
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			r = '?'
+		}
+		scr.SetContent(x, y, r, nil, st)
+		x++
+		n--
+	}
+}
+
+// pad fills s with spaces to n columns.
+func pad(s string, n int) string {
+	if k := len([]rune(s)); k < n {
+		return s + strings.Repeat(" ", n-k)
+	}
+	return s
+}
+
+// wrap cuts s into lines of at most w runes, at most max of them (the last
+// ending in ".." when cut short).
+func wrap(s string, w, maxLines int) []string {
+	r := []rune(s)
+	var out []string
+	for len(r) > 0 && len(out) < maxLines {
+		if len(r) <= w {
+			out = append(out, string(r))
+			return out
+		}
+		if len(out) == maxLines-1 {
+			out = append(out, string(r[:w-2])+"..")
+			return out
+		}
+		out = append(out, string(r[:w]))
+		r = r[w:]
+	}
+	return out
+}
