@@ -38,6 +38,10 @@ type options struct {
 	output   string        // --output
 	rotate   time.Duration // --rotate
 	backend  string        // --backend
+	json     bool          // --json
+	listen   string        // --listen
+	pidLabel bool          // --metrics-pid
+	headless bool          // --listen without -t, --json or --output: no trace output
 }
 
 // usageError is a command line error: nethogs prints it and its usage on
@@ -75,6 +79,10 @@ gohogs's own options:
 		--output PATTERN : write the trace to files named by strftime fields (%Y %m %d %H %M %S %b ...).
 		--rotate D : with --output, start a new file every D, between two refreshes.
 		--backend NAME : capture backend: afpacket (default) or pcap (when built with -tags pcap).
+		--json : one JSON object per refresh instead of the trace lines (exact byte counts; implies -t).
+		--listen ADDR : serve Prometheus metrics on http://ADDR/metrics (":9090" binds 127.0.0.1:9090).
+		         Without -t, --json or --output it runs headless: no trace output, metrics only.
+		--metrics-pid : label the process counters with the pid too (one series per process).
 		report FILE... : sum trace logs into per-process totals (gohogs report -h).
 
 When gohogs is running, press:
@@ -91,6 +99,7 @@ const shortSpec = "Vhxtpsd:v:c:laf:Cbg:P:"
 
 var longSpec = map[string]bool{ // name → takes an argument
 	"duration": true, "output": true, "rotate": true, "backend": true,
+	"json": false, "listen": true, "metrics-pid": false,
 	"help": false, "version": false,
 }
 
@@ -155,6 +164,7 @@ func parseArgs(args []string) (*options, error) {
 	if o.bughunt {
 		o.trace = true
 	}
+	o.exportModes()
 	if o.rotate > 0 && o.output == "" {
 		return nil, &valueError{"gohogs: --rotate needs --output: there is no file to rotate when writing to stdout"}
 	}
@@ -221,6 +231,8 @@ func (o *options) setLong(name, val string) error {
 			err = &valueError{"gohogs: --output: empty file name pattern"}
 		}
 		o.output = val
+	case "json", "listen", "metrics-pid":
+		err = o.setExportLong(name, val)
 	case "backend":
 		if val != "afpacket" && val != "pcap" {
 			err = &valueError{fmt.Sprintf("gohogs: --backend: unknown backend %q: want afpacket or pcap", val)}

@@ -52,6 +52,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // monitor runs trace mode until the refresh count, the duration or a signal
 // ends it.
 func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
+	exporter, err := listenMetrics(o)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer exporter.close()
 	devs, missing, err := selectDevices(o.devices, o.all)
 	if err != nil {
 		fmt.Fprintln(stderr, "gohogs:", err)
@@ -91,6 +97,11 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer m.Close()
+	if err := exporter.serve(m, o, stderr); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer exporter.close() // before m.Close: no scrape reads a closed Monitor
 
 	runStart := time.Now()
 	var out io.Writer = stdout
@@ -104,8 +115,7 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		defer file.Close()
 		out = file
 	}
-	w := trace.NewWriter(out)
-	w.Mode, w.BySent, w.Cmdline = o.view, o.bySent, o.cmdline
+	w := newSnapshotWriter(out, o)
 	header := report.Header{Delay: o.delay, ViewMode: int(o.view), Run: report.NewRun(runStart), Seq: 1}
 	if file != nil {
 		if err := w.Line(header.String()); err != nil {
@@ -180,6 +190,7 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 			}
 		}
 		s := m.RefreshAt(now)
+		exporter.observe(s)
 		refreshes++
 		if o.gcPeriod > 0 && refreshes%o.gcPeriod == 0 && o.view.IsRate() {
 			m.CollectIdle()

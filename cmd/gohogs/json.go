@@ -1,0 +1,162 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/gohogs/gohogs/trace"
+)
+
+// snapshotWriter is where trace mode writes: nethogs's trace lines
+// (trace.Writer) or JSON lines (jsonWriter).
+type snapshotWriter interface {
+	// Line writes a free line (header, start-up lines).
+	Line(s string) error
+	// Refresh writes one refresh, flushed.
+	Refresh(s *trace.Snapshot) error
+}
+
+// newSnapshotWriter returns the writer the options ask for: JSON lines with
+// --json, nothing with a headless --listen, the trace lines otherwise.
+func newSnapshotWriter(out io.Writer, o *options) snapshotWriter {
+	if o.json {
+		return &jsonWriter{out: out, view: o.view, bySent: o.bySent}
+	}
+	if o.headless {
+		out = io.Discard
+	}
+	w := trace.NewWriter(out)
+	w.Mode, w.BySent, w.Cmdline = o.view, o.bySent, o.cmdline
+	return w
+}
+
+// jsonWriter writes one JSON object per refresh, one line each, written with
+// a single Write so that a reader of a pipe or file never sees half a
+// line. The byte counts are exact and independent of the view mode; the
+// rows come in the trace's order for that mode. Free lines (the log header,
+// the start-up lines) are not written: every line is a refresh.
+type jsonWriter struct {
+	out    io.Writer
+	view   trace.ViewMode
+	bySent bool
+}
+
+// jsonRefresh is one refresh, as --json writes it.
+type jsonRefresh struct {
+	// Timestamp is the refresh's cut time, RFC 3339 with nanoseconds, UTC.
+	Timestamp string `json:"timestamp"`
+	// Interval is the time the refresh covers, in seconds.
+	Interval float64 `json:"interval"`
+	// Seq numbers the refreshes from 1.
+	Seq  int       `json:"seq"`
+	Rows []jsonRow `json:"rows"`
+	// UnknownConnections are the TCP flows of the "unknown TCP" row.
+	UnknownConnections []string `json:"unknown_connections"`
+}
+
+// jsonRow is one process (or an unknown row) of a refresh.
+type jsonRow struct {
+	Name    string   `json:"name"`
+	Args    string   `json:"args"`
+	Cmdline []string `json:"cmdline"`
+	PID     int      `json:"pid"`
+	// StartTime is the process's start in clock ticks after boot
+	// (/proc/PID/stat field 22); with pid it identifies the process.
+	StartTime uint64 `json:"start_time"`
+	UID       uint32 `json:"uid"`
+	// Kind is "process", "socket" (owner not visible), "unknown_tcp" or
+	// "unknown_udp".
+	Kind string `json:"kind"`
+	// Sent and Recv are the bytes (whole frames) of this refresh's
+	// interval; TotalSent and TotalRecv since the start.
+	Sent        uint64     `json:"sent"`
+	Recv        uint64     `json:"recv"`
+	TotalSent   uint64     `json:"total_sent"`
+	TotalRecv   uint64     `json:"total_recv"`
+	Connections []jsonConn `json:"connections"`
+}
+
+// jsonConn is one flow of a row, with this refresh's bytes.
+type jsonConn struct {
+	Proto  string `json:"proto"`
+	Local  string `json:"local"`
+	Remote string `json:"remote"`
+	Sent   uint64 `json:"sent"`
+	Recv   uint64 `json:"recv"`
+}
+
+// Line drops free lines: JSON output holds refreshes only.
+func (j *jsonWriter) Line(string) error { return nil }
+
+// Refresh writes s as one JSON line.
+func (j *jsonWriter) Refresh(s *trace.Snapshot) error {
+	b, err := json.Marshal(toJSON(s, j.view, j.bySent))
+	if err != nil {
+		return fmt.Errorf("encoding a refresh: %w", err)
+	}
+	b = append(b, '\n')
+	_, err = j.out.Write(b)
+	return err
+}
+
+// toJSON converts a refresh, its rows in the trace's order.
+func toJSON(s *trace.Snapshot, view trace.ViewMode, bySent bool) jsonRefresh {
+	out := jsonRefresh{
+		Timestamp:          s.Time.UTC().Format(time.RFC3339Nano),
+		Interval:           s.Elapsed.Seconds(),
+		Seq:                s.Seq,
+		Rows:               []jsonRow{},
+		UnknownConnections: s.UnknownConns,
+	}
+	if out.UnknownConnections == nil {
+		out.UnknownConnections = []string{}
+	}
+	for _, r := range trace.Sorted(s, view, bySent) {
+		jr := jsonRow{
+			Name: r.Name, Args: r.Args, Cmdline: r.Cmdline, PID: r.PID, StartTime: r.StartTime, UID: r.UID,
+			Kind: kindName(r.Kind), Sent: r.Sent, Recv: r.Recv, TotalSent: r.TotalSent, TotalRecv: r.TotalRecv,
+			Connections: make([]jsonConn, 0, len(r.Conns)),
+		}
+		if jr.Cmdline == nil {
+			jr.Cmdline = []string{}
+		}
+		for _, c := range r.Conns {
+			jr.Connections = append(jr.Connections, jsonConn{
+				Proto: protoName(c.Proto), Local: c.Local.String(), Remote: c.Remote.String(), Sent: c.Sent, Recv: c.Recv,
+			})
+		}
+		out.Rows = append(out.Rows, jr)
+	}
+	return out
+}
+
+func kindName(k trace.Kind) string {
+	switch k {
+	case trace.KindProcess:
+		return "process"
+	case trace.KindSocket:
+		return "socket"
+	case trace.KindUnknownTCP:
+		return "unknown_tcp"
+	case trace.KindUnknownUDP:
+		return "unknown_udp"
+	}
+	return "kind" + strconv.Itoa(int(k))
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 1:
+		return "icmp"
+	case 58:
+		return "icmpv6"
+	}
+	return strconv.Itoa(int(p))
+}
