@@ -174,6 +174,14 @@ func Open(opts Options) (*Capture, error) {
 	default:
 		return nil, fmt.Errorf("capture: unknown backend %q (want afpacket or pcap)", opts.Backend)
 	}
+	if !PcapAvailable && (opts.Backend == "pcap" || opts.Filter != "") {
+		_, _, err := openPcap("", false, &opts)
+		if opts.Filter != "" {
+			_, err = compileFilter(LinkEthernet, opts.SnapLen, opts.Filter)
+			err = fmt.Errorf("capture: %w", err)
+		}
+		return nil, err
+	}
 	// Everything below runs on this OS thread, so that the sockets are
 	// opened in the caller's network namespace.
 	runtime.LockOSThread()

@@ -165,7 +165,9 @@ func decodeIPv4(data []byte, p *Packet) error {
 	if hl < 20 {
 		return ErrBadHeader
 	}
-	if int(binary.BigEndian.Uint16(data[2:4])) < hl {
+	// A total length of 0 is what the kernel writes in a large (BIG TCP,
+	// TSO) packet seen before segmentation: accepted, as tcpdump does.
+	if tot := int(binary.BigEndian.Uint16(data[2:4])); tot != 0 && tot < hl {
 		return ErrBadHeader
 	}
 	if len(data) < hl {

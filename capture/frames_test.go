@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 )
@@ -168,6 +169,7 @@ func decodeCases() []decodeCase {
 			Packet{Type: PacketUnknown, Version: 4, Proto: ProtoUDP, Src: v4A, Dst: v4B, SrcPort: 1000, DstPort: 2000, HasPorts: true, Fragment: true}, 14 + 24},
 		{"ipv4-later-fragment", LinkEthernet, eth(0x0800, ip4(v4A, v4B, ProtoUDP, nil, 185, false, make([]byte, 50))),
 			Packet{Type: PacketUnknown, Version: 4, Proto: ProtoUDP, Src: v4A, Dst: v4B, Fragment: true}, 14 + 20},
+		{"ipv4-big-tcp-total-length-0", LinkEthernet, eth(0x0800, func() []byte { b := bytes.Clone(tcp4); b[2], b[3] = 0, 0; return b }()), pTCP4, 14 + 24},
 		{"ipv4-gre", LinkEthernet, eth(0x0800, ip4(v4A, v4B, 47, nil, 0, false, make([]byte, 8))),
 			Packet{Type: PacketUnknown, Version: 4, Proto: 47, Src: v4A, Dst: v4B}, 34},
 		{"ipv6-hbh-dst-tcp", LinkEthernet, eth(0x86dd, ip6(v6A, v6B, 0, cat(ext6(60, 0), ext6(ProtoTCP, 1), tcp(22, 50000, 0)))),
