@@ -299,7 +299,7 @@ func (m *Model) drawKeys(scr tcell.Screen, w, h int) {
 		scr.ShowCursor(min(len([]rune(s)), w-1), h-1)
 		return
 	}
-	keys := "q quit  s/r sort sent/received  m units  l cmdline  b basename  arrows/jk select  / filter"
+	keys := "q quit  s/r sort by sent/received  m units  l cmdline  b basename  up/down select  / filter"
 	if m.filter != "" || m.selected {
 		keys += "  esc clear"
 	}
