@@ -181,7 +181,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		rows = rows[:*top]
 	}
 	for _, w := range rep.Warnings() {
-		if w.Kind == report.WarnViewMode {
+		if !w.Skipped() { // view-mode guess, missing rotated file
 			fmt.Fprintf(stderr, "%s: warning: %s\n", locate(w), w.Reason)
 			continue
 		}

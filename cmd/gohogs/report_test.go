@@ -253,6 +253,11 @@ func TestReportRotatedJSON(t *testing.T) {
 	if code != 0 || len(rows) != 1 || rows["1000"]["total_bytes"] != "10403" || rows["1000"]["processes"] != "2" {
 		t.Errorf("by user top 1: %v", rows)
 	}
+	// A missing rotated file is a warning; the rest is reported.
+	code, _, errs = repRun(t, "", files[0], files[2])
+	if code != 0 || !strings.Contains(errs, "run "+run1+": warning: no file with seq 2 among seq 1..3") {
+		t.Errorf("gap: exit %d, %q", code, errs)
+	}
 	// The same files concatenated on stdin give the same totals.
 	var cat strings.Builder
 	for _, f := range files {

@@ -9,7 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -42,6 +44,9 @@ const (
 	// earlier one (the same file given twice) and was skipped so its
 	// traffic is not counted twice.
 	WarnDuplicate
+	// WarnGap: the files given of one run skip a seq number (a rotated
+	// file is missing); nothing was skipped, but the report lacks it.
+	WarnGap
 	// WarnViewMode: an input without header and without a given view mode
 	// has numbers that only grow, as in a cumulative view mode. It was still
 	// read as KB/s; nothing was skipped.
@@ -132,7 +137,44 @@ func New(opts Options) *Report {
 }
 
 // Warnings returns the problems found so far, in input order.
-func (r *Report) Warnings() []Warning { return r.warnings }
+// The last are WarnGap warnings about the runs read so far.
+func (r *Report) Warnings() []Warning {
+	return append(slices.Clip(r.warnings), r.gaps()...)
+}
+
+// gaps returns a WarnGap warning for each run whose files skip a seq number
+// between the first and the last given.
+func (r *Report) gaps() []Warning {
+	seqs := make(map[string][]int)
+	var runs []string
+	for _, s := range r.segs {
+		if !s.header || s.seq == 0 || strings.HasPrefix(s.run, "\x00") {
+			continue
+		}
+		if _, ok := seqs[s.run]; !ok {
+			runs = append(runs, s.run)
+		}
+		seqs[s.run] = append(seqs[s.run], s.seq)
+	}
+	var out []Warning
+	for _, run := range runs {
+		q := seqs[run]
+		slices.Sort(q)
+		q = slices.Compact(q)
+		var missing []string
+		for i := 1; i < len(q) && len(missing) < 10; i++ {
+			for n := q[i-1] + 1; n < q[i] && len(missing) < 10; n++ {
+				missing = append(missing, strconv.Itoa(n))
+			}
+		}
+		if len(missing) > 0 {
+			out = append(out, Warning{Kind: WarnGap, File: "run " + run,
+				Reason: "no file with seq " + strings.Join(missing, ", ") + " among seq " + strconv.Itoa(q[0]) + ".." +
+					strconv.Itoa(q[len(q)-1]) + ": its traffic is missing and later refresh times are early"})
+		}
+	}
+	return out
+}
 
 // Skipped returns the number of lines left out of the report, and whether
 // any input was left out at all (malformed lines or duplicate files).

@@ -205,8 +205,17 @@ func TestRotatedRun(t *testing.T) {
 		}
 	}
 
-	// Another run of the same program adds up; its counters start again.
+	// A missing file of the run is reported (nothing skipped).
 	rep := New(Options{})
+	rep.Add("f1", strings.NewReader(texts[0]))
+	rep.Add("f3", strings.NewReader(texts[2]))
+	if w := rep.Warnings(); len(w) != 1 || w[0].Kind != WarnGap || w[0].Skipped() ||
+		w[0].String() != "run "+run+": no file with seq 2 among seq 1..3: its traffic is missing and later refresh times are early" {
+		t.Errorf("gap warnings %v", w)
+	}
+
+	// Another run of the same program adds up; its counters start again.
+	rep = New(Options{})
 	for i, txt := range texts {
 		rep.Add(fmt.Sprintf("f%d", i), strings.NewReader(txt))
 	}
