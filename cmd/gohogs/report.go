@@ -56,7 +56,9 @@ Flags (also with one dash; flags and files may be mixed):
   -h, --help          print this help.
 
 A line that is not understood is reported on standard error as FILE:LINE:
-reason and skipped; the report is still printed.
+reason and skipped; the report is still printed. A file given twice is
+counted once. Warnings that skip nothing: a rotated file of a run missing
+between those given, and (without -v) numbers that look cumulative.
 Exit status: 0 report printed, every line read; 1 usage error or a file that
 cannot be read (no report); 3 report printed but lines were skipped.
 `
