@@ -19,7 +19,7 @@ const (
 )
 
 const reportUsage = `usage: gohogs report [-d SECONDS] [-v MODE] [--by name|pid|user] [--top N]
-                     [--format table|csv|json] FILE...
+                     [--format table|csv|json] [--name-time PATTERN] FILE...
 
 Sums trace logs written by gohogs (-t, --output) or nethogs (-t) into
 per-process totals: bytes sent and received, peak and mean rate, the
@@ -53,12 +53,17 @@ Flags (also with one dash; flags and files may be mixed):
   --top N             print only the N largest rows (0: all).
   --format FORMAT     table (default; human units), csv or json (exact bytes
                       as integers, rates in bytes per second).
+  --name-time PATTERN the strftime pattern (%Y %m %d %H %M %S %b ...) that
+                      named files without a header after their start time,
+                      local time: gives their refresh times. For the cron
+                      job's logs: --name-time %b_%d_%Y_%H_%M_%S
   -h, --help          print this help.
 
 A line that is not understood is reported on standard error as FILE:LINE:
 reason and skipped; the report is still printed. A file given twice is
 counted once. Warnings that skip nothing: a rotated file of a run missing
-between those given, and (without -v) numbers that look cumulative.
+between those given, a name that --name-time does not match, and (without
+-v) numbers that look cumulative.
 Exit status: 0 report printed, every line read; 1 usage error or a file that
 cannot be read (no report); 3 report printed but lines were skipped.
 `
@@ -109,6 +114,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	by := fs.String("by", "name", "group by name, pid or user")
 	top := fs.Int("top", 0, "print only the N largest rows")
 	format := fs.String("format", "table", "output format: table, csv or json")
+	nameTime := fs.String("name-time", "", "strftime pattern of the start time in the names of files without a header")
 	var help bool
 	fs.BoolVar(&help, "h", false, "print the help")
 	fs.BoolVar(&help, "help", false, "print the help")
@@ -132,7 +138,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		args = rest[1:]
 	}
 	if help {
-		fmt.Fprint(stdout, reportUsage)
+		io.WriteString(stdout, reportUsage)
 		return reportOK
 	}
 	usageErr := func(msg string) int {
@@ -160,7 +166,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageErr("no input files (give FILE... or - for standard input)")
 	}
 
-	opts := report.Options{Delay: delay.d, ViewMode: *view}
+	opts := report.Options{Delay: delay.d, ViewMode: *view, NameTime: *nameTime}
 	if !viewSet {
 		opts.ViewMode = report.ViewAuto
 	}

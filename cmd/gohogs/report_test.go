@@ -336,6 +336,14 @@ func TestReportTable(t *testing.T) {
 	if !strings.Contains(lines[1], "200 KiB") || !strings.HasPrefix(strings.TrimSpace(lines[1]), "300  1000") {
 		t.Errorf("server row: %q", lines[1])
 	}
+	// --name-time: the cron job's file names give the refresh times.
+	cron := repWrite(t, dir, "Nov_28_2026_04_13_04.log", repLog(nil, [][3]string{{"a/1/0", "1", "1"}}, [][3]string{{"a/1/0", "1", "1"}}))
+	code, out, errs = repRun(t, "", "--name-time", "%b_%d_%Y_%H_%M_%S", "--format", "csv", "-d", "2", cron)
+	start := time.Date(2026, 11, 28, 4, 13, 4, 0, time.Local).UTC()
+	if rows := repCSV(t, out, 1); code != 0 || errs != "" || rows["a"]["first"] != start.Format(time.RFC3339) ||
+		rows["a"]["last"] != start.Add(2*time.Second).Format(time.RFC3339) {
+		t.Errorf("--name-time: exit %d, %q, %v", code, errs, rows["a"])
+	}
 	// "--" ends the flags: a file named like a flag.
 	code, _, errs = repRun(t, "", "--", "-v")
 	if code != 1 || !strings.Contains(errs, "-v: no such file") {

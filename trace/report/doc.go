@@ -28,7 +28,9 @@
 // read with Options (a nethogs log appended to another). With
 // ViewAuto the input is read as KB/s and, when no process's number ever
 // decreases while some grow in 3 or more refreshes, a WarnViewMode warning
-// says it looks cumulative.
+// says it looks cumulative. Header-less logs carry no times; when their
+// file names say when they started (cron jobs name nethogs logs
+// %b_%d_%Y_%H_%M_%S), Options.NameTime reads it, as the header's run= does.
 //
 // # Rows
 //

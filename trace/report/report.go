@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,11 @@ type Options struct {
 	// cumulative. The zero value is ViewKBps, given explicitly; a number that
 	// is not a view mode counts as ViewAuto.
 	ViewMode int
+	// NameTime, when set, is the strftime pattern that named header-less
+	// files after their start time (see ParseNameTime), which then gives
+	// their refresh times; Location is its time zone (nil: time.Local).
+	NameTime string
+	Location *time.Location
 	// MaxWarnings caps the malformed-line warnings kept per input (the rest
 	// are counted in one more warning); 0 means 100.
 	MaxWarnings int
@@ -47,6 +53,9 @@ const (
 	// WarnGap: the files given of one run skip a seq number (a rotated
 	// file is missing); nothing was skipped, but the report lacks it.
 	WarnGap
+	// WarnNameTime: Options.NameTime is set but a header-less input's name
+	// does not match it; its refresh times are unknown.
+	WarnNameTime
 	// WarnViewMode: an input without header and without a given view mode
 	// has numbers that only grow, as in a cumulative view mode. It was still
 	// read as KB/s; nothing was skipped.
@@ -108,6 +117,7 @@ type segment struct {
 	inBlock  bool
 	hasBlock bool
 	header   bool // settings came from a header line
+	nameMiss bool // NameTime set but the file name does not match it
 }
 
 // Report accumulates trace logs and computes per-process totals. The zero
@@ -269,9 +279,10 @@ func (r *Report) Add(name string, rd io.Reader) error {
 
 // parser tracks the segment being read from one input.
 type parser struct {
-	r    *Report
-	file string
-	seg  *segment
+	r       *Report
+	file    string
+	seg     *segment
+	started bool // the input's first segment was made
 }
 
 // newSegment closes the current segment and starts one with h's settings,
@@ -289,7 +300,14 @@ func (p *parser) newSegment(h *Header, lineNo int) {
 		if s.view == ViewAuto {
 			s.view, s.auto = ViewKBps, true
 		}
+		if !p.started && p.r.opts.NameTime != "" {
+			// Only the input's beginning starts when its name says.
+			var ok bool
+			s.start, ok = ParseNameTime(p.r.opts.NameTime, filepath.Base(p.file), p.r.opts.Location)
+			s.nameMiss = !ok
+		}
 	}
+	p.started = true
 	if s.run == "" {
 		p.r.anon++
 		s.run = "\x00anon" + strconv.Itoa(p.r.anon)
@@ -315,6 +333,10 @@ func (p *parser) finish() {
 			return
 		}
 		p.r.runSeq[k] = s.file
+	}
+	if s.nameMiss {
+		p.r.warnings = append(p.r.warnings, Warning{Kind: WarnNameTime, File: s.file,
+			Reason: "name does not match the name-time pattern " + strconv.Quote(p.r.opts.NameTime) + ": refresh times unknown"})
 	}
 	if s.auto {
 		p.r.checkView(s)
