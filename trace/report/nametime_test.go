@@ -53,3 +53,16 @@ func TestNameTime(t *testing.T) {
 		t.Errorf("warnings %v", w)
 	}
 }
+
+// FuzzNameTime: any pattern and name: no panic, and a time that is read is
+// in the zone asked for.
+func FuzzNameTime(f *testing.F) {
+	f.Add("%b_%d_%Y_%H_%M_%S", "Nov_28_2026_04_13_04.log")
+	f.Add("%F %T", "2026-11-28 04:13:04")
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		tm, ok := ParseNameTime(pattern, name, time.UTC)
+		if ok && tm.Location() != time.UTC {
+			t.Fatalf("%q %q -> %v", pattern, name, tm)
+		}
+	})
+}
