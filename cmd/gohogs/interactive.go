@@ -80,6 +80,17 @@ func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (cod
 		tdevs = append(tdevs, tui.Device{Name: d.Name, Addrs: d.Addrs})
 	}
 
+	model := tui.New(tui.Config{
+		Version:  version,
+		Devices:  tdevs,
+		Mode:     o.view,
+		BySent:   o.bySent,
+		Cmdline:  o.cmdline,
+		Basename: o.basename,
+	})
+	if len(openErrs) > 0 {
+		model.SetStatus(openErrs[0])
+	}
 	scr, err := tcell.NewScreen()
 	if err == nil {
 		err = scr.Init()
@@ -88,6 +99,17 @@ func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (cod
 		fmt.Fprintf(stderr, "gohogs: cannot start the interactive view: %v (trace mode, -t, needs no terminal)\n", err)
 		return 1
 	}
+	return withTerminal(scr, stderr, func(fatal func(string)) int {
+		return interactiveLoop(ctx, o, m, scr, model, ifErrs, fatal)
+	})
+}
+
+// withTerminal runs body with scr initialised and finishes scr (restoring
+// the terminal) however body ends: returning, calling fatal (which restores
+// the terminal first, then prints its message on stderr), or panicking (the
+// panic and its stack are printed after the terminal is restored, and the
+// status is 2).
+func withTerminal(scr tcell.Screen, stderr io.Writer, body func(fatal func(string)) int) (code int) {
 	finished := false
 	restore := func() {
 		if !finished {
@@ -103,19 +125,7 @@ func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (cod
 			code = 2
 		}
 	}()
-
-	model := tui.New(tui.Config{
-		Version:  version,
-		Devices:  tdevs,
-		Mode:     o.view,
-		BySent:   o.bySent,
-		Cmdline:  o.cmdline,
-		Basename: o.basename,
-	})
-	if len(openErrs) > 0 {
-		model.SetStatus(openErrs[0])
-	}
-	return interactiveLoop(ctx, o, m, scr, model, ifErrs, func(msg string) {
+	return body(func(msg string) {
 		restore()
 		fmt.Fprintln(stderr, msg)
 	})

@@ -6,10 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gdamore/tcell/v2"
 
 	"github.com/gohogs/gohogs/internal/netnstest"
 )
@@ -128,16 +132,8 @@ func TestInteractiveTmux(t *testing.T) {
 	defer cancel()
 	sink := startSink(t, ctx, ns, "tcp", "127.0.0.1")
 
-	p := &tmuxPane{t: t, server: netnstest.UniqueName("ghtmux")}
-	p.target = p.server + ":0.0"
-	t.Cleanup(func() { p.tmux("kill-server") })
-	cmd := fmt.Sprintf("env LANG=C.UTF-8 ip netns exec %s %s -a -d 1 lo; echo gohogs-exit=$?; exec sh", ns, gohogsBin)
-	if out, err := p.tmux("-f", "/dev/null", "new-session", "-d", "-s", p.server, "-x", "120", "-y", "30", "sh", "-c", cmd); err != nil {
-		t.Fatalf("tmux new-session: %v: %s", err, out)
-	}
-	p.waitFor("the title row", 100, func(l []string) bool {
-		return len(l) > 2 && strings.HasPrefix(l[0], "gohogs version "+version) && strings.Contains(l[2], "PID USER")
-	})
+	p := startPane(t, ns, "-a -d 1 lo")
+	p.waitTitle()
 	if alt, _ := p.tmux("display-message", "-p", "-t", p.target, "#{alternate_on}"); strings.TrimSpace(alt) != "1" {
 		t.Errorf("gohogs is not on the alternate screen: %q", alt)
 	}
@@ -227,27 +223,165 @@ func TestInteractiveTmux(t *testing.T) {
 
 	// q: gohogs exits 0 and the shell after it runs in a normal terminal.
 	p.keys("q")
-	p.waitFor("gohogs to exit", 100, func(l []string) bool {
+	p.checkRestored(0)
+}
+
+// startPane starts gohogs with args in ns in a new pane of a private tmux
+// server (120×30), followed by a shell that prints its exit status.
+func startPane(t *testing.T, ns, args string) *tmuxPane {
+	t.Helper()
+	p := &tmuxPane{t: t, server: netnstest.UniqueName("ghtmux")}
+	p.target = p.server + ":0.0"
+	t.Cleanup(func() { p.tmux("kill-server") })
+	cmd := fmt.Sprintf("env LANG=C.UTF-8 ip netns exec %s %s %s; echo gohogs-exit=$?; exec sh", ns, gohogsBin, args)
+	if out, err := p.tmux("-f", "/dev/null", "new-session", "-d", "-s", p.server, "-x", "120", "-y", "30", "sh", "-c", cmd); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	return p
+}
+
+// waitTitle waits (5 s at most) for the view's header and title.
+func (p *tmuxPane) waitTitle() {
+	p.t.Helper()
+	p.waitFor("the title row", 100, func(l []string) bool {
+		return len(l) > 2 && strings.HasPrefix(l[0], "gohogs version "+version) && strings.Contains(l[2], "PID USER")
+	})
+}
+
+// checkRestored waits for gohogs to end and checks its status, that the
+// pane left the alternate screen with no table on the normal one, and that
+// the shell after it reads lines in cooked mode with echo.
+func (p *tmuxPane) checkRestored(status int) {
+	p.t.Helper()
+	lines := p.waitFor("gohogs to exit", 100, func(l []string) bool {
 		return strings.Contains(strings.Join(l, "\n"), "gohogs-exit=")
 	})
-	lines = p.capture()
 	text := strings.Join(lines, "\n")
-	if !strings.Contains(text, "gohogs-exit=0") {
-		t.Errorf("exit status:\n%s", text)
+	if !strings.Contains(text, fmt.Sprintf("gohogs-exit=%d\n", status)) {
+		p.t.Errorf("exit status, want %d:\n%s", status, text)
 	}
 	if strings.Contains(text, "PID USER") {
-		t.Errorf("the table is left on the normal screen:\n%s", text)
+		p.t.Errorf("the table is left on the normal screen:\n%s", text)
 	}
 	if alt, _ := p.tmux("display-message", "-p", "-t", p.target, "#{alternate_on}"); strings.TrimSpace(alt) != "0" {
-		t.Errorf("still on the alternate screen after q: %q", alt)
+		p.t.Errorf("still on the alternate screen: %q", alt)
 	}
-	// The tty is back in cooked mode with echo: a typed line runs and shows.
 	p.keys("stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo :sum=$((6*7))", "Enter")
 	lines = p.waitFor("the shell to answer", 60, func(l []string) bool {
 		return strings.Contains(strings.Join(l, "\n"), ":sum=42")
 	})
-	text = strings.Join(lines, "\n")
-	if !strings.Contains(text, "icanon echo :sum=42") {
-		t.Errorf("terminal modes after gohogs:\n%s", text)
+	if text := strings.Join(lines, "\n"); !strings.Contains(text, "icanon echo :sum=42") {
+		p.t.Errorf("terminal modes after gohogs:\n%s", text)
+	}
+}
+
+// TestInteractiveTmuxEnds: every way out restores the terminal: Ctrl-C,
+// SIGTERM, SIGINT, -c and --duration end with status 0.
+func TestInteractiveTmuxEnds(t *testing.T) {
+	netnstest.Skip(t)
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Skip("needs tmux")
+	}
+	ns := netnstest.UniqueName("ghE")
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	signal := func(sig syscall.Signal) func(*testing.T, *tmuxPane) {
+		return func(t *testing.T, p *tmuxPane) {
+			// The pane's shell runs ip netns exec, which execs gohogs.
+			sh, err := p.tmux("display-message", "-p", "-t", p.target, "#{pane_pid}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command("pgrep", "-P", strings.TrimSpace(sh)).Output()
+			pid, err2 := strconv.Atoi(strings.TrimSpace(string(out)))
+			if err != nil || err2 != nil {
+				t.Fatalf("finding gohogs under pane pid %s: %v %v %q", sh, err, err2, out)
+			}
+			if err := syscall.Kill(pid, sig); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name, args string
+		end        func(*testing.T, *tmuxPane)
+	}{
+		{"ctrl-c", "-a lo", func(_ *testing.T, p *tmuxPane) { p.keys("C-c") }},
+		{"sigterm", "-a lo", signal(syscall.SIGTERM)},
+		{"sigint", "-a lo", signal(syscall.SIGINT)},
+		{"count", "-a -d 0.2 -c 3 lo", nil},
+		{"duration", "-a -d 0.2 --duration 700ms lo", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := startPane(t, ns, c.args)
+			p.waitTitle()
+			start := time.Now()
+			if c.end != nil {
+				c.end(t, p)
+			}
+			p.checkRestored(0)
+			t.Logf("ended %v after the title showed", time.Since(start).Round(10*time.Millisecond))
+		})
+	}
+}
+
+// finiScreen records when the terminal is restored.
+type finiScreen struct {
+	tcell.Screen
+	log *[]string
+}
+
+func (s finiScreen) Fini() {
+	*s.log = append(*s.log, "fini")
+	s.Screen.Fini()
+}
+
+type logWriter struct{ log *[]string }
+
+func (w logWriter) Write(b []byte) (int, error) {
+	*w.log = append(*w.log, string(b))
+	return len(b), nil
+}
+
+// TestWithTerminal: the terminal is restored once, before anything is
+// printed, when the view returns, fails, or panics.
+func TestWithTerminal(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		body   func(fatal func(string)) int
+		code   int
+		stderr string
+	}{
+		{"return", func(func(string)) int { return 0 }, 0, ""},
+		{"fatal", func(fatal func(string)) int { fatal("gohogs: capture: gone"); return 1 }, 1, "gohogs: capture: gone\n"},
+		{"panic", func(func(string)) int { panic("boom") }, 2, "gohogs: internal error in the interactive view: boom\n"},
+		{"panic after fatal", func(fatal func(string)) int { fatal("first"); panic("boom") }, 2, "first\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sim := tcell.NewSimulationScreen("UTF-8")
+			if err := sim.Init(); err != nil {
+				t.Fatal(err)
+			}
+			var log []string
+			code := withTerminal(finiScreen{sim, &log}, logWriter{&log}, c.body)
+			if code != c.code {
+				t.Errorf("status %d, want %d", code, c.code)
+			}
+			if len(log) == 0 || log[0] != "fini" || slices.Index(log[1:], "fini") >= 0 {
+				t.Fatalf("terminal not restored exactly once, first: %q", log)
+			}
+			if c.stderr != "" && (len(log) < 2 || !strings.HasPrefix(log[1], c.stderr)) {
+				t.Errorf("stderr %q, want it to begin with %q", log[1:], c.stderr)
+			}
+			if c.name == "panic" && !strings.Contains(strings.Join(log, ""), "goroutine ") {
+				t.Errorf("no stack trace: %q", log)
+			}
+		})
 	}
 }
