@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -203,7 +204,7 @@ func (r *Report) Rows(by GroupBy) []Row {
 				}
 				for _, g := range touched {
 					g.row.Refreshes++
-					g.row.Seen += s.delay
+					g.row.Seen = addDur(g.row.Seen, s.delay)
 					g.row.PeakSent = max(g.row.PeakSent, g.curS/dsec)
 					g.row.PeakRecv = max(g.row.PeakRecv, g.curR/dsec)
 					if !at.IsZero() {
@@ -215,12 +216,14 @@ func (r *Report) Rows(by GroupBy) []Row {
 						}
 					}
 				}
-				offset += s.delay
+				offset = addDur(offset, s.delay)
 			}
 		}
-		for k, p := range last {
+		// In key order, so that the float sums (and their rounding) are
+		// the same every time.
+		for _, k := range slices.Sorted(maps.Keys(last)) {
+			p, b := last[k], base[k]
 			g := group(k)
-			b := base[k]
 			g.sent += p.sent + b.sent
 			g.recv += p.recv + b.recv
 		}
@@ -255,4 +258,12 @@ func toBytes(v float64) int64 {
 		return math.MaxInt64
 	}
 	return int64(math.Round(v))
+}
+
+// addDur adds two positive durations, saturating instead of overflowing.
+func addDur(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
