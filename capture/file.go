@@ -26,9 +26,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 // ReadFile reads a pcap or pcapng file (gzip-compressed too) and calls h for
 // each packet that decodes, in file order. The returned Stats count what
-// was handed on (Interface is path). A truncated or corrupt file gives an
-// error with the byte offset of the record that could not be read; the
-// packets before it have been delivered.
+// was handed on and what did not decode (Interface is path). A truncated or
+// corrupt file gives an error with the byte offset of the record that could
+// not be read (for a gzip-compressed file, an offset in the compressed
+// bytes, approximate); the packets before it have been delivered. Packet
+// timestamps are the file's, and IfIndex is 0 except on SLL2 links.
 func ReadFile(path string, h Handler) (Stats, error) {
 	f, err := os.Open(path)
 	if err != nil {

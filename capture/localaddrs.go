@@ -47,8 +47,10 @@ func WatchLocalAddrs(ctx context.Context) (*LocalAddrs, error) {
 		return nil, fmt.Errorf("capture: local addresses: netlink: %w", err)
 	}
 	l := &LocalAddrs{h: h, ns: ns}
+	ctx, cancel := context.WithCancel(ctx)
 	ch, err := l.subscribe(ctx)
 	if err != nil {
+		cancel()
 		h.Close()
 		ns.Close()
 		return nil, err
@@ -56,11 +58,12 @@ func WatchLocalAddrs(ctx context.Context) (*LocalAddrs, error) {
 	// Load after subscribing: a change in between is then both in the
 	// dump and notified, never lost.
 	if err := l.reload(); err != nil {
+		cancel() // ends the subscription
 		h.Close()
 		ns.Close()
 		return nil, err
 	}
-	go l.follow(ctx, ch)
+	go l.follow(ctx, cancel, ch)
 	return l, nil
 }
 
@@ -81,7 +84,8 @@ func (l *LocalAddrs) subscribe(ctx context.Context) (chan netlink.AddrUpdate, er
 // follow reloads the set after each burst of notifications, and
 // resubscribes (reloading too) if the subscription ends before ctx does,
 // as after a receive buffer overflow.
-func (l *LocalAddrs) follow(ctx context.Context, ch chan netlink.AddrUpdate) {
+func (l *LocalAddrs) follow(ctx context.Context, cancel context.CancelFunc, ch chan netlink.AddrUpdate) {
+	defer cancel()
 	defer l.ns.Close()
 	defer l.h.Close()
 	for {
