@@ -338,7 +338,7 @@ func (p *parser) finish() {
 		p.r.warnings = append(p.r.warnings, Warning{Kind: WarnNameTime, File: s.file,
 			Reason: "name does not match the name-time pattern " + strconv.Quote(p.r.opts.NameTime) + ": refresh times unknown"})
 	}
-	if s.auto {
+	if _, cumulative := Unit(s.view); s.auto || cumulative && !s.header {
 		p.r.checkView(s)
 	}
 	p.r.segs = append(p.r.segs, s)
@@ -382,16 +382,19 @@ func (p *parser) line(ln Line, lineNo int) error {
 	return nil
 }
 
-// checkView warns when a segment read as KB/s looks cumulative: no process's
-// number ever decreases from one refresh to the next, and some process's
-// number grows in at least 3 refreshes.
+// checkView checks a header-less segment's view mode against its numbers.
+// Read as KB/s (assumed, ViewAuto), it warns when the numbers look
+// cumulative: no process's number ever decreases from one refresh to the
+// next, and some process's number grows in at least 3 refreshes. Read in a
+// cumulative mode (given), it warns when numbers decrease in 2 or more
+// refreshes, which running totals do not do.
 func (r *Report) checkView(s *segment) {
 	type last struct {
 		sent, recv float64
 		grows      int
 	}
 	seen := make(map[int32]*last)
-	maxGrows := 0
+	maxGrows, drops := 0, 0
 	for bi := range s.blocks {
 		for _, e := range s.block(bi) {
 			l := seen[e.key]
@@ -400,23 +403,28 @@ func (r *Report) checkView(s *segment) {
 				continue
 			}
 			if e.sent < l.sent || e.recv < l.recv {
-				return
-			}
-			if e.sent > l.sent || e.recv > l.recv {
+				drops++
+			} else if e.sent > l.sent || e.recv > l.recv {
 				l.grows++
 				maxGrows = max(maxGrows, l.grows)
 			}
 			l.sent, l.recv = e.sent, e.recv
 		}
 	}
-	if maxGrows >= 3 {
-		line := s.startLn
-		if line == 1 {
-			line = 0 // the whole input
-		}
+	line := s.startLn
+	if line == 1 {
+		line = 0 // the whole input
+	}
+	n := strconv.Itoa(len(s.blocks))
+	switch {
+	case s.auto && drops == 0 && maxGrows >= 3:
 		r.warnings = append(r.warnings, Warning{Kind: WarnViewMode, File: s.file, Line: line,
-			Reason: "numbers only grow over " + strconv.Itoa(len(s.blocks)) +
+			Reason: "numbers only grow over " + n +
 				" refreshes, as in a cumulative view mode (-v 1, 2 or 3); read as -v 0 (KB/s): pass -v to choose"})
+	case !s.auto && drops >= 2:
+		r.warnings = append(r.warnings, Warning{Kind: WarnViewMode, File: s.file, Line: line,
+			Reason: "numbers decrease " + strconv.Itoa(drops) + " times in " + n + " refreshes, which running totals do not: " +
+				"read as -v " + strconv.Itoa(s.view) + " (each decrease taken as a restarted counter); is it a rate view mode (-v 0, 4 or 5)?"})
 	}
 }
 

@@ -400,16 +400,32 @@ func TestViewHeuristic(t *testing.T) {
 		log  string
 		view int
 		warn bool
-	}{{growing, ViewAuto, true}, {growing, ViewKBps, false}, {rates, ViewAuto, false}} {
+	}{{growing, ViewAuto, true}, {growing, ViewKBps, false}, {rates, ViewAuto, false}, {growing, ViewKB, false}} {
 		rep := New(Options{ViewMode: c.view})
 		rep.Add("f", strings.NewReader(c.log))
 		w := rep.Warnings()
 		if got := len(w) == 1 && w[0].Kind == WarnViewMode && !w[0].Skipped(); got != c.warn || (!c.warn && len(w) > 0) {
 			t.Errorf("view %d: warnings %+v, want warning %v", c.view, w, c.warn)
 		}
-		if r := rowOf(t, rep.Rows(ByName), "a", 0); r.Sent != 100*1024 && c.log == growing {
+		if r := rowOf(t, rep.Rows(ByName), "a", 0); r.Sent != 100*1024 && c.log == growing && c.view != ViewKB {
 			t.Errorf("read as KB/s: %d", r.Sent)
 		}
+	}
+}
+
+// TestViewHeuristicRates: a KB/s log read with -v 1 decreases often.
+func TestViewHeuristicRates(t *testing.T) {
+	rates := logText(nil, [][]prow{{{"a", 1, 0, 10, 0}}, {{"a", 1, 0, 5, 0}}, {{"a", 1, 0, 30, 0}}, {{"a", 1, 0, 25, 0}}})
+	rep := New(Options{ViewMode: ViewKB})
+	rep.Add("f", strings.NewReader(rates))
+	if w := rep.Warnings(); len(w) != 1 || w[0].Kind != WarnViewMode || !strings.Contains(w[0].Reason, "numbers decrease 2 times in 4 refreshes") {
+		t.Errorf("warnings %v", w)
+	}
+	// With a header the view mode is known: no guessing.
+	rep = New(Options{})
+	rep.Add("g", strings.NewReader(logText(&Header{Delay: time.Second, ViewMode: ViewKB}, [][]prow{{{"a", 1, 0, 10, 0}}, {{"a", 1, 0, 5, 0}}, {{"a", 1, 0, 30, 0}}, {{"a", 1, 0, 25, 0}}})))
+	if w := rep.Warnings(); len(w) != 0 {
+		t.Errorf("header: warnings %v", w)
 	}
 }
 
