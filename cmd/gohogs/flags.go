@@ -75,7 +75,7 @@ const usageText = `usage: gohogs [-V] [-h] [-x] [-d seconds] [-v mode] [-c count
 		-P : Show only processes.
 
 gohogs's own options:
-		--duration D : stop after D (Go duration: 90s, 1h), after a complete last refresh.
+		--duration D : stop after D (Go duration: 90s, 1h), rounded up to whole refreshes, after a complete last refresh.
 		--output PATTERN : write the trace to files named by strftime fields (%Y %m %d %H %M %S %b ...).
 		--rotate D : with --output, start a new file every D, between two refreshes.
 		--backend NAME : capture backend: afpacket (default) or pcap (when built with -tags pcap).

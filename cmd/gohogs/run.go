@@ -202,14 +202,14 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	}
 	var end time.Time
 	if o.duration > 0 {
-		end = start.Add(o.duration)
+		// Rounded up to whole refreshes, so that every block covers
+		// exactly one delay and rate × delay stays the bytes.
+		n := (o.duration + o.delay - 1) / o.delay
+		end = start.Add(n * o.delay)
 	}
 	for {
 		cut := start.Add(time.Duration(k) * o.delay)
 		last := !end.IsZero() && !cut.Before(end)
-		if last {
-			cut = end // a complete last refresh, covering the time since the previous one
-		}
 		if err := refresh(cut); err != nil {
 			return outputError(stderr, err)
 		}
@@ -218,9 +218,6 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 			return 0
 		}
 		next := start.Add(time.Duration(k) * o.delay)
-		if !end.IsZero() && next.After(end) {
-			next = end
-		}
 		timer.Reset(time.Until(next.Add(gohogs.Settle)))
 	wait:
 		select {
@@ -235,6 +232,7 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 				return outputError(stderr, err)
 			}
 			if st, err := file.f.Stat(); err == nil && st.Size() == 0 {
+				header.Seq++ // the new file is the run's next part
 				if err := newFile(); err != nil {
 					return outputError(stderr, err)
 				}
