@@ -1,9 +1,9 @@
 package procmap
 
 import (
+	"io"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -226,7 +226,7 @@ func BenchmarkResolveNewFlow(b *testing.B) {
 					if err != nil {
 						return
 					}
-					defer c.Close()
+					go func() { io.Copy(io.Discard, c); c.Close() }()
 				}
 			}()
 			// Warm the index once.
@@ -285,5 +285,3 @@ func BenchmarkResolveKnownFlow(b *testing.B) {
 		}
 	}
 }
-
-var _ = netip.Addr{}

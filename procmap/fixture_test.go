@@ -201,10 +201,12 @@ func TestFixturePidReuse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// As in /proc, the new process is a new directory.
+	must(os.RemoveAll(root + "/200"))
+	must(os.MkdirAll(root+"/200/fd", 0o755))
 	must(os.WriteFile(root+"/200/stat", []byte("200 (newproc) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 6500 1 1\n"), 0o644))
 	must(os.WriteFile(root+"/200/cmdline", []byte("newproc\x00--flag\x00"), 0o644))
-	must(os.RemoveAll(root + "/200/fd"))
-	must(os.MkdirAll(root+"/200/fd", 0o755))
+	must(os.WriteFile(root+"/200/status", []byte("Uid:\t7\t7\t7\t7\n"), 0o644))
 	must(os.Symlink("socket:[1100]", root+"/200/fd/3"))
 	tcp, err := os.ReadFile(root + "/net/tcp")
 	must(err)
@@ -251,9 +253,15 @@ func TestFixtureIncremental(t *testing.T) {
 	if _, err := r.Resolve(Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}); err != nil {
 		t.Fatal(err)
 	}
-	st := r.Stats()
-	if st.FullScans != 0 || st.Processes != 6 {
+	if st := r.Stats(); st.FullScans != 0 {
 		t.Fatalf("first lookup: %+v", st)
+	}
+	// A socket no process holds: every scan, once.
+	if o, err := r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:123"), Remote: mp("1.2.3.4:123")}); err != nil || o.Process != nil {
+		t.Fatalf("%+v %v", o, err)
+	}
+	if st := r.Stats(); st.FullScans != 1 || st.Processes != 6 {
+		t.Fatalf("after a miss: %+v", st)
 	}
 	// A new process with a new socket.
 	must(os.MkdirAll(root+"/700/fd", 0o755))
@@ -266,29 +274,31 @@ func TestFixtureIncremental(t *testing.T) {
 	if err != nil || o.Process == nil || o.Process.PID != 700 || o.Process.UID != 5 {
 		t.Fatalf("new process: %+v %v", o, err)
 	}
-	if st := r.Stats(); st.FullScans != 0 {
+	if st := r.Stats(); st.FullScans != 1 {
 		t.Fatalf("new process needed a full scan: %+v", st)
 	}
-	// A new socket in pid 350 (not hot, not new): one full scan.
+	// A new socket in pid 350 (not hot, not new) needs a full scan, but
+	// one was just done: the socket is reported without its process.
 	must(os.Symlink("socket:[7002]", root+"/350/fd/4"))
 	addUDP(7002, "7002")
-	o, err = r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:7002"), Remote: mp("1.2.3.4:5")})
-	if err != nil || o.Process == nil || o.Process.PID != 350 {
-		t.Fatalf("new socket: %+v %v", o, err)
-	}
-	if st := r.Stats(); st.FullScans != 1 {
-		t.Fatalf("full scans %d, want 1", st.FullScans)
-	}
-	// Another one in pid 400 at once: the full scan is rate-limited, so the
-	// socket is reported without its process.
-	must(os.Symlink("socket:[7003]", root+"/400/fd/9"))
-	addUDP(7003, "7003")
-	o, err = r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:7003"), Remote: mp("1.2.3.4:5")})
-	if err != nil || o.Inode != 7003 || o.Process != nil {
+	f := Flow{Proto: 17, Local: mp("192.168.1.10:7002"), Remote: mp("1.2.3.4:5")}
+	o, err = r.Resolve(f)
+	if err != nil || o.Inode != 7002 || o.Process != nil {
 		t.Fatalf("rate-limited: %+v %v", o, err)
 	}
 	if st := r.Stats(); st.FullScans != 1 {
 		t.Fatalf("full scans %d, want 1", st.FullScans)
+	}
+	// Once the interval has passed (simulated), the full scan finds it.
+	r.mu.Lock()
+	r.lastFull = time.Time{}
+	r.mu.Unlock()
+	o, err = r.Resolve(f)
+	if err != nil || o.Process == nil || o.Process.PID != 350 {
+		t.Fatalf("new socket: %+v %v", o, err)
+	}
+	if st := r.Stats(); st.FullScans != 2 {
+		t.Fatalf("full scans %d, want 2", st.FullScans)
 	}
 	// A process that is gone is dropped from the index.
 	must(os.RemoveAll(root + "/700"))

@@ -2,12 +2,9 @@ package procmap
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -101,62 +98,6 @@ func parseStatusUID(b []byte) (uint32, error) {
 	return 0, fmt.Errorf("parse status: no Uid line")
 }
 
-// readStart reads the start time and comm of pid.
-func readStart(root string, pid int) (string, uint64, error) {
-	b, err := os.ReadFile(root + "/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return "", 0, err
-	}
-	comm, start, err := parseStat(b)
-	if err != nil {
-		return "", 0, fmt.Errorf("pid %d: %w", pid, err)
-	}
-	return comm, start, nil
-}
-
-// readProcess reads the identity of pid from root (a /proc tree).
-func readProcess(root string, pid int) (*Process, error) {
-	comm, start, err := readStart(root, pid)
-	if err != nil {
-		return nil, err
-	}
-	dir := root + "/" + strconv.Itoa(pid)
-	cmd, err := readLimited(dir+"/cmdline", maxCmdline)
-	if err != nil {
-		return nil, err
-	}
-	st, err := os.ReadFile(dir + "/status")
-	if err != nil {
-		return nil, err
-	}
-	uid, err := parseStatusUID(st)
-	if err != nil {
-		return nil, fmt.Errorf("pid %d: %w", pid, err)
-	}
-	p := &Process{PID: pid, StartTime: start, UID: uid}
-	p.Name, p.Cmdline = parseCmdline(cmd, comm)
-	return p, nil
-}
-
-// readLimited reads at most n bytes of a file.
-func readLimited(path string, n int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf := make([]byte, n)
-	m := 0
-	for m < n {
-		k, err := f.Read(buf[m:])
-		m += k
-		if err != nil || k == 0 {
-			break
-		}
-	}
-	return buf[:m], nil
-}
-
 // socketInode parses a fd link target "socket:[12345]".
 func socketInode(link []byte) (uint64, bool) {
 	rest, ok := bytes.CutPrefix(link, []byte("socket:["))
@@ -175,77 +116,34 @@ func nsInode(link []byte) (uint64, bool) {
 	return parseDec(rest[:len(rest)-1])
 }
 
-// readNetNS returns the network namespace inode of pid (0 if unknown).
-func readNetNS(root string, pid int, buf []byte) uint64 {
-	n, err := unix.Readlink(root+"/"+strconv.Itoa(pid)+"/ns/net", buf)
-	if err != nil || n <= 0 {
-		return 0
-	}
-	v, _ := nsInode(buf[:n])
-	return v
-}
-
-// fdScanner lists the socket inodes that a process holds. It reuses its
-// buffers between calls; it is not safe for concurrent use.
-type fdScanner struct {
-	link []byte
-	dent []byte
-}
-
-func newFDScanner() *fdScanner {
-	return &fdScanner{link: make([]byte, 256), dent: make([]byte, 32*1024)}
-}
-
-// errUnreadable reports an fd directory that may not be read (EACCES/EPERM).
-var errUnreadable = errors.New("fd directory not readable")
-
-// scan appends to out the socket inodes found in root/PID/fd. A process gone
-// (ENOENT/ESRCH) gives fs.ErrNotExist; no permission gives errUnreadable;
-// fds that vanish during the scan are skipped.
-func (s *fdScanner) scan(root string, pid int, out []uint64) ([]uint64, error) {
-	dir := root + "/" + strconv.Itoa(pid) + "/fd"
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// readAt reads at most len(buf) bytes of the file name under dirfd.
+func readAt(dirfd int, name string, buf []byte) ([]byte, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return out, classify(err)
+		return nil, classify(err)
 	}
 	defer unix.Close(fd)
-	for {
-		n, err := unix.Getdents(fd, s.dent)
+	m := 0
+	for m < len(buf) {
+		k, err := unix.Read(fd, buf[m:])
 		if err != nil {
-			return out, classify(err)
-		}
-		if n <= 0 {
-			return out, nil
-		}
-		b := s.dent[:n]
-		for len(b) >= 19 {
-			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
-			if reclen < 19 || reclen > len(b) {
-				break
-			}
-			name := b[19:reclen]
-			if i := bytes.IndexByte(name, 0); i >= 0 {
-				name = name[:i]
-			}
-			b = b[reclen:]
-			if len(name) == 0 || name[0] < '0' || name[0] > '9' {
+			if err == unix.EINTR {
 				continue
 			}
-			k, err := readlinkat(fd, name, s.link)
-			if err != nil || k <= 0 {
-				continue // the fd was closed meanwhile
-			}
-			if ino, ok := socketInode(s.link[:k]); ok {
-				out = append(out, ino)
-			}
+			return nil, classify(err)
 		}
+		if k == 0 {
+			break
+		}
+		m += k
 	}
+	return buf[:m], nil
 }
 
-// readlinkat calls readlinkat(2) with a name given as bytes, without
-// allocating (x/sys/unix would copy the name to a new C string).
-func readlinkat(dirfd int, name []byte, buf []byte) (int, error) {
-	var nb [32]byte // NUL-terminated copy of name (an fd number)
+// readLinkAt reads the symbolic link name under dirfd into buf without
+// allocating (x/sys/unix would copy the name into a new C string).
+func readLinkAt(dirfd int, name []byte, buf []byte) (int, error) {
+	var nb [64]byte // NUL-terminated copy of name
 	if len(name) >= len(nb) || len(buf) == 0 {
 		return 0, unix.ENAMETOOLONG
 	}
@@ -258,6 +156,11 @@ func readlinkat(dirfd int, name []byte, buf []byte) (int, error) {
 	return int(n), nil
 }
 
+// errUnreadable reports an fd directory that may not be read (EACCES/EPERM).
+var errUnreadable = errors.New("fd directory not readable")
+
+// classify maps the errors of reading /proc: a process gone (ENOENT, ESRCH)
+// is fs.ErrNotExist, no permission is errUnreadable.
 func classify(err error) error {
 	switch {
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ESRCH):

@@ -3,7 +3,6 @@ package procmap
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -68,15 +67,6 @@ type Stats struct {
 	CachedFlows       int    // flows currently remembered
 }
 
-// procEntry is what the index knows of one process.
-type procEntry struct {
-	proc    *Process // identity, read when first seen
-	start   uint64
-	netns   uint64
-	scanned bool     // its fds were read at least once
-	inodes  []uint64 // socket inodes seen at the last scan
-}
-
 // nsInfo locates a network namespace other than the resolver's own.
 type nsInfo struct {
 	pid      int    // a process living in it, 0 if none is known
@@ -104,10 +94,8 @@ type Resolver struct {
 	lastNS   time.Time
 	ns       map[uint64]*nsInfo
 	cache    flowCache
-	fds      *fdScanner
-	scratch  []uint64
+	scan     scanBufs
 	pidBuf   []int
-	dent     []byte
 	ents     []sockEntry
 	stats    Stats
 }
@@ -123,8 +111,7 @@ func New(opts Options) (*Resolver, error) {
 		procs:     make(map[int]*procEntry),
 		inodes:    make(map[uint64]int),
 		ns:        make(map[uint64]*nsInfo),
-		fds:       newFDScanner(),
-		dent:      make([]byte, 32*1024),
+		scan:      newScanBufs(),
 	}
 	if r.root == "" {
 		r.root = "/proc"
@@ -154,7 +141,7 @@ func New(opts Options) (*Resolver, error) {
 		r.selfNS, _ = nsInode(buf[:n])
 	}
 	if !r.noNetlink {
-		d, err := dialDiag(0)
+		d, err := dialDiag("")
 		if err != nil {
 			return nil, fmt.Errorf("procmap: %w", err)
 		}
@@ -179,6 +166,9 @@ func (r *Resolver) Close() error {
 	var err error
 	if r.diag != nil {
 		err = r.diag.Close()
+	}
+	for _, e := range r.procs {
+		e.unpin()
 	}
 	for _, n := range r.ns {
 		if n.diag != nil {
@@ -386,7 +376,7 @@ func (r *Resolver) nsFor(inode uint64, now time.Time) (*nsInfo, error) {
 // discoverNS learns the namespaces of the processes (new ones first scanned)
 // and the named namespaces in NetNSDir.
 func (r *Resolver) discoverNS() {
-	r.scanNew()
+	r.scanNew(0)
 	now := time.Now()
 	for pid, e := range r.procs {
 		if e.netns == 0 || e.netns == r.selfNS {
@@ -447,199 +437,13 @@ func (r *Resolver) diagFor(ns *nsInfo) *diagConn {
 	if ns.pid > 0 {
 		p = r.root + "/" + strconv.Itoa(ns.pid) + "/ns/net"
 	}
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		r.stats.NetlinkErrors++
-		return nil
-	}
-	defer unix.Close(fd)
-	d, err := dialDiag(fd)
+	d, err := dialDiag(p)
 	if err != nil {
 		r.stats.NetlinkErrors++
 		return nil
 	}
 	ns.diag = d
 	return d
-}
-
-// ---- process index ----
-
-// processOf returns the process holding socket inode, updating the index
-// incrementally on a miss: first the processes that owned the latest
-// resolved sockets, then processes not seen before, then (at most once per
-// FullScanInterval) every process.
-func (r *Resolver) processOf(inode uint64) *Process {
-	if p, ok := r.indexed(inode); ok {
-		return p
-	}
-	if len(r.hot) > 0 {
-		for _, pid := range r.hot {
-			r.scanPid(pid)
-		}
-		if p, ok := r.indexed(inode); ok {
-			r.stats.PartialScans++
-			return p
-		}
-	}
-	r.scanNew()
-	r.stats.PartialScans++
-	if p, ok := r.indexed(inode); ok {
-		return p
-	}
-	now := time.Now()
-	if r.fullEvery < 0 || now.Sub(r.lastFull) >= r.fullEvery {
-		r.fullScan(now)
-		if p, ok := r.indexed(inode); ok {
-			return p
-		}
-	}
-	return nil
-}
-
-// indexed looks inode up in the index and marks its process hot.
-func (r *Resolver) indexed(inode uint64) (*Process, bool) {
-	pid, ok := r.inodes[inode]
-	if !ok {
-		return nil, false
-	}
-	e := r.procs[pid]
-	if e == nil {
-		return nil, false
-	}
-	r.touchHot(pid)
-	return e.proc, true
-}
-
-func (r *Resolver) touchHot(pid int) {
-	for i, p := range r.hot {
-		if p == pid {
-			copy(r.hot[1:i+1], r.hot[:i])
-			r.hot[0] = pid
-			return
-		}
-	}
-	if len(r.hot) < hotPids {
-		r.hot = append(r.hot, 0)
-	}
-	copy(r.hot[1:], r.hot[:len(r.hot)-1])
-	r.hot[0] = pid
-}
-
-// scanPid (re)reads the fds of pid. A process that is gone is dropped; a
-// reused pid (new start time) becomes a new process.
-func (r *Resolver) scanPid(pid int) {
-	comm, start, err := readStart(r.root, pid)
-	if err != nil {
-		r.dropPid(pid)
-		return
-	}
-	e := r.procs[pid]
-	if e != nil && e.start != start {
-		r.dropPid(pid)
-		e = nil
-	}
-	if e == nil {
-		e = r.newEntry(pid, comm, start)
-	}
-	r.stats.ProcsScanned++
-	inodes, err := r.fds.scan(r.root, pid, r.scratch[:0])
-	r.scratch = inodes[:0]
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			r.dropPid(pid)
-			return
-		}
-		if errors.Is(err, errUnreadable) {
-			r.stats.Unreadable++
-		}
-		// Keep what was known; nothing new can be learnt.
-		e.scanned = true
-		return
-	}
-	for _, ino := range e.inodes {
-		if r.inodes[ino] == pid {
-			delete(r.inodes, ino)
-		}
-	}
-	for _, ino := range inodes {
-		if _, ok := r.inodes[ino]; !ok {
-			r.inodes[ino] = pid
-		}
-	}
-	e.inodes = append(e.inodes[:0], inodes...)
-	e.scanned = true
-}
-
-// newEntry reads the identity of a process seen for the first time.
-func (r *Resolver) newEntry(pid int, comm string, start uint64) *procEntry {
-	e := &procEntry{start: start}
-	p, err := readProcess(r.root, pid)
-	if err != nil || p.StartTime != start {
-		// cmdline/status unreadable: what stat told is still known.
-		p = &Process{PID: pid, StartTime: start, Name: comm}
-	}
-	e.proc = p
-	e.netns = readNetNS(r.root, pid, r.fds.link)
-	r.procs[pid] = e
-	return e
-}
-
-func (r *Resolver) dropPid(pid int) {
-	e := r.procs[pid]
-	if e == nil {
-		return
-	}
-	for _, ino := range e.inodes {
-		if r.inodes[ino] == pid {
-			delete(r.inodes, ino)
-		}
-	}
-	delete(r.procs, pid)
-	for i, p := range r.hot {
-		if p == pid {
-			r.hot = append(r.hot[:i], r.hot[i+1:]...)
-			break
-		}
-	}
-}
-
-// scanNew scans the processes not seen (or not scanned) before and forgets
-// the ones that are gone.
-func (r *Resolver) scanNew() {
-	pids := r.listPids()
-	for _, pid := range pids {
-		if e, ok := r.procs[pid]; !ok || !e.scanned {
-			r.scanPid(pid)
-		}
-	}
-	r.prune(pids)
-}
-
-// fullScan rescans every process.
-func (r *Resolver) fullScan(now time.Time) {
-	r.lastFull = now
-	r.stats.FullScans++
-	pids := r.listPids()
-	for _, pid := range pids {
-		r.scanPid(pid)
-	}
-	r.prune(pids)
-}
-
-// prune drops processes absent from pids (sorted as listed).
-func (r *Resolver) prune(pids []int) {
-	if len(pids) == len(r.procs) {
-		return
-	}
-	live := make(map[int]struct{}, len(pids))
-	for _, p := range pids {
-		live[p] = struct{}{}
-	}
-	for pid := range r.procs {
-		if _, ok := live[pid]; !ok {
-			r.dropPid(pid)
-		}
-	}
 }
 
 // listPids lists the numeric entries of the proc root.
@@ -651,11 +455,11 @@ func (r *Resolver) listPids() []int {
 	}
 	defer unix.Close(fd)
 	for {
-		n, err := unix.Getdents(fd, r.dent)
+		n, err := unix.Getdents(fd, r.scan.dent)
 		if err != nil || n <= 0 {
 			break
 		}
-		b := r.dent[:n]
+		b := r.scan.dent[:n]
 		for len(b) >= 19 {
 			reclen := int(b[16]) | int(b[17])<<8
 			if reclen < 19 || reclen > len(b) {
@@ -691,17 +495,12 @@ func (r *Resolver) listPids() []int {
 func (r *Resolver) Process(pid int) (*Process, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	comm, start, err := readStart(r.root, pid)
+	e, dirfd, err := r.entry(pid)
 	if err != nil {
 		return nil, fmt.Errorf("procmap: process %d: %w", pid, err)
 	}
-	e := r.procs[pid]
-	if e != nil && e.start != start {
-		r.dropPid(pid)
-		e = nil
-	}
-	if e == nil {
-		e = r.newEntry(pid, comm, start)
+	if dirfd != e.dirfd {
+		unix.Close(dirfd)
 	}
 	return e.proc, nil
 }

@@ -1,0 +1,415 @@
+package procmap
+
+import (
+	"encoding/binary"
+	"errors"
+	"io/fs"
+	"slices"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// procEntry is what the index knows of one process.
+type procEntry struct {
+	proc    *Process // identity, read when the process was first seen
+	start   uint64
+	netns   uint64
+	scanned bool             // all its fds were read at least once
+	fds     map[int32]uint64 // fd number → socket inode (0: not a socket)
+	churn   []int32          // fd numbers that lately held a new socket, newest first
+	dirfd   int              // open /proc/PID while the process is hot, else -1
+}
+
+// maxChurn bounds procEntry.churn.
+const maxChurn = 8
+
+// unpin closes the entry's /proc/PID directory fd.
+func (e *procEntry) unpin() {
+	if e.dirfd >= 0 {
+		unix.Close(e.dirfd)
+		e.dirfd = -1
+	}
+}
+
+func (e *procEntry) addChurn(fd int32) {
+	if i := slices.Index(e.churn, fd); i >= 0 {
+		e.churn = slices.Delete(e.churn, i, i+1)
+	}
+	if len(e.churn) >= maxChurn {
+		e.churn = e.churn[:maxChurn-1]
+	}
+	e.churn = slices.Insert(e.churn, 0, fd)
+}
+
+// scanBufs are buffers reused by every scan (under the Resolver's lock).
+type scanBufs struct {
+	dent []byte   // getdents
+	link []byte   // readlink
+	file []byte   // stat, status
+	cmd  []byte   // cmdline
+	list []int32  // fd numbers of one process
+	seen []bool   // per list entry: already read in this scan
+	name [24]byte // "fd/N"
+}
+
+func newScanBufs() scanBufs {
+	return scanBufs{
+		dent: make([]byte, 32*1024),
+		link: make([]byte, 256),
+		file: make([]byte, 4096),
+		cmd:  make([]byte, maxCmdline),
+	}
+}
+
+// entry returns the index entry of pid, reading its identity if the pid is
+// new or was reused (another start time), and a directory fd of /proc/PID
+// that pins this very process (it fails once the process is gone, even if
+// the pid is reused): the entry's own if the process is hot, otherwise a
+// new one that the caller closes.
+func (r *Resolver) entry(pid int) (*procEntry, int, error) {
+	e := r.procs[pid]
+	if e != nil && e.dirfd >= 0 {
+		if b, err := readAt(e.dirfd, "stat", r.scan.file); err == nil {
+			if _, start, err := parseStat(b); err == nil && start == e.start {
+				return e, e.dirfd, nil
+			}
+		}
+		r.dropPid(pid) // the pinned process is gone
+		e = nil
+	}
+	dirfd, err := unix.Open(r.root+"/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		r.dropPid(pid)
+		return nil, -1, classify(err)
+	}
+	b, err := readAt(dirfd, "stat", r.scan.file)
+	if err != nil {
+		unix.Close(dirfd)
+		r.dropPid(pid)
+		return nil, -1, err
+	}
+	comm, start, err := parseStat(b)
+	if err != nil {
+		unix.Close(dirfd)
+		return nil, -1, err
+	}
+	if e != nil && e.start != start {
+		r.dropPid(pid)
+		e = nil
+	}
+	if e == nil {
+		e = r.newEntry(dirfd, pid, comm, start)
+	}
+	return e, dirfd, nil
+}
+
+// newEntry reads the identity of a process seen for the first time.
+// Unreadable cmdline or status leave what stat told.
+func (r *Resolver) newEntry(dirfd, pid int, comm string, start uint64) *procEntry {
+	p := &Process{PID: pid, StartTime: start, Name: comm}
+	if b, err := readAt(dirfd, "cmdline", r.scan.cmd); err == nil {
+		p.Name, p.Cmdline = parseCmdline(b, comm)
+	}
+	if b, err := readAt(dirfd, "status", r.scan.file); err == nil {
+		p.UID, _ = parseStatusUID(b)
+	}
+	e := &procEntry{proc: p, start: start, fds: make(map[int32]uint64), dirfd: -1}
+	if n, err := readLinkAt(dirfd, []byte("ns/net"), r.scan.link); err == nil {
+		e.netns, _ = nsInode(r.scan.link[:n])
+	}
+	r.procs[pid] = e
+	return e
+}
+
+func (r *Resolver) unindex(pid int, ino uint64) {
+	if ino != 0 && r.inodes[ino] == pid {
+		delete(r.inodes, ino)
+	}
+}
+
+func (r *Resolver) dropPid(pid int) {
+	e := r.procs[pid]
+	if e == nil {
+		return
+	}
+	for _, ino := range e.fds {
+		r.unindex(pid, ino)
+	}
+	e.unpin()
+	delete(r.procs, pid)
+	if i := slices.Index(r.hot, pid); i >= 0 {
+		r.hot = slices.Delete(r.hot, i, i+1)
+	}
+}
+
+// readFD reads fd of the process (dirfd pins it), updates the index and
+// returns the socket inode it holds (0: not a socket, or closed).
+func (r *Resolver) readFD(pid int, e *procEntry, dirfd int, fd int32) uint64 {
+	name := strconv.AppendInt(append(r.scan.name[:0], "fd/"...), int64(fd), 10)
+	n, err := readLinkAt(dirfd, name, r.scan.link)
+	old, had := e.fds[fd]
+	if err != nil {
+		// Closed meanwhile (or the process is gone).
+		if had {
+			r.unindex(pid, old)
+			delete(e.fds, fd)
+		}
+		return 0
+	}
+	ino, _ := socketInode(r.scan.link[:n])
+	if had && old != ino {
+		r.unindex(pid, old)
+		if ino != 0 {
+			e.addChurn(fd)
+		}
+	}
+	e.fds[fd] = ino
+	if ino != 0 {
+		if _, ok := r.inodes[ino]; !ok {
+			r.inodes[ino] = pid
+		}
+	}
+	return ino
+}
+
+// listFDs lists the fd numbers of the process, sorted.
+func (r *Resolver) listFDs(dirfd int) ([]int32, error) {
+	list := r.scan.list[:0]
+	fdd, err := unix.Openat(dirfd, "fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, classify(err)
+	}
+	defer unix.Close(fdd)
+	for {
+		n, err := unix.Getdents(fdd, r.scan.dent)
+		if err != nil {
+			return nil, classify(err)
+		}
+		if n <= 0 {
+			break
+		}
+		b := r.scan.dent[:n]
+		for len(b) >= 19 {
+			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+			if reclen < 19 || reclen > len(b) {
+				break
+			}
+			name := b[19:reclen]
+			b = b[reclen:]
+			v, ok := int64(0), false
+			for _, c := range name {
+				if c == 0 {
+					break
+				}
+				if c < '0' || c > '9' || v > 1<<30 {
+					ok = false
+					break
+				}
+				v = v*10 + int64(c-'0')
+				ok = true
+			}
+			if ok {
+				list = append(list, int32(v))
+			}
+		}
+	}
+	slices.Sort(list)
+	r.scan.list = list
+	return list, nil
+}
+
+// scanProc reads the fds of pid, stopping as soon as it finds the socket
+// target (0: read them all). It reads first the fds that lately held new
+// sockets; unless complete, it stops there. Then it lists the fds and reads
+// the numbers it has not seen before, then the others. It returns whether
+// target was found. A process that is gone is dropped; a reused pid becomes
+// a new process.
+func (r *Resolver) scanProc(pid int, target uint64, complete bool) bool {
+	e, dirfd, err := r.entry(pid)
+	if err != nil {
+		return false
+	}
+	if dirfd != e.dirfd {
+		defer unix.Close(dirfd)
+	}
+	r.stats.ProcsScanned++
+	for _, fd := range slices.Clone(e.churn) {
+		if ino := r.readFD(pid, e, dirfd, fd); target != 0 && ino == target {
+			return true
+		}
+	}
+	if !complete {
+		return false
+	}
+	list, err := r.listFDs(dirfd)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			r.dropPid(pid)
+		} else if errors.Is(err, errUnreadable) {
+			r.stats.Unreadable++
+			e.scanned = true
+		}
+		return false
+	}
+	for fd, ino := range e.fds {
+		if _, ok := slices.BinarySearch(list, fd); !ok {
+			r.unindex(pid, ino)
+			delete(e.fds, fd)
+		}
+	}
+	seen := slices.Grow(r.scan.seen[:0], len(list))[:len(list)]
+	clear(seen)
+	r.scan.seen = seen
+	for i, fd := range list {
+		if _, ok := e.fds[fd]; ok {
+			continue
+		}
+		seen[i] = true
+		if ino := r.readFD(pid, e, dirfd, fd); target != 0 && ino == target {
+			e.addChurn(fd)
+			return true
+		}
+	}
+	for i, fd := range list {
+		if seen[i] {
+			continue
+		}
+		if ino := r.readFD(pid, e, dirfd, fd); target != 0 && ino == target {
+			return true
+		}
+	}
+	e.scanned = true
+	return false
+}
+
+// processOf returns the process holding socket inode. On a miss it updates
+// the index incrementally, cheapest first, stopping once inode is found:
+//  1. the fds that lately held new sockets in the hot processes (those that
+//     owned the latest resolved sockets);
+//  2. the processes never scanned (new pids);
+//  3. every fd of the hot processes;
+//  4. every process, at most once per FullScanInterval.
+func (r *Resolver) processOf(inode uint64) *Process {
+	if p, ok := r.indexed(inode); ok {
+		return p
+	}
+	var hot [hotPids]int
+	nhot := copy(hot[:], r.hot)
+	for _, pid := range hot[:nhot] {
+		if r.scanProc(pid, inode, false) {
+			r.stats.PartialScans++
+			return r.mustIndexed(inode)
+		}
+	}
+	r.stats.PartialScans++
+	if r.scanNew(inode) {
+		return r.mustIndexed(inode)
+	}
+	for _, pid := range hot[:nhot] {
+		if r.scanProc(pid, inode, true) {
+			return r.mustIndexed(inode)
+		}
+	}
+	now := time.Now()
+	if r.fullEvery < 0 || now.Sub(r.lastFull) >= r.fullEvery {
+		r.fullScan(now)
+		if p, ok := r.indexed(inode); ok {
+			return p
+		}
+	}
+	return nil
+}
+
+func (r *Resolver) mustIndexed(inode uint64) *Process {
+	p, _ := r.indexed(inode)
+	return p
+}
+
+// indexed looks inode up in the index and marks its process hot.
+func (r *Resolver) indexed(inode uint64) (*Process, bool) {
+	pid, ok := r.inodes[inode]
+	if !ok {
+		return nil, false
+	}
+	e := r.procs[pid]
+	if e == nil {
+		return nil, false
+	}
+	r.touchHot(pid, e)
+	return e.proc, true
+}
+
+// touchHot moves pid to the front of the hot list, pinning its /proc/PID
+// directory; the process that falls off the list is unpinned.
+func (r *Resolver) touchHot(pid int, e *procEntry) {
+	if i := slices.Index(r.hot, pid); i >= 0 {
+		copy(r.hot[1:i+1], r.hot[:i])
+		r.hot[0] = pid
+		return
+	}
+	if len(r.hot) >= hotPids {
+		if old := r.procs[r.hot[len(r.hot)-1]]; old != nil {
+			old.unpin()
+		}
+		r.hot = r.hot[:hotPids-1]
+	}
+	r.hot = slices.Insert(r.hot, 0, pid)
+	if e.dirfd < 0 {
+		fd, err := unix.Open(r.root+"/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return
+		}
+		if b, err := readAt(fd, "stat", r.scan.file); err == nil {
+			if _, start, err := parseStat(b); err == nil && start == e.start {
+				e.dirfd = fd
+				return
+			}
+		}
+		unix.Close(fd)
+	}
+}
+
+// scanNew scans the processes never scanned before, stopping when target
+// is found, and forgets the processes that are gone.
+func (r *Resolver) scanNew(target uint64) bool {
+	pids := r.listPids()
+	r.prune(pids)
+	for _, pid := range pids {
+		if e, ok := r.procs[pid]; !ok || !e.scanned {
+			if r.scanProc(pid, target, true) && target != 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fullScan rescans every process.
+func (r *Resolver) fullScan(now time.Time) {
+	r.lastFull = now
+	r.stats.FullScans++
+	pids := r.listPids()
+	r.prune(pids)
+	for _, pid := range pids {
+		r.scanProc(pid, 0, true)
+	}
+}
+
+// prune drops the processes absent from pids.
+func (r *Resolver) prune(pids []int) {
+	if len(pids) == len(r.procs) {
+		// Same count: usually the same set; a change is caught on read.
+		return
+	}
+	live := make(map[int]struct{}, len(pids))
+	for _, p := range pids {
+		live[p] = struct{}{}
+	}
+	for pid := range r.procs {
+		if _, ok := live[pid]; !ok {
+			r.dropPid(pid)
+		}
+	}
+}
