@@ -1,8 +1,8 @@
 package procmap
 
 import (
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"

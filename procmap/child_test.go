@@ -72,6 +72,31 @@ func childMain(mode string) int {
 		fmt.Printf("ok %s %d\n", pc.LocalAddr(), st.Ino)
 		io.Copy(io.Discard, os.Stdin)
 		pc.Close()
+	case "shortconn":
+		// N short connections: connect, 1 byte out, wait for 1 byte back,
+		// close.
+		n, _ := strconv.Atoi(os.Getenv(childEnv + "_N"))
+		addr := os.Getenv(childEnv + "_ADDR")
+		buf := make([]byte, 1)
+		for i := 0; i < n; i++ {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				fmt.Println("dial:", err)
+				return 1
+			}
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write([]byte{'x'}); err != nil {
+				fmt.Println("write:", err)
+				return 1
+			}
+			if _, err := io.ReadFull(c, buf); err != nil {
+				fmt.Println("read:", err)
+				return 1
+			}
+			c.Close()
+		}
+		fmt.Println("ok done")
+		io.Copy(io.Discard, os.Stdin)
 	default:
 		fmt.Println("unknown mode", mode)
 		return 1
@@ -91,6 +116,12 @@ type child struct {
 // (at most 10 s) for its "ok" line.
 func startChild(t *testing.T, argv0, mode string, uid int, wrap ...string) *child {
 	t.Helper()
+	return startChildEnv(t, argv0, mode, uid, nil, wrap...)
+}
+
+// startChildEnv is startChild with more environment variables.
+func startChildEnv(t *testing.T, argv0, mode string, uid int, env []string, wrap ...string) *child {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +135,7 @@ func startChild(t *testing.T, argv0, mode string, uid int, wrap ...string) *chil
 		cmd = exec.Command(self)
 		cmd.Args = []string{argv0}
 	}
-	cmd.Env = append(os.Environ(), childEnv+"="+mode)
+	cmd.Env = append(append(os.Environ(), env...), childEnv+"="+mode)
 	if uid >= 0 {
 		cmd.Env = append(cmd.Env, childEnv+"_UID="+strconv.Itoa(uid))
 	}
@@ -144,8 +175,8 @@ func startChild(t *testing.T, argv0, mode string, uid int, wrap ...string) *chil
 			t.Fatalf("child %s: %q", mode, s)
 		}
 		c.fields = f[1:]
-	case <-time.After(10 * time.Second):
-		t.Fatalf("child %s: no answer in 10 s", mode)
+	case <-time.After(20 * time.Second):
+		t.Fatalf("child %s: no answer in 20 s", mode)
 	}
 	return c
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // inodeOf returns the inode of the socket behind a net.Conn/Listener/PacketConn.
@@ -81,19 +80,5 @@ func mustNotFound(t *testing.T, r *Resolver, f Flow) {
 	o, err := r.Resolve(f)
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Resolve(%+v) = %+v, %v; want ErrNotFound", f, o, err)
-	}
-}
-
-// waitFor polls cond every 10 ms for at most d.
-func waitFor(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
