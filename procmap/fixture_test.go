@@ -311,3 +311,41 @@ func portHex(p int) string {
 	const hx = "0123456789ABCDEF"
 	return string([]byte{hx[p>>12&15], hx[p>>8&15], hx[p>>4&15], hx[p&15]})
 }
+
+// TestFixtureNetNSRepresentative: the process through which a namespace's
+// tables are read exits; another process of that namespace takes over, and
+// a reused pid living elsewhere is not taken for it.
+func TestFixtureNetNSRepresentative(t *testing.T) {
+	root := copyTree(t, "testdata/proc1")
+	r := fixture(t, root, Options{FullScanInterval: -1})
+	f := Flow{NetNS: 4026532999, Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}
+	if o, err := r.Resolve(f); err != nil || o.Inode != 5002 {
+		t.Fatalf("%+v %v", o, err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// pid 500 exits; pid 500 is reused by a process of our namespace, and
+	// pid 510 lives in 4026532999 with another socket table.
+	must(os.RemoveAll(root + "/500"))
+	must(os.MkdirAll(root+"/500/ns", 0o755))
+	must(os.MkdirAll(root+"/500/net", 0o755))
+	must(os.WriteFile(root+"/500/stat", []byte("500 (reuser) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9500 1 1\n"), 0o644))
+	must(os.Symlink("net:[4026531840]", root+"/500/ns/net"))
+	must(os.WriteFile(root+"/500/net/tcp", []byte("sl\n   0: 0A01A8C0:0016 1401A8C0:C350 01 0:0 0:0 0 0 0 666 1\n"), 0o644))
+	must(os.MkdirAll(root+"/510/ns", 0o755))
+	must(os.MkdirAll(root+"/510/net", 0o755))
+	must(os.MkdirAll(root+"/510/fd", 0o755))
+	must(os.WriteFile(root+"/510/stat", []byte("510 (contained2) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9600 1 1\n"), 0o644))
+	must(os.WriteFile(root+"/510/cmdline", []byte("contained2\x00"), 0o644))
+	must(os.Symlink("net:[4026532999]", root+"/510/ns/net"))
+	must(os.Symlink("socket:[5102]", root+"/510/fd/3"))
+	must(os.WriteFile(root+"/510/net/tcp", []byte("sl\n   0: 0A01A8C0:0016 1401A8C0:C350 01 0:0 0:0 0 0 0 5102 1\n"), 0o644))
+	o, err := r.Resolve(f)
+	if err != nil || o.Inode != 5102 || o.Process == nil || o.Process.Name != "contained2" {
+		t.Fatalf("%+v %v", o, err)
+	}
+}

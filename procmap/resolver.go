@@ -359,8 +359,18 @@ func (r *Resolver) nsFor(inode uint64, now time.Time) (*nsInfo, error) {
 	}
 	r.expireNS(now)
 	if n, ok := r.ns[inode]; ok {
-		n.lastUsed = now
-		return n, nil
+		// The representative process may be gone, its pid reused.
+		if n.pid > 0 && r.netnsOf(n.pid) != inode {
+			n.pid = 0
+		}
+		if n.pid > 0 || n.path != "" {
+			n.lastUsed = now
+			return n, nil
+		}
+		if n.diag != nil {
+			n.diag.Close()
+		}
+		delete(r.ns, inode)
 	}
 	if r.fullEvery < 0 || now.Sub(r.lastNS) >= r.fullEvery {
 		r.lastNS = now
@@ -371,6 +381,16 @@ func (r *Resolver) nsFor(inode uint64, now time.Time) (*nsInfo, error) {
 		}
 	}
 	return nil, fmt.Errorf("procmap: network namespace %d not found: %w", inode, ErrNotFound)
+}
+
+// netnsOf reads the network namespace inode of pid (0 if unknown).
+func (r *Resolver) netnsOf(pid int) uint64 {
+	n, err := unix.Readlink(r.root+"/"+strconv.Itoa(pid)+"/ns/net", r.scan.link)
+	if err != nil {
+		return 0
+	}
+	v, _ := nsInode(r.scan.link[:n])
+	return v
 }
 
 // discoverNS learns the namespaces of the processes (new ones first scanned)
