@@ -1,0 +1,119 @@
+// Package procmap finds the process that owns a flow seen on the wire.
+//
+// A Resolver answers Resolve(Flow) in two steps: which socket matches the
+// flow (socket tables), then which process holds that socket (an index of
+// socket inode → pid built from /proc/PID/fd). It keeps no global state and
+// prints nothing; the /proc root is injectable (Options.ProcRoot) so tests
+// run against fixture trees in testdata/. It is meant to be called from a
+// background worker, never from the packet path; calls are serialized.
+//
+// # Which socket
+//
+// TCP and UDP use sock_diag (NETLINK_SOCK_DIAG) with one exact request per
+// flow (SOCK_DIAG_BY_FAMILY without NLM_F_DUMP): the kernel runs its own
+// lookup, so the answer is what the kernel would deliver to, in a few µs
+// and without reading any table:
+//   - TCP: the exact 4-tuple; a connection established but not yet
+//     accept()ed, or in SYN_RECV, has no inode yet (no file): it is
+//     credited to the listener on the local address and port (specific
+//     address first, then the wildcard), found with a second exact query.
+//     A tuple with no socket at all also finds that listener (the kernel's
+//     lookup falls back to it).
+//   - UDP: the socket a datagram from remote to local is delivered to:
+//     connected to that peer first, then bound to the local address, then
+//     bound to the wildcard (0.0.0.0 / ::); unconnected senders (sendto)
+//     are found by their local address and port.
+//   - IPv4 flows match dual-stack "::" sockets (IPv4-mapped addresses are
+//     unmapped everywhere; a Flow given with mapped addresses is unmapped).
+//
+// With Options.NoNetlink, or when a netlink request fails (counted in
+// Stats.NetlinkErrors), the same rules are applied in Go to
+// /proc/net/{tcp,tcp6,udp,udp6}. Raw and ICMP sockets are not in sock_diag
+// for ping sockets, so they are always read from /proc/net/{icmp,icmp6,raw,
+// raw6}:
+//   - ICMP (Proto 1, 58): Flow.Local's port is the ICMP echo identifier. A
+//     ping socket (SOCK_DGRAM, IPPROTO_ICMP) bound to that identifier on the
+//     local address (or the wildcard), and connected to the remote or not,
+//     matches first; otherwise a raw socket of that protocol (its "port" in
+//     /proc/net/raw is the protocol number) on the local address or the
+//     wildcard. Flow.Remote's port is ignored.
+//   - Any other protocol P: a raw socket of protocol P, then an IPPROTO_RAW
+//     (255) socket, which can send any protocol. Ports are ignored.
+//
+// The /proc/net parser is hand-written (prometheus/procfs's NetTCP fails a
+// whole file on one bad line and does not read raw/icmp): a malformed line
+// is skipped and counted in Stats.MalformedLines, never fatal.
+//
+// # Network namespaces
+//
+// Flow.NetNS is the inode of a network namespace (readlink of
+// /proc/PID/ns/net "net:[N]", or stat of /run/netns/NAME); 0 or NetNS()
+// mean the resolver's own. Another namespace is located through a process
+// living in it (its ns/net link is read when the process is first seen) or
+// through a file in Options.NetNSDir; sock_diag runs on a socket opened
+// inside it (setns on a locked thread), and the /proc/net fallback reads
+// /proc/PID/net of that process (checked to still be in that namespace) or
+// /proc/thread-self/net from a thread inside it. Flows are keyed by
+// namespace, so equal addresses in two namespaces never collide. Namespace
+// sockets unused for 30 s are closed (they would keep the namespace alive).
+//
+// # Which process
+//
+// Socket inodes are mapped to pids from the links /proc/PID/fd/N ->
+// "socket:[inode]". The index is kept per process as fd → inode and is
+// updated incrementally on a miss, cheapest first, stopping as soon as the
+// inode is found:
+//  1. in the "hot" processes (the 4 that owned the latest resolved
+//     sockets), the fd numbers that lately changed to a new socket: a
+//     client making connection after connection reuses one fd number, so
+//     its next socket is found with one readlink;
+//  2. processes never scanned (pid set diff against a listing of /proc);
+//  3. every fd of the hot processes, new fd numbers first;
+//  4. every process ("full scan"), at most once per
+//     Options.FullScanInterval (100 ms by default): a burst of misses for
+//     sockets no process can be seen holding costs at most 10 full scans a
+//     second.
+//
+// A hot process's /proc/PID directory is kept open: that fd refers to that
+// very process, so a reused pid cannot be mistaken for it. A process is its
+// pid plus its start time (field 22 of /proc/PID/stat, parsed after the last
+// ')' since comm may hold spaces and parentheses): a reused pid is a new
+// Process. Name, uid, start time and command line are read when a process
+// is first seen, so its bytes keep its name after it exits. The name is
+// argv[0] as nethogs takes it: the bytes of /proc/PID/cmdline up to the
+// first NUL (it may hold '/' and spaces, as "sshd: root@pts/0"; a process
+// that rewrote its command line with spaces keeps the whole string), or
+// comm for an empty command line (kernel threads).
+//
+// A process that exits during a scan, an fd closed meanwhile, or EACCES on
+// an fd directory are normal. When the socket is found but no process can
+// be seen holding it (no permission, process gone, fd in flight in a unix
+// socket), Resolve returns the Owner with its inode and uid and a nil
+// Process.
+//
+// # Short-lived connections
+//
+// The owner of every resolved flow is remembered (Options.FlowCacheTTL, 2
+// minutes by default, longer than TCP's 60 s TIME_WAIT; at most
+// Options.FlowCacheSize flows, the oldest forgotten first). When the socket
+// is gone (closed, or in TIME_WAIT, whose sock_diag entry has inode 0) the
+// remembered owner is returned. A live socket always wins over the cache.
+//
+// # What is still missed, and why
+//
+//   - A flow whose socket closed before it was first resolved: TIME_WAIT
+//     keeps the tuple but neither inode nor uid, so nothing links it to a
+//     process (unless it is the server side of a listener, credited to the
+//     listener). The caller must resolve on the first packet.
+//   - A process that exits between opening its socket and the next scan of
+//     its fds: its fds are gone, so the socket (if still alive, held by
+//     nobody) has an inode but no process.
+//   - A socket shared by several processes (fork) is credited to the first
+//     holder found.
+//   - Without root (CAP_SYS_PTRACE), other users' fds are unreadable:
+//     those sockets come back with Process nil.
+//   - /proc/net does not say whether a "::" socket is IPV6_V6ONLY; the
+//     fallback assumes it is dual-stack (sock_diag knows).
+//   - The netlink process connector (fork/exec/exit events) is not used:
+//     new processes are found by listing /proc on a miss.
+package procmap
