@@ -28,6 +28,9 @@ import (
 // writes it.
 var reverseTitle = regexp.MustCompile(`\x1b\[[0-9;]*7m(\x1b\[[0-9;]*m)*    PID USER`)
 
+// exitStatus is the line the pane's shell prints after gohogs.
+var exitStatus = regexp.MustCompile(`gohogs-exit=([0-9]+)`)
+
 // tmuxPane is a pane on a private tmux server.
 type tmuxPane struct {
 	t      *testing.T
@@ -112,7 +115,9 @@ func parseScreen(lines []string) (rows map[string]screenRow, info string) {
 
 // TestInteractiveTmux: the sender appears with its pid and a rate within
 // 15% of its pace, s and r reorder the rows at once, m changes the unit, b
-// cuts the program to its basename, a selection shows the connection, and q
+// cuts the program to its basename, a selection shows the connection, / and
+// Esc filter, a resize under 62 columns shows the message and back the
+// table, and q
 // leaves with status 0 and the terminal back in its normal screen and
 // cooked mode.
 func TestInteractiveTmux(t *testing.T) {
@@ -221,6 +226,41 @@ func TestInteractiveTmux(t *testing.T) {
 	})
 	t.Logf("screen:\n%s", strings.Join(lines, "\n"))
 
+	// /: a filter by pid leaves the sender alone; Esc brings all back.
+	p.keys("Escape", "/")
+	p.keys("-l", genPID)
+	p.keys("Enter")
+	p.waitFor("the filter", 20, func(l []string) bool {
+		rows, info := parseScreen(l)
+		_, ok := rows[genPID]
+		return ok && len(rows) == 1 && strings.Contains(info, fmt.Sprintf("filter %q", genPID))
+	})
+	p.keys("Escape")
+	p.waitFor("the filter cleared", 20, func(l []string) bool {
+		rows, _ := parseScreen(l)
+		return len(rows) >= 2
+	})
+
+	// Resized under 62 columns: nethogs's message; back: the table.
+	if out, err := p.tmux("resize-window", "-t", p.server, "-x", "61"); err != nil {
+		t.Fatalf("resize-window: %v %s", err, out)
+	}
+	p.waitFor("the too-narrow message", 40, func(l []string) bool {
+		return len(l) > 1 && l[0] == "The terminal is too narrow! Please make it wider." && l[1] == "I'll wait..."
+	})
+	if out, err := p.tmux("resize-window", "-t", p.server, "-x", "100"); err != nil {
+		t.Fatalf("resize-window: %v %s", err, out)
+	}
+	p.waitFor("the table at 100 columns", 40, func(l []string) bool {
+		// A row ends with its unit at column 95 (at 120 columns: 115).
+		for _, line := range l {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == selfPID {
+				return len(line) == 99
+			}
+		}
+		return false
+	})
+
 	// q: gohogs exits 0 and the shell after it runs in a normal terminal.
 	p.keys("q")
 	p.checkRestored(0)
@@ -257,7 +297,7 @@ func (p *tmuxPane) checkRestored(status int) {
 		return strings.Contains(strings.Join(l, "\n"), "gohogs-exit=")
 	})
 	text := strings.Join(lines, "\n")
-	if !strings.Contains(text, fmt.Sprintf("gohogs-exit=%d\n", status)) {
+	if m := exitStatus.FindStringSubmatch(text); m == nil || m[1] != strconv.Itoa(status) {
 		p.t.Errorf("exit status, want %d:\n%s", status, text)
 	}
 	if strings.Contains(text, "PID USER") {

@@ -152,7 +152,11 @@ func (m *Model) drawInfo(scr tcell.Screen, w, n int) {
 	if m.bySent {
 		col = "SENT"
 	}
-	info := fmt.Sprintf("%d rows, sorted by %s, %s", n, col, m.mode.Unit())
+	rows := "rows"
+	if n == 1 {
+		rows = "row"
+	}
+	info := fmt.Sprintf("%d %s, sorted by %s, %s", n, rows, col, m.mode.Unit())
 	if m.filter != "" {
 		info = fmt.Sprintf("filter %q: ", m.filter) + info
 	}
