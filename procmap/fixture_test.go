@@ -277,8 +277,26 @@ func TestFixtureIncremental(t *testing.T) {
 	if st := r.Stats(); st.FullScans != 1 {
 		t.Fatalf("new process needed a full scan: %+v", st)
 	}
-	// A new socket in pid 350 (not hot, not new) needs a full scan, but
-	// one was just done: the socket is reported without its process.
+	// A new socket in pid 350, first seen a moment ago: rescanned as young.
+	must(os.Symlink("socket:[7004]", root+"/350/fd/5"))
+	addUDP(7004, "7004")
+	o, err = r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:7004"), Remote: mp("1.2.3.4:5")})
+	if err != nil || o.Process == nil || o.Process.PID != 350 {
+		t.Fatalf("young process: %+v %v", o, err)
+	}
+	if st := r.Stats(); st.FullScans != 1 {
+		t.Fatalf("young process needed a full scan: %+v", st)
+	}
+	// Once no process is young, a new socket in pid 350 (not hot, not new)
+	// needs a full scan, but one was just done: the socket is reported
+	// without its process.
+	r.mu.Lock()
+	r.youngAge = 0
+	for _, pid := range r.hot {
+		r.procs[pid].unpin()
+	}
+	r.hot = r.hot[:0]
+	r.mu.Unlock()
 	must(os.Symlink("socket:[7002]", root+"/350/fd/4"))
 	addUDP(7002, "7002")
 	f := Flow{Proto: 17, Local: mp("192.168.1.10:7002"), Remote: mp("1.2.3.4:5")}

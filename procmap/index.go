@@ -17,6 +17,7 @@ type procEntry struct {
 	start   uint64
 	netns   uint64
 	scanned bool             // all its fds were read at least once
+	seen    time.Time        // when the process was first seen
 	fds     map[int32]uint64 // fd number → socket inode (0: not a socket)
 	churn   []int32          // fd numbers that lately held a new socket, newest first
 	dirfd   int              // open /proc/PID while the process is hot, else -1
@@ -115,7 +116,7 @@ func (r *Resolver) newEntry(dirfd, pid int, comm string, start uint64) *procEntr
 	if b, err := readAt(dirfd, "status", r.scan.file); err == nil {
 		p.UID, _ = parseStatusUID(b)
 	}
-	e := &procEntry{proc: p, start: start, fds: make(map[int32]uint64), dirfd: -1}
+	e := &procEntry{proc: p, start: start, fds: make(map[int32]uint64), dirfd: -1, seen: time.Now()}
 	if n, err := readLinkAt(dirfd, []byte("ns/net"), r.scan.link); err == nil {
 		e.netns, _ = nsInode(r.scan.link[:n])
 	}
@@ -371,13 +372,20 @@ func (r *Resolver) touchHot(pid int, e *procEntry) {
 	}
 }
 
-// scanNew scans the processes never scanned before, stopping when target
-// is found, and forgets the processes that are gone.
+// youngAge is how long after it was first seen a process is rescanned with
+// the new ones: a process often opens its sockets just after it started,
+// maybe after a first scan saw it without them.
+const youngAge = 2 * time.Second
+
+// scanNew scans the processes never scanned before, or first seen less
+// than youngAge ago, stopping when target is found, and forgets the
+// processes that are gone.
 func (r *Resolver) scanNew(target uint64) bool {
 	pids := r.listPids()
 	r.prune(pids)
+	now := time.Now()
 	for _, pid := range pids {
-		if e, ok := r.procs[pid]; !ok || !e.scanned {
+		if e, ok := r.procs[pid]; !ok || !e.scanned || (target != 0 && now.Sub(e.seen) < r.youngAge) {
 			if r.scanProc(pid, target, true) && target != 0 {
 				return true
 			}

@@ -81,3 +81,91 @@ func TestLiveShortConnections(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveShortLivedProcesses: 20 children started at once, each making one
+// connection and exiting once answered. Each is resolved (before the
+// answer) to its own pid and name, found as a new process; after they all
+// exited, their flows still give their names (remembered owners).
+func TestLiveShortLivedProcesses(t *testing.T) {
+	const n = 20
+	r := newLive(t, Options{})
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type result struct {
+		f   Flow
+		pid int
+		err error
+	}
+	results := make(chan result, n)
+	go func() {
+		for i := 0; i < n; i++ {
+			s, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer s.Close()
+				s.SetDeadline(time.Now().Add(10 * time.Second))
+				b := make([]byte, 1)
+				io.ReadFull(s, b)
+				f := Flow{Proto: 6, Local: ap(s.RemoteAddr()), Remote: ap(s.LocalAddr())}
+				o, err := r.Resolve(f)
+				res := result{f: f, err: err}
+				if o.Process != nil {
+					res.pid = o.Process.PID
+				}
+				results <- res
+				s.Write(b)
+			}()
+		}
+	}()
+	children := map[int]string{}
+	var cs []*child
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("gohogs short-lived %d", i)
+			c := startChildEnv(t, name, "shortconn", -1,
+				[]string{childEnv + "_N=1", childEnv + "_ADDR=" + ln.Addr().String()})
+			mu.Lock()
+			children[c.cmd.Process.Pid] = name
+			cs = append(cs, c)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	var got []result
+	for i := 0; i < n; i++ {
+		select {
+		case res := <-results:
+			got = append(got, res)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d of %d connections resolved", i, n)
+		}
+	}
+	for _, c := range cs {
+		c.stop(t)
+	}
+	seen := map[int]bool{}
+	for _, res := range got {
+		if res.err != nil || children[res.pid] == "" || seen[res.pid] {
+			t.Fatalf("flow %v: pid %d (%v); children %v", res.f, res.pid, res.err, children)
+		}
+		seen[res.pid] = true
+		// The child is gone; its flow still names it.
+		o, err := r.Resolve(res.f)
+		if err != nil || o.Process == nil || o.Process.PID != res.pid || o.Process.Name != children[res.pid] {
+			t.Fatalf("after exit, flow %v: %+v %v; want pid %d %q", res.f, o.Process, err, res.pid, children[res.pid])
+		}
+	}
+	t.Logf("stats %+v", r.Stats())
+}

@@ -82,6 +82,7 @@ type Resolver struct {
 	nsDir     string
 	noNetlink bool
 	fullEvery time.Duration
+	youngAge  time.Duration
 	selfNS    uint64
 
 	mu       sync.Mutex
@@ -108,6 +109,7 @@ func New(opts Options) (*Resolver, error) {
 		nsDir:     opts.NetNSDir,
 		noNetlink: opts.NoNetlink,
 		fullEvery: opts.FullScanInterval,
+		youngAge:  youngAge,
 		procs:     make(map[int]*procEntry),
 		inodes:    make(map[uint64]int),
 		ns:        make(map[uint64]*nsInfo),
@@ -399,8 +401,8 @@ func (r *Resolver) discoverNS() {
 	r.scanNew(0)
 	now := time.Now()
 	for pid, e := range r.procs {
-		if e.netns == 0 || e.netns == r.selfNS {
-			continue
+		if e.netns == 0 || e.netns == r.selfNS || r.netnsOf(pid) != e.netns {
+			continue // ours, or the process moved or its pid was reused
 		}
 		if n, ok := r.ns[e.netns]; ok {
 			if n.pid == 0 {
