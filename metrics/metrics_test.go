@@ -4,10 +4,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gohogs/gohogs"
@@ -185,5 +187,76 @@ func TestLookupUser(t *testing.T) {
 	}
 	if n := LookupUser(3999999999); n != "3999999999" {
 		t.Errorf("LookupUser(3999999999) = %q", n)
+	}
+}
+
+// TestConcurrentObserveCollect: refreshes and scrapes at once (run with
+// -race); the final counters are the sums of what was observed.
+func TestConcurrentObserveCollect(t *testing.T) {
+	e := New(Options{UserName: names, Stats: func() gohogs.Stats { return gohogs.Stats{} }})
+	t0 := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for k := range 500 {
+			e.Observe(snap(t0, k, trace.Row{Kind: trace.KindProcess, Name: "nc", PID: k % 7, UID: 1000, Sent: 3, Recv: 1}))
+		}
+	}()
+	for range 50 {
+		testutil.CollectAndCount(e)
+	}
+	<-done
+	if v := testutil.ToFloat64(collectorFor(e, "gohogs_process_sent_bytes_total")); v != 1500 {
+		t.Errorf("sent %v, want 1500", v)
+	}
+}
+
+// collectorFor narrows e to one metric family, for testutil.ToFloat64.
+func collectorFor(e *Exporter, name string) prometheus.Collector {
+	return prometheus.CollectorFunc(func(ch chan<- prometheus.Metric) {
+		all := make(chan prometheus.Metric, 64)
+		go func() { e.Collect(all); close(all) }()
+		for m := range all {
+			if strings.Contains(m.Desc().String(), `"`+name+`"`) {
+				ch <- m
+			}
+		}
+	})
+}
+
+func rows(n int) []trace.Row {
+	rs := make([]trace.Row, n)
+	for i := range rs {
+		rs[i] = trace.Row{Kind: trace.KindProcess, Name: "/usr/bin/prog" + strconv.Itoa(i%50), PID: 1000 + i, UID: uint32(i % 3), Sent: 1500, Recv: 9000}
+	}
+	return rs
+}
+
+// BenchmarkObserve: one refresh of 500 processes (50 programs, 3 users).
+func BenchmarkObserve(b *testing.B) {
+	e := New(Options{UserName: func(uid uint32) string { return strconv.Itoa(int(uid)) }})
+	s := snap(time.Now(), 0, rows(500)...)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Observe(s)
+	}
+}
+
+// BenchmarkScrape: a full scrape through the handler's registry with 150
+// series and the health metrics.
+func BenchmarkScrape(b *testing.B) {
+	e := New(Options{UserName: func(uid uint32) string { return strconv.Itoa(int(uid)) }, Stats: func() gohogs.Stats {
+		return gohogs.Stats{Capture: []capture.Stats{{Interface: "eth0"}}}
+	}})
+	e.Observe(snap(time.Now(), 0, rows(500)...))
+	reg, err := e.Registry(false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := reg.Gather(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

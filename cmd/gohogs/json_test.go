@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"math"
 	"net/netip"
 	"os"
@@ -218,5 +219,27 @@ func TestJSONWriter(t *testing.T) {
 		`"unknown_connections":["10.0.0.1:5-10.0.0.2:6"]}` + "\n"
 	if buf.String() != want {
 		t.Errorf("got  %s\nwant %s", buf.String(), want)
+	}
+}
+
+// BenchmarkJSONRefresh: one refresh of 200 processes with 3 connections
+// each, encoded and written.
+func BenchmarkJSONRefresh(b *testing.B) {
+	s := &trace.Snapshot{Time: time.Now(), Elapsed: time.Second, Seq: 1}
+	for i := range 200 {
+		r := trace.Row{Kind: trace.KindProcess, Name: "/usr/bin/prog", Args: "--flag value", Cmdline: []string{"/usr/bin/prog", "--flag", "value"},
+			PID: 1000 + i, StartTime: 12345, UID: 1000, Sent: uint64(i * 100), Recv: 5000, TotalSent: 1 << 30, TotalRecv: 1 << 31}
+		for j := range 3 {
+			r.Conns = append(r.Conns, trace.Conn{Proto: 6, Local: netip.MustParseAddrPort("10.0.0.1:443"),
+				Remote: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.7"), uint16(40000+j)), Sent: 10, Recv: 20})
+		}
+		s.Rows = append(s.Rows, r)
+	}
+	w := newSnapshotWriter(io.Discard, &options{json: true})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := w.Refresh(s); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
