@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -273,6 +274,7 @@ func TestMonitorsOneAfterAnother(t *testing.T) {
 	netnstest.Skip(t)
 	p := netnstest.NewPair(t)
 	addr, got := tcpSink(t, p.NSB, p.AddrB6.String())
+	baseline := runtime.NumGoroutine()
 	for round := range 2 {
 		ctx, cancel := context.WithCancel(context.Background())
 		m := openIn(t, ctx, p.NSA, gohogs.Options{Interfaces: []string{p.IfA}, Interval: 200 * time.Millisecond})
@@ -313,6 +315,19 @@ func TestMonitorsOneAfterAnother(t *testing.T) {
 		if err := m.Close(); err != nil {
 			t.Error(err)
 		}
+	}
+	// Nothing of either Monitor lingers (bounded wait for goroutines that
+	// end on their own after Close, such as the address watcher).
+	n := 0
+	for range 100 {
+		if n = runtime.NumGoroutine(); n <= baseline {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n > baseline {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines after closing, %d before opening:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
 	}
 }
 
