@@ -367,3 +367,42 @@ func TestFixtureNetNSRepresentative(t *testing.T) {
 		t.Fatalf("%+v %v", o, err)
 	}
 }
+
+// TestFixtureExecRefresh: a process first read between fork and exec has
+// its parent's command line; while young (or after a reported exec) its
+// identity is read again when its sockets are resolved.
+func TestFixtureExecRefresh(t *testing.T) {
+	root := copyTree(t, "testdata/proc1")
+	r := fixture(t, root, Options{})
+	f := Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}
+	o1, err := r.Resolve(f)
+	if err != nil || o1.Process == nil || o1.Process.Name != "/usr/bin/python3" {
+		t.Fatalf("%+v %v", o1, err)
+	}
+	if err := os.WriteFile(root+"/200/cmdline", []byte("/usr/bin/curl\x00-s\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o2, err := r.Resolve(f)
+	if err != nil || o2.Process == nil || o2.Process.Name != "/usr/bin/curl" || o2.Process.StartTime != 6000 {
+		t.Fatalf("after exec: %+v %v", o2.Process, err)
+	}
+	if o1.Process.Name != "/usr/bin/python3" {
+		t.Fatalf("the earlier Process changed: %+v", o1.Process)
+	}
+	// An old process is not re-read, unless an exec is reported.
+	r.mu.Lock()
+	r.youngAge = 0
+	r.mu.Unlock()
+	if err := os.WriteFile(root+"/200/cmdline", []byte("/usr/bin/wget\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := r.Resolve(f); o.Process != o2.Process {
+		t.Fatalf("old process re-read: %+v", o.Process)
+	}
+	r.mu.Lock()
+	r.procs[200].execd = true
+	r.mu.Unlock()
+	if o, _ := r.Resolve(f); o.Process == nil || o.Process.Name != "/usr/bin/wget" {
+		t.Fatalf("after a reported exec: %+v", o.Process)
+	}
+}

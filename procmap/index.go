@@ -18,6 +18,7 @@ type procEntry struct {
 	netns   uint64
 	scanned bool             // all its fds were read at least once
 	seen    time.Time        // when the process was first seen
+	execd   bool             // an exec was reported since its identity was read
 	fds     map[int32]uint64 // fd number → socket inode (0: not a socket)
 	churn   []int32          // fd numbers that lately held a new socket, newest first
 	dirfd   int              // open /proc/PID while the process is hot, else -1
@@ -107,8 +108,19 @@ func (r *Resolver) entry(pid int) (*procEntry, int, error) {
 }
 
 // newEntry reads the identity of a process seen for the first time.
-// Unreadable cmdline or status leave what stat told.
 func (r *Resolver) newEntry(dirfd, pid int, comm string, start uint64) *procEntry {
+	e := &procEntry{start: start, fds: make(map[int32]uint64), dirfd: -1, seen: time.Now()}
+	e.proc = r.readIdentity(dirfd, pid, comm, start)
+	if n, err := readLinkAt(dirfd, []byte("ns/net"), r.scan.link); err == nil {
+		e.netns, _ = nsInode(r.scan.link[:n])
+	}
+	r.procs[pid] = e
+	return e
+}
+
+// readIdentity reads name, command line and uid of the process behind
+// dirfd. Unreadable cmdline or status leave what stat told.
+func (r *Resolver) readIdentity(dirfd, pid int, comm string, start uint64) *Process {
 	p := &Process{PID: pid, StartTime: start, Name: comm}
 	if b, err := readAt(dirfd, "cmdline", r.scan.cmd); err == nil {
 		p.Name, p.Cmdline = parseCmdline(b, comm)
@@ -116,12 +128,39 @@ func (r *Resolver) newEntry(dirfd, pid int, comm string, start uint64) *procEntr
 	if b, err := readAt(dirfd, "status", r.scan.file); err == nil {
 		p.UID, _ = parseStatusUID(b)
 	}
-	e := &procEntry{proc: p, start: start, fds: make(map[int32]uint64), dirfd: -1, seen: time.Now()}
-	if n, err := readLinkAt(dirfd, []byte("ns/net"), r.scan.link); err == nil {
-		e.netns, _ = nsInode(r.scan.link[:n])
+	return p
+}
+
+// refreshIdentity re-reads the identity of a young or exec'd process: one
+// first read between its fork and its exec had its parent's command line
+// (exec keeps the pid and the start time). A changed identity is a new
+// Process; the old one stays as it was for what was credited to it.
+func (r *Resolver) refreshIdentity(pid int, e *procEntry) {
+	if !e.execd && time.Since(e.seen) >= r.youngAge {
+		return
 	}
-	r.procs[pid] = e
-	return e
+	e.execd = false
+	dirfd := e.dirfd
+	if dirfd < 0 {
+		fd, err := unix.Open(r.root+"/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return
+		}
+		defer unix.Close(fd)
+		dirfd = fd
+	}
+	b, err := readAt(dirfd, "stat", r.scan.file)
+	if err != nil {
+		return
+	}
+	comm, start, err := parseStat(b)
+	if err != nil || start != e.start {
+		return
+	}
+	p := r.readIdentity(dirfd, pid, comm, start)
+	if p.Name != e.proc.Name || p.UID != e.proc.UID || !slices.Equal(p.Cmdline, e.proc.Cmdline) {
+		e.proc = p
+	}
 }
 
 func (r *Resolver) unindex(pid int, ino uint64) {
@@ -339,6 +378,7 @@ func (r *Resolver) indexed(inode uint64) (*Process, bool) {
 		return nil, false
 	}
 	r.touchHot(pid, e)
+	r.refreshIdentity(pid, e)
 	return e.proc, true
 }
 
