@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"os/user"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -195,7 +196,7 @@ func (e *Exporter) keyOf(r *trace.Row) seriesKey {
 	case trace.KindSocket:
 		return seriesKey{program: UnknownSocket, user: e.userName(r.UID)}
 	}
-	k := seriesKey{program: r.Name, user: e.userName(r.UID)}
+	k := seriesKey{program: strings.ToValidUTF8(r.Name, "\uFFFD"), user: e.userName(r.UID)}
 	if e.opts.PIDLabel {
 		k.pid = r.PID
 	}
@@ -213,6 +214,7 @@ func (e *Exporter) userName(uid uint32) string {
 	} else {
 		n = LookupUser(uid)
 	}
+	n = strings.ToValidUTF8(n, "\uFFFD") // label values must be UTF-8
 	e.users[uid] = n
 	return n
 }
@@ -260,19 +262,19 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		if e.opts.PIDLabel {
 			lv = append(lv, strconv.Itoa(p.k.pid))
 		}
-		ch <- prometheus.MustNewConstMetric(e.sentDesc, prometheus.CounterValue, float64(p.sent), lv...)
-		ch <- prometheus.MustNewConstMetric(e.recvDesc, prometheus.CounterValue, float64(p.recv), lv...)
+		ch <- constMetric(e.sentDesc, prometheus.CounterValue, float64(p.sent), lv...)
+		ch <- constMetric(e.recvDesc, prometheus.CounterValue, float64(p.recv), lv...)
 	}
-	ch <- prometheus.MustNewConstMetric(e.refreshesDesc, prometheus.CounterValue, float64(refreshes))
+	ch <- constMetric(e.refreshesDesc, prometheus.CounterValue, float64(refreshes))
 	if !last.IsZero() {
-		ch <- prometheus.MustNewConstMetric(e.lastDesc, prometheus.GaugeValue, float64(last.UnixNano())/1e9)
+		ch <- constMetric(e.lastDesc, prometheus.GaugeValue, float64(last.UnixNano())/1e9)
 	}
 	if e.opts.Stats == nil {
 		return
 	}
 	st := e.opts.Stats()
 	counter := func(d *prometheus.Desc, v uint64, lv ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), lv...)
+		ch <- constMetric(d, prometheus.CounterValue, float64(v), lv...)
 	}
 	a := st.Accounting
 	counter(e.packetsDesc, a.Packets)
@@ -282,19 +284,20 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	counter(e.queueDropsDesc, a.Dropped)
 	counter(e.resolvedDesc, a.Resolved)
 	counter(e.failedDesc, a.Failed)
-	ch <- prometheus.MustNewConstMetric(e.flowsDesc, prometheus.GaugeValue, float64(a.Flows))
-	ch <- prometheus.MustNewConstMetric(e.processesDesc, prometheus.GaugeValue, float64(a.Processes))
+	ch <- constMetric(e.flowsDesc, prometheus.GaugeValue, float64(a.Flows))
+	ch <- constMetric(e.processesDesc, prometheus.GaugeValue, float64(a.Processes))
 
 	// One series per interface, even if it was opened twice.
 	type capSum struct{ packets, bytes, malformed, drops uint64 }
 	var names []string
 	caps := make(map[string]*capSum)
 	for _, c := range st.Capture {
-		s := caps[c.Interface]
+		name := strings.ToValidUTF8(c.Interface, "\uFFFD")
+		s := caps[name]
 		if s == nil {
 			s = &capSum{}
-			caps[c.Interface] = s
-			names = append(names, c.Interface)
+			caps[name] = s
+			names = append(names, name)
 		}
 		s.packets += c.Packets
 		s.bytes += c.Bytes
@@ -313,6 +316,16 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	counter(e.missesDesc, r.Misses)
 	counter(e.noProcessDesc, r.NoProcess)
 	counter(e.netlinkErrDesc, r.NetlinkErrors)
+}
+
+// constMetric is prometheus.MustNewConstMetric without the panic: a metric
+// that cannot be made is reported to the registry as invalid.
+func constMetric(d *prometheus.Desc, t prometheus.ValueType, v float64, lv ...string) prometheus.Metric {
+	m, err := prometheus.NewConstMetric(d, t, v, lv...)
+	if err != nil {
+		return prometheus.NewInvalidMetric(d, err)
+	}
+	return m
 }
 
 // Registry returns a new registry holding the Exporter and, when runtime is

@@ -260,3 +260,19 @@ func BenchmarkScrape(b *testing.B) {
 		}
 	}
 }
+
+// TestInvalidUTF8: a program name or user name that is not UTF-8 (argv[0]
+// is arbitrary bytes) is exported with U+FFFD in place of the bad bytes,
+// never a panic or a failed scrape.
+func TestInvalidUTF8(t *testing.T) {
+	e := New(Options{UserName: func(uint32) string { return "us\xffer" }})
+	e.Observe(snap(time.Now(), 0, trace.Row{Kind: trace.KindProcess, Name: "/tmp/a\xfe\xffb", PID: 3, Sent: 5, TotalSent: 5}))
+	want := `
+# HELP gohogs_process_sent_bytes_total Bytes sent (whole frames, link header included), per program and user.
+# TYPE gohogs_process_sent_bytes_total counter
+gohogs_process_sent_bytes_total{program="/tmp/a` + "\uFFFD" + `b",user="us` + "\uFFFD" + `er"} 5
+`
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "gohogs_process_sent_bytes_total"); err != nil {
+		t.Error(err)
+	}
+}

@@ -59,6 +59,8 @@ type jsonRefresh struct {
 
 // jsonRow is one process (or an unknown row) of a refresh.
 type jsonRow struct {
+	// Name, Args and Cmdline are as the trace shows them, except that
+	// bytes that are not UTF-8 become U+FFFD (JSON strings are Unicode).
 	Name    string   `json:"name"`
 	Args    string   `json:"args"`
 	Cmdline []string `json:"cmdline"`
