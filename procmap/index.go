@@ -344,7 +344,7 @@ func (r *Resolver) processOf(inode uint64) *Process {
 		}
 	}
 	r.stats.PartialScans++
-	if r.scanNew(inode) {
+	if r.scanFresh(inode) || r.scanNew(inode) {
 		return r.mustIndexed(inode)
 	}
 	for _, pid := range hot[:nhot] {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -168,4 +170,38 @@ func TestLiveShortLivedProcesses(t *testing.T) {
 		}
 	}
 	t.Logf("stats %+v", r.Stats())
+}
+
+// TestLiveProcEvents: the process connector reports the fork and exec of a
+// child; the child's socket is then found by scanning the reported pids,
+// before listing /proc.
+func TestLiveProcEvents(t *testing.T) {
+	r := newLive(t, Options{})
+	if r.events == nil {
+		t.Skipf("no process connector: %+v", r.Stats())
+	}
+	before := r.Stats().ProcEvents
+	c := startChild(t, "gohogs events child", "tcp", -1)
+	deadline := time.Now().Add(3 * time.Second)
+	for r.Stats().ProcEvents < before+2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("process events: %d, want at least %d (fork, exec)", r.Stats().ProcEvents, before+2)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.mu.Lock()
+	fresh := slices.Contains(r.fresh, c.cmd.Process.Pid)
+	r.mu.Unlock()
+	if !fresh {
+		t.Fatalf("child %d not among the reported pids", c.cmd.Process.Pid)
+	}
+	f := Flow{Proto: 6, Local: netip.MustParseAddrPort(c.fields[0]), Remote: netip.MustParseAddrPort(c.fields[1])}
+	o, err := r.Resolve(f)
+	if err != nil || o.Process == nil || o.Process.PID != c.cmd.Process.Pid || o.Process.Name != "gohogs events child" {
+		t.Fatalf("%+v %v", o, err)
+	}
+	// Found among the reported pids: no listing of every process needed.
+	if st := r.Stats(); st.Processes > 3 {
+		t.Fatalf("%d processes read to find a reported child", st.Processes)
+	}
 }

@@ -41,6 +41,10 @@ type Options struct {
 	// was last seen live; default DefaultFlowCacheTTL (longer than the 60 s
 	// of TCP TIME_WAIT).
 	FlowCacheTTL time.Duration
+	// NoProcEvents disables the netlink process connector (fork/exec
+	// events, root only), used when ProcRoot is "/proc" to scan new
+	// processes first and to re-read the identity of exec'd ones.
+	NoProcEvents bool
 	// FlowCacheSize bounds the number of remembered flows; default
 	// DefaultFlowCacheSize. The oldest are forgotten first.
 	FlowCacheSize int
@@ -62,6 +66,8 @@ type Stats struct {
 	FullScans         uint64 // scans of every process's fds
 	ProcsScanned      uint64 // /proc/PID/fd directories read
 	Unreadable        uint64 // fd directories not readable (EACCES)
+	ProcEvents        uint64 // fork/exec events from the process connector
+	ProcEventErrors   uint64 // process connector failures (events lost)
 	Processes         int    // processes currently indexed
 	Sockets           int    // socket inodes currently indexed
 	CachedFlows       int    // flows currently remembered
@@ -95,6 +101,8 @@ type Resolver struct {
 	lastNS   time.Time
 	ns       map[uint64]*nsInfo
 	cache    flowCache
+	events   *procEvents // nil without the process connector
+	fresh    []int       // pids reported by the connector, not scanned yet
 	scan     scanBufs
 	pidBuf   []int
 	ents     []sockEntry
@@ -149,6 +157,14 @@ func New(opts Options) (*Resolver, error) {
 		}
 		r.diag = d
 	}
+	if !opts.NoProcEvents && r.root == "/proc" {
+		ev, err := startProcEvents(r.onProcEvent, r.onProcEventError)
+		if err != nil {
+			r.stats.ProcEventErrors++ // not fatal: /proc listings find new processes
+		} else {
+			r.events = ev
+		}
+	}
 	return r, nil
 }
 
@@ -160,11 +176,19 @@ func (r *Resolver) NetNS() uint64 { return r.selfNS }
 // Close releases the netlink sockets. Resolve fails after Close.
 func (r *Resolver) Close() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return nil
 	}
 	r.closed = true
+	ev := r.events
+	r.events = nil
+	r.mu.Unlock()
+	if ev != nil {
+		ev.Close() // its goroutine takes r.mu: not held here
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	var err error
 	if r.diag != nil {
 		err = r.diag.Close()

@@ -1,0 +1,166 @@
+package procmap
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Process connector (linux/cn_proc.h): fork, exec and exit events of every
+// process, multicast on NETLINK_CONNECTOR to root listeners of the initial
+// namespaces.
+const (
+	cnIdxProc         = 1
+	cnValProc         = 1
+	procCnMcastListen = 1
+	procEventFork     = 0x00000001
+	procEventExec     = 0x00000002
+	cnMsgLen          = 20 // struct cn_msg
+	maxFresh          = 1024
+)
+
+// procEvents reads the process connector on its own goroutine and hands
+// new and exec'd processes to the Resolver.
+type procEvents struct {
+	fd, efd int
+	done    sync.WaitGroup
+}
+
+// startProcEvents subscribes to the process connector; on events it calls
+// onEvent(pid, exec).
+func startProcEvents(onEvent func(pid int, exec bool), onError func()) (*procEvents, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_CONNECTOR)
+	if err != nil {
+		return nil, fmt.Errorf("process connector socket: %w", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("process connector bind: %w", err)
+	}
+	msg := make([]byte, unix.NLMSG_HDRLEN+cnMsgLen+4)
+	binary.NativeEndian.PutUint32(msg[0:], uint32(len(msg)))
+	binary.NativeEndian.PutUint16(msg[4:], unix.NLMSG_DONE)
+	c := msg[unix.NLMSG_HDRLEN:]
+	binary.NativeEndian.PutUint32(c[0:], cnIdxProc)
+	binary.NativeEndian.PutUint32(c[4:], cnValProc)
+	binary.NativeEndian.PutUint16(c[16:], 4)
+	binary.NativeEndian.PutUint32(c[cnMsgLen:], procCnMcastListen)
+	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("process connector listen: %w", err)
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("process connector eventfd: %w", err)
+	}
+	p := &procEvents{fd: fd, efd: efd}
+	p.done.Add(1)
+	go p.loop(onEvent, onError)
+	return p, nil
+}
+
+func (p *procEvents) loop(onEvent func(pid int, exec bool), onError func()) {
+	defer p.done.Done()
+	buf := make([]byte, 64*1024)
+	fds := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
+	for {
+		fds[0].Revents, fds[1].Revents = 0, 0
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			onError()
+			return
+		}
+		if fds[1].Revents != 0 {
+			return // Close
+		}
+		n, err := unix.Read(p.fd, buf)
+		if err != nil {
+			if err == unix.EINTR || err == unix.EAGAIN {
+				continue
+			}
+			// ENOBUFS: events were lost; the /proc listing still finds
+			// the processes.
+			onError()
+			continue
+		}
+		for r := buf[:n]; len(r) >= unix.NLMSG_HDRLEN; {
+			l := int(binary.NativeEndian.Uint32(r[0:]))
+			if l < unix.NLMSG_HDRLEN || l > len(r) {
+				break
+			}
+			data := r[unix.NLMSG_HDRLEN:l]
+			r = r[min((l+3)&^3, len(r)):]
+			if len(data) < cnMsgLen+24 {
+				continue
+			}
+			ev := data[cnMsgLen:]
+			switch binary.NativeEndian.Uint32(ev[0:]) {
+			case procEventFork:
+				child, tgid := binary.NativeEndian.Uint32(ev[24:]), binary.NativeEndian.Uint32(ev[28:])
+				if child == tgid { // a process, not a thread
+					onEvent(int(tgid), false)
+				}
+			case procEventExec:
+				onEvent(int(binary.NativeEndian.Uint32(ev[20:])), true)
+			}
+		}
+	}
+}
+
+// Close stops the goroutine and closes the sockets.
+func (p *procEvents) Close() {
+	var one [8]byte
+	binary.NativeEndian.PutUint64(one[:], 1)
+	unix.Write(p.efd, one[:])
+	p.done.Wait()
+	unix.Close(p.fd)
+	unix.Close(p.efd)
+}
+
+// onProcEvent records a new or exec'd process: it is scanned first on the
+// next miss, and an exec'd process's identity is read again.
+func (r *Resolver) onProcEvent(pid int, exec bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats.ProcEvents++
+	if exec {
+		if e := r.procs[pid]; e != nil {
+			e.execd = true
+		}
+	}
+	if n := len(r.fresh); n > 0 && r.fresh[n-1] == pid {
+		return
+	}
+	if len(r.fresh) >= maxFresh {
+		r.fresh = r.fresh[:copy(r.fresh, r.fresh[maxFresh/2:])]
+	}
+	r.fresh = append(r.fresh, pid)
+}
+
+func (r *Resolver) onProcEventError() {
+	r.mu.Lock()
+	r.stats.ProcEventErrors++
+	r.mu.Unlock()
+}
+
+// scanFresh scans the processes reported by the connector, newest first,
+// until target is found; those scanned are forgotten.
+func (r *Resolver) scanFresh(target uint64) bool {
+	for len(r.fresh) > 0 {
+		pid := r.fresh[len(r.fresh)-1]
+		r.fresh = r.fresh[:len(r.fresh)-1]
+		if e, ok := r.procs[pid]; ok && e.scanned && !e.execd && time.Since(e.seen) >= r.youngAge {
+			continue
+		}
+		if r.scanProc(pid, target, true) {
+			return true
+		}
+	}
+	return false
+}
