@@ -81,7 +81,12 @@
 // pid plus its start time (field 22 of /proc/PID/stat, parsed after the last
 // ')' since comm may hold spaces and parentheses): a reused pid is a new
 // Process. Name, uid, start time and command line are read when a process
-// is first seen, so its bytes keep its name after it exits. The name is
+// is first seen, so its bytes keep its name after it exits; they are read
+// again when a young process's sockets are resolved, or after the process
+// connector reported an exec (a first read between fork and exec saw the
+// parent's command line). With root, the netlink process connector
+// (fork/exec events, read on a goroutine of its own) reports new processes
+// at once; they are scanned first on a miss. The name is
 // argv[0] as nethogs takes it: the bytes of /proc/PID/cmdline up to the
 // first NUL (it may hold '/' and spaces, as "sshd: root@pts/0"; a process
 // that rewrote its command line with spaces keeps the whole string), or
@@ -116,6 +121,7 @@
 //     those sockets come back with Process nil.
 //   - /proc/net does not say whether a "::" socket is IPV6_V6ONLY; the
 //     fallback assumes it is dual-stack (sock_diag knows).
-//   - The netlink process connector (fork/exec/exit events) is not used:
-//     new processes are found by listing /proc on a miss.
+//   - A long-lived process that execs another program keeps the pid and
+//     start time: without the process connector (not root, or events lost)
+//     its new name is only read if it is still young (first seen < 2 s).
 package procmap
