@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/gdamore/tcell/v2"
@@ -104,6 +107,34 @@ func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (cod
 	})
 }
 
+// suspend stops gohogs as a shell job, as Ctrl-Z does outside raw mode: the
+// terminal is given back first, and taken again when the job continues.
+// While stopped nothing is read; the capture ring keeps what fits, and the
+// first refresh after covers the whole pause.
+func suspend(scr tcell.Screen) {
+	if signal.Ignored(syscall.SIGTSTP) {
+		return // started with job control off: nobody would continue us
+	}
+	cont := make(chan os.Signal, 1)
+	signal.Notify(cont, syscall.SIGCONT)
+	defer signal.Stop(cont)
+	if err := scr.Suspend(); err != nil {
+		return
+	}
+	// The whole job, as the terminal would signal it. The stop is not
+	// synchronous (any thread may take the signal), so wait for SIGCONT
+	// before taking the terminal back; a second at most, for a process
+	// group the kernel will not stop (an orphaned one).
+	syscall.Kill(0, syscall.SIGTSTP)
+	t := time.NewTimer(time.Second)
+	select {
+	case <-cont:
+	case <-t.C:
+	}
+	t.Stop()
+	scr.Resume()
+}
+
 // withTerminal runs body with scr initialised and finishes scr (restoring
 // the terminal) however body ends: returning, calling fatal (which restores
 // the terminal first, then prints its message on stderr), or panicking (the
@@ -172,6 +203,11 @@ func interactiveLoop(ctx context.Context, o *options, m *gohogs.Monitor, scr tce
 			if last || (o.count > 0 && refreshes >= o.count) {
 				return 0
 			}
+			// After a pause (Ctrl-Z, a stopped terminal) one refresh covers
+			// the missed periods, rather than a burst of refreshes.
+			for !start.Add(time.Duration(k+1) * o.delay).Add(gohogs.Settle).After(time.Now()) {
+				k++
+			}
 			next := start.Add(time.Duration(k) * o.delay)
 			if !end.IsZero() && next.After(end) {
 				next = end
@@ -186,8 +222,13 @@ func interactiveLoop(ctx context.Context, o *options, m *gohogs.Monitor, scr tce
 				scr.Sync()
 				draw()
 			case *tcell.EventKey:
-				if model.HandleKey(ev) == tui.Quit {
+				switch model.HandleKey(ev) {
+				case tui.Quit:
 					return 0
+				case tui.Resync:
+					scr.Sync()
+				case tui.Suspend:
+					suspend(scr)
 				}
 				draw()
 			}

@@ -270,11 +270,22 @@ func TestInteractiveTmux(t *testing.T) {
 // server (120×30), followed by a shell that prints its exit status.
 func startPane(t *testing.T, ns, args string) *tmuxPane {
 	t.Helper()
+	return startPaneShell(t, "sh", "-c", gohogsCommand(ns, args)+"; exec sh")
+}
+
+// gohogsCommand is the shell command that runs gohogs and prints its status.
+func gohogsCommand(ns, args string) string {
+	return fmt.Sprintf("env LANG=C.UTF-8 ip netns exec %s %s %s; echo gohogs-exit=$?", ns, gohogsBin, args)
+}
+
+// startPaneShell starts a pane running argv on a private tmux server.
+func startPaneShell(t *testing.T, argv ...string) *tmuxPane {
+	t.Helper()
 	p := &tmuxPane{t: t, server: netnstest.UniqueName("ghtmux")}
 	p.target = p.server + ":0.0"
 	t.Cleanup(func() { p.tmux("kill-server") })
-	cmd := fmt.Sprintf("env LANG=C.UTF-8 ip netns exec %s %s %s; echo gohogs-exit=$?; exec sh", ns, gohogsBin, args)
-	if out, err := p.tmux("-f", "/dev/null", "new-session", "-d", "-s", p.server, "-x", "120", "-y", "30", "sh", "-c", cmd); err != nil {
+	args := append([]string{"-f", "/dev/null", "new-session", "-d", "-s", p.server, "-x", "120", "-y", "30"}, argv...)
+	if out, err := p.tmux(args...); err != nil {
 		t.Fatalf("tmux new-session: %v: %s", err, out)
 	}
 	return p
@@ -294,7 +305,7 @@ func (p *tmuxPane) waitTitle() {
 func (p *tmuxPane) checkRestored(status int) {
 	p.t.Helper()
 	lines := p.waitFor("gohogs to exit", 100, func(l []string) bool {
-		return strings.Contains(strings.Join(l, "\n"), "gohogs-exit=")
+		return exitStatus.MatchString(strings.Join(l, "\n"))
 	})
 	text := strings.Join(lines, "\n")
 	if m := exitStatus.FindStringSubmatch(text); m == nil || m[1] != strconv.Itoa(status) {
@@ -369,6 +380,76 @@ func TestInteractiveTmuxEnds(t *testing.T) {
 			t.Logf("ended %v after the title showed", time.Since(start).Round(10*time.Millisecond))
 		})
 	}
+}
+
+// TestInteractiveTmuxSuspend: Ctrl-Z stops gohogs as a job of an
+// interactive shell with the terminal given back; fg brings the view back.
+func TestInteractiveTmuxSuspend(t *testing.T) {
+	netnstest.Skip(t)
+	for _, tool := range []string{"tmux", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skip("needs " + tool)
+		}
+	}
+	ns := netnstest.UniqueName("ghZ")
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	p := startPaneShell(t, "env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i")
+	p.waitFor("the shell prompt", 60, func(l []string) bool { return strings.HasPrefix(l[0], "$") })
+	// The status is echoed after the job really ends (bash runs the rest of
+	// a list when its job stops).
+	p.keys(fmt.Sprintf("env LANG=C.UTF-8 ip netns exec %s %s -a -d 0.5 lo", ns, gohogsBin), "Enter")
+	p.waitTitle()
+
+	p.keys("C-z")
+	lines := p.waitFor("the job to stop", 60, func(l []string) bool {
+		return strings.Contains(strings.Join(l, "\n"), "Stopped")
+	})
+	if strings.Contains(strings.Join(lines, "\n"), "PID USER") {
+		t.Errorf("the table is on the normal screen while stopped:\n%s", strings.Join(lines, "\n"))
+	}
+	if alt, _ := p.tmux("display-message", "-p", "-t", p.target, "#{alternate_on}"); strings.TrimSpace(alt) != "0" {
+		t.Errorf("alternate screen while stopped: %q", alt)
+	}
+	time.Sleep(1200 * time.Millisecond) // a few missed refreshes
+	p.keys("fg", "Enter")
+	// fg: the view takes the terminal back (raw mode again: keys are keys).
+	p.waitTitle()
+	tty, err := p.tmux("display-message", "-p", "-t", p.target, "#{pane_tty}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor("raw mode after fg", 60, func([]string) bool {
+		out, _ := exec.Command("stty", "-a", "-F", strings.TrimSpace(tty)).Output()
+		return strings.Contains(string(out), "-icanon")
+	})
+	// Capture and keys work after the pause.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sink := startSink(t, ctx, ns, "tcp", "127.0.0.1")
+	gen, _ := startTraffic(t, ns, "tcp", sink.addr, 10_000_000, 200_000)
+	genPID := strconv.Itoa(gen.Process.Pid)
+	lines = p.waitFor("traffic after fg", 100, func(l []string) bool {
+		rows, _ := parseScreen(l)
+		return within(rows[genPID].sent, 200_000/1024.0, 0.2)
+	})
+	t.Logf("after fg:\n%s", strings.Join(lines[:8], "\n"))
+	p.keys("m")
+	p.waitFor("m after fg", 20, func(l []string) bool {
+		rows, _ := parseScreen(l)
+		return rows[genPID].unit == "kB"
+	})
+	p.keys("q")
+	p.waitFor("the prompt after q", 60, func(l []string) bool {
+		return strings.HasPrefix(strings.TrimSpace(strings.Join(l, "\n"))[strings.LastIndex(strings.TrimSpace(strings.Join(l, "\n")), "\n")+1:], "$")
+	})
+	p.keys("echo gohogs-exit=$?", "Enter")
+	p.checkRestored(0)
 }
 
 // finiScreen records when the terminal is restored.

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gdamore/tcell/v2"
+	"github.com/rivo/uniseg"
 
 	"github.com/gohogs/gohogs/trace"
 )
@@ -61,11 +63,14 @@ func (m *Model) Draw(scr tcell.Screen) {
 		return
 	}
 	rows := m.Rows()
-	devs := make([]string, len(rows))
-	devW := 3
-	for i := range rows {
-		devs[i] = m.device(&rows[i])
-		devW = max(devW, len([]rune(devs[i]))+1)
+	// DEV fits the monitored devices' names, and a space; with several,
+	// "+" marks a process on more than one.
+	devW, extra := 3, 1
+	if len(m.cfg.Devices) > 1 {
+		extra = 2
+	}
+	for _, d := range m.cfg.Devices {
+		devW = max(devW, width(d.Name)+extra)
 	}
 	devW = min(devW, 10)
 	l := newLayout(w, h, devW)
@@ -113,7 +118,7 @@ func (m *Model) Draw(scr tcell.Screen) {
 	}
 	for i := 0; i < tableRows; i++ {
 		idx := m.top + i
-		m.drawRow(scr, l, 3+i, &rows[idx], devs[idx], idx == sel)
+		m.drawRow(scr, l, 3+i, &rows[idx], m.device(&rows[idx]), idx == sel)
 	}
 	y := 3 + tableRows
 	if hidden := len(rows) - tableRows; hidden > 0 && y < h-1 {
@@ -160,8 +165,8 @@ func (m *Model) drawInfo(scr tcell.Screen, w, n int) {
 	if m.filter != "" {
 		info = fmt.Sprintf("filter %q: ", m.filter) + info
 	}
-	x := w - len([]rune(info))
-	if x > len([]rune(m.status))+1 {
+	x := w - width(info)
+	if x > width(m.status)+1 {
 		put(scr, x, 1, info, w-x, styleDim)
 	}
 }
@@ -194,14 +199,10 @@ func (m *Model) drawRow(scr tcell.Screen, l layout, y int, r *trace.Row, dev str
 // fitProgram cuts a program name to n columns as nethogs does, keeping its
 // end ("..bin/prog"); a command line keeps its beginning instead.
 func (m *Model) fitProgram(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n || n < 3 {
-		return s
-	}
 	if m.cmdline {
-		return string(r[:n-2]) + ".."
+		return cutRight(s, n)
 	}
-	return ".." + string(r[len(r)-n+2:])
+	return cutLeft(s, n)
 }
 
 // line is one line of the details panel.
@@ -297,10 +298,10 @@ func (m *Model) drawKeys(scr tcell.Screen, w, h int) {
 	if m.editing {
 		s := "filter: " + m.filter
 		put(scr, 0, h-1, s, w, styleNormal)
-		if x := len([]rune(s)) + 2; x < w {
+		if x := width(s) + 2; x < w {
 			put(scr, x, h-1, "(enter keeps it, esc clears)", w-x, styleDim)
 		}
-		scr.ShowCursor(min(len([]rune(s)), w-1), h-1)
+		scr.ShowCursor(min(width(s), w-1), h-1)
 		return
 	}
 	keys := "q quit  s/r sort by sent/received  m units  l cmdline  b basename  up/down select  / filter"
@@ -310,46 +311,146 @@ func (m *Model) drawKeys(scr tcell.Screen, w, h int) {
 	put(scr, 0, h-1, keys, w, styleDim)
 }
 
-// put writes s at (x, y), at most n columns, replacing control characters
-// (process names are untrusted) with '?'.
+// cluster is one grapheme cluster of a string and the columns it takes.
+type cluster struct {
+	runes []rune
+	width int
+}
+
+// clusters splits s into what the terminal shows: grapheme clusters with
+// their widths. A cluster holding a control character (process names are
+// untrusted: an escape sequence must not reach the terminal) or an invalid
+// byte becomes '?'; clusters of no width are dropped.
+func clusters(s string) []cluster {
+	if printableASCII(s) {
+		out := make([]cluster, len(s))
+		rs := []rune(s)
+		for i := range rs {
+			out[i] = cluster{rs[i : i+1], 1}
+		}
+		return out
+	}
+	var out []cluster
+	g := uniseg.NewGraphemes(s)
+	for g.Next() {
+		rs := g.Runes()
+		bad := false
+		for _, r := range rs {
+			if unicode.IsControl(r) || r == utf8.RuneError {
+				bad = true
+			}
+		}
+		switch w := g.Width(); {
+		case bad:
+			out = append(out, cluster{[]rune{'?'}, 1})
+		case w > 0:
+			out = append(out, cluster{rs, w})
+		}
+	}
+	return out
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// width is how many columns s takes.
+func width(s string) int {
+	if printableASCII(s) {
+		return len(s)
+	}
+	n := 0
+	for _, c := range clusters(s) {
+		n += c.width
+	}
+	return n
+}
+
+func join(cs []cluster) string {
+	var b strings.Builder
+	for _, c := range cs {
+		b.WriteString(string(c.runes))
+	}
+	return b.String()
+}
+
+// cutRight keeps the start of s in n columns, ending in ".." when cut.
+func cutRight(s string, n int) string {
+	cs := clusters(s)
+	if width(s) <= n {
+		return join(cs)
+	}
+	w, i := 0, 0
+	for i < len(cs) && w+cs[i].width <= n-2 {
+		w += cs[i].width
+		i++
+	}
+	return join(cs[:i]) + ".."
+}
+
+// cutLeft keeps the end of s in n columns, beginning with ".." when cut,
+// as nethogs cuts program names.
+func cutLeft(s string, n int) string {
+	cs := clusters(s)
+	if width(s) <= n {
+		return join(cs)
+	}
+	w, i := 0, len(cs)
+	for i > 0 && w+cs[i-1].width <= n-2 {
+		i--
+		w += cs[i].width
+	}
+	return ".." + join(cs[i:])
+}
+
+// put writes s at (x, y) in at most n columns.
 func put(scr tcell.Screen, x, y int, s string, n int, st tcell.Style) {
-	for _, r := range s {
-		if n <= 0 {
+	for _, c := range clusters(s) {
+		if c.width > n {
 			return
 		}
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			r = '?'
-		}
-		scr.SetContent(x, y, r, nil, st)
-		x++
-		n--
+		scr.SetContent(x, y, c.runes[0], c.runes[1:], st)
+		x += c.width
+		n -= c.width
 	}
 }
 
 // pad fills s with spaces to n columns.
 func pad(s string, n int) string {
-	if k := len([]rune(s)); k < n {
+	if k := width(s); k < n {
 		return s + strings.Repeat(" ", n-k)
 	}
 	return s
 }
 
-// wrap cuts s into lines of at most w runes, at most max of them (the last
-// ending in ".." when cut short).
+// wrap cuts s into lines of at most w columns, at most maxLines of them
+// (the last ending in ".." when cut short).
 func wrap(s string, w, maxLines int) []string {
-	r := []rune(s)
 	var out []string
-	for len(r) > 0 && len(out) < maxLines {
-		if len(r) <= w {
-			out = append(out, string(r))
-			return out
+	cs := clusters(s)
+	for len(cs) > 0 && len(out) < maxLines {
+		rest := join(cs)
+		if width(rest) <= w {
+			return append(out, rest)
 		}
 		if len(out) == maxLines-1 {
-			out = append(out, string(r[:w-2])+"..")
+			return append(out, cutRight(rest, w))
+		}
+		n, i := 0, 0
+		for i < len(cs) && n+cs[i].width <= w {
+			n += cs[i].width
+			i++
+		}
+		if i == 0 {
 			return out
 		}
-		out = append(out, string(r[:w]))
-		r = r[w:]
+		out = append(out, join(cs[:i]))
+		cs = cs[i:]
 	}
 	return out
 }

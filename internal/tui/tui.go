@@ -80,6 +80,11 @@ const (
 	Redraw Action = iota
 	// Quit: leave the view.
 	Quit
+	// Resync: the screen may be garbled (Ctrl-L): repaint all of it.
+	Resync
+	// Suspend: stop as a shell job (Ctrl-Z, which raw mode delivers as a
+	// key): restore the terminal, stop, and take it back when continued.
+	Suspend
 )
 
 // rowKey identifies a row across refreshes.
@@ -116,8 +121,9 @@ type Model struct {
 	sel      rowKey
 	top      int // first table row shown (scrolling)
 
-	status string
-	users  map[uint32]string
+	status    string
+	statusSeq int // refresh when status was set
+	users     map[uint32]string
 }
 
 // New returns a Model in cfg's state, with no data yet.
@@ -159,9 +165,17 @@ func (m *Model) Selected() (pid int, name string, ok bool) {
 	return 0, "", false
 }
 
+// StatusRefreshes is how many refreshes a status message stays.
+const StatusRefreshes = 10
+
 // SetStatus shows a message on the second line (such as an interface that
-// went down) until the next call; "" clears it.
-func (m *Model) SetStatus(msg string) { m.status = msg }
+// went down) for StatusRefreshes refreshes; "" clears it.
+func (m *Model) SetStatus(msg string) {
+	m.status = msg
+	if m.snap != nil {
+		m.statusSeq = m.snap.Seq
+	}
+}
 
 // Update takes a refresh: the rows shown from now on, and one more point of
 // every row's history.
@@ -170,6 +184,9 @@ func (m *Model) Update(s *trace.Snapshot) {
 		return
 	}
 	m.snap = s
+	if m.status != "" && s.Seq-m.statusSeq >= StatusRefreshes {
+		m.status = ""
+	}
 	seen := make(map[rowKey]bool, len(s.Rows))
 	for i := range s.Rows {
 		r := &s.Rows[i]
@@ -215,8 +232,13 @@ func (m *Model) matches(r *trace.Row, f string) bool {
 
 // HandleKey applies a key press and says what the caller should do.
 func (m *Model) HandleKey(ev *tcell.EventKey) Action {
-	if ev.Key() == tcell.KeyCtrlC {
+	switch ev.Key() {
+	case tcell.KeyCtrlC:
 		return Quit
+	case tcell.KeyCtrlL:
+		return Resync
+	case tcell.KeyCtrlZ:
+		return Suspend
 	}
 	if m.editing {
 		switch ev.Key() {

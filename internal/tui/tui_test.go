@@ -92,6 +92,7 @@ func screen(t *testing.T, m *Model, s tcell.SimulationScreen) []string {
 				b.WriteByte(' ')
 			} else {
 				b.WriteString(string(r))
+				x += width(string(r)) - 1 // a wide character covers the next cell
 			}
 		}
 		lines[y] = strings.TrimRight(b.String(), " ")
@@ -576,5 +577,164 @@ func TestScrolling(t *testing.T) {
 		if len([]rune(l)) > 80 {
 			t.Errorf("line %d too wide", y)
 		}
+	}
+}
+
+// TestWideNames: names with wide characters, combining marks and invalid
+// bytes keep the columns aligned: every row's values end at one column.
+func TestWideNames(t *testing.T) {
+	s := newScreen(t, 80, 20)
+	m := newModel(Config{})
+	snap := snapshot(1)
+	snap.Rows[1].Name = "/opt/下载器/下载器下载器下载器下载器下载器下载器下载器下载器"
+	snap.Rows[2].Name = "cafe\u0301-se\u0301rvice"
+	snap.Rows[3].Name = "bad\xff\xfename"
+	m.Update(snap)
+	m.Draw(s)
+	s.Show()
+	cells, w, _ := s.GetContents()
+	// Column of the unit's last letter on each table row.
+	lines := screen(t, m, s)
+	for y := 3; y < 7; y++ {
+		end := -1
+		for x := w - 1; x >= 0; x-- {
+			if r := cells[y*w+x].Runes; len(r) > 0 && r[0] != ' ' {
+				end = x
+				break
+			}
+		}
+		if end != w-2 { // "kB/s" ends one column before a 80-wide edge: unitX=75
+			t.Errorf("row %d ends at column %d: %q", y, end, lines[y])
+		}
+	}
+	text := strings.Join(lines, "\n")
+	for _, want := range []string{"..下载器下载器", "cafe\u0301-se\u0301rvice", "bad??name"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("screen lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// TestTinyScreens: no size makes Draw fail, and nothing is drawn past the
+// screen's edges.
+func TestTinyScreens(t *testing.T) {
+	m := newModel(Config{})
+	m.Update(snapshot(1))
+	m.HandleKey(special(tcell.KeyDown))
+	s := newScreen(t, 1, 1)
+	for _, size := range [][2]int{{0, 0}, {1, 1}, {61, 1}, {62, 1}, {62, 2}, {62, 3}, {62, 4}, {62, 5}, {62, 7}, {62, 9}, {200, 6}, {300, 80}} {
+		s.SetSize(size[0], size[1])
+		lines := screen(t, m, s)
+		if len(lines) != size[1] {
+			t.Errorf("%v: %d lines", size, len(lines))
+		}
+		for _, l := range lines {
+			if width(l) > size[0] {
+				t.Errorf("%v: line wider than the screen: %q", size, l)
+			}
+		}
+	}
+}
+
+// FuzzDraw draws arbitrary process names, arguments and filters: Draw
+// never panics and no control character reaches the screen.
+func FuzzDraw(f *testing.F) {
+	f.Add("/usr/bin/curl", "-o x", "cu", uint8(70))
+	f.Add("evil\x1b]0;title\x07", "\x1b[2J", "\x00", uint8(62))
+	f.Add("下载器\u0301\u200d", "\xff", "载", uint8(100))
+	f.Fuzz(func(t *testing.T, name, args, filter string, w uint8) {
+		s := tcell.NewSimulationScreen("UTF-8")
+		if err := s.Init(); err != nil {
+			t.Fatal(err)
+		}
+		defer s.Fini()
+		s.SetSize(int(w), 20)
+		m := newModel(Config{Cmdline: true})
+		snap := snapshot(1)
+		snap.Rows[1].Name, snap.Rows[1].Args = name, args
+		snap.Rows[1].Cmdline = []string{name, args}
+		m.Update(snap)
+		m.HandleKey(key('/'))
+		for _, r := range filter {
+			m.HandleKey(key(r))
+		}
+		m.HandleKey(special(tcell.KeyEnter))
+		m.HandleKey(special(tcell.KeyDown))
+		m.Draw(s)
+		s.Show()
+		cells, _, _ := s.GetContents()
+		for _, c := range cells {
+			for _, r := range c.Runes {
+				if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+					t.Fatalf("control character %U on screen", r)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkDraw draws a screen of 1000 processes with a selection (sort,
+// filter, layout and cells): the cost of one key press or refresh.
+func BenchmarkDraw(b *testing.B) {
+	s := tcell.NewSimulationScreen("UTF-8")
+	if err := s.Init(); err != nil {
+		b.Fatal(err)
+	}
+	defer s.Fini()
+	s.SetSize(160, 50)
+	m := newModel(Config{})
+	for seq := 1; seq <= 60; seq++ {
+		snap := &trace.Snapshot{Time: t0.Add(time.Duration(seq) * time.Second), Elapsed: time.Second, Seq: seq}
+		for i := 1; i <= 1000; i++ {
+			snap.Rows = append(snap.Rows, trace.Row{Kind: trace.KindProcess, Name: fmt.Sprintf("/usr/bin/prog%04d", i),
+				PID: i, UID: 1000, Sent: uint64(i * seq), Recv: uint64(1000*i - seq), TotalSent: uint64(i * seq * seq)})
+		}
+		m.Update(snap)
+	}
+	m.HandleKey(special(tcell.KeyDown))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		m.Draw(s)
+		s.Show()
+	}
+}
+
+// BenchmarkUpdate takes a refresh of 1000 processes into the model (with
+// their 60 s histories).
+func BenchmarkUpdate(b *testing.B) {
+	m := newModel(Config{})
+	snaps := make([]*trace.Snapshot, 60)
+	for k := range snaps {
+		snap := &trace.Snapshot{Time: t0.Add(time.Duration(k) * time.Second), Elapsed: time.Second, Seq: k}
+		for i := 1; i <= 1000; i++ {
+			snap.Rows = append(snap.Rows, trace.Row{Kind: trace.KindProcess, Name: "p", PID: i, Sent: uint64(i)})
+		}
+		snaps[k] = snap
+	}
+	b.ReportAllocs()
+	k := 0
+	for b.Loop() {
+		s := *snaps[k%60]
+		s.Time = t0.Add(time.Duration(k) * time.Second)
+		m.Update(&s)
+		k++
+	}
+}
+
+func TestStatus(t *testing.T) {
+	s := newScreen(t, 100, 24)
+	m := newModel(Config{})
+	m.Update(snapshot(1))
+	m.SetStatus("eth1: capture: interface \"eth1\" went down")
+	for seq := 2; seq <= 1+StatusRefreshes; seq++ {
+		lines := screen(t, m, s)
+		if !strings.HasPrefix(lines[1], "eth1: capture") {
+			t.Fatalf("refresh %d: line 1 %q", seq, lines[1])
+		}
+		m.Update(snapshot(seq))
+	}
+	if l := screen(t, m, s)[1]; strings.Contains(l, "eth1") || !strings.Contains(l, "4 rows") {
+		t.Errorf("after %d refreshes: %q", StatusRefreshes, l)
 	}
 }
