@@ -24,7 +24,15 @@ import (
 // and is taken Settle later, as trace mode does), and handles key and resize
 // events the moment they arrive, redrawing at once. The terminal is restored
 // on every way out: q, Ctrl-C (a key in raw mode), SIGINT/SIGTERM (ctx),
-// -c/--duration, a capture error, and a panic here.
+// -c/--duration, a capture error, and a panic here; Ctrl-Z gives it back
+// while the job is stopped.
+//
+// The Monitor keeps idle processes as the starting view mode asks
+// (KeepIdle for the total modes, as nethogs does): started in a rate mode,
+// a process leaves the table 150 s after its last byte, so cycling with m
+// into a total mode shows the totals of the processes still in the table,
+// not of every process ever seen. Started with -v 1, 2 or 3, every process
+// stays.
 func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (code int) {
 	_ = stdout // the screen is the terminal, not stdout
 	devs, missing, err := selectDevices(o.devices, o.all)
