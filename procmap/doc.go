@@ -68,7 +68,7 @@
 //     client making connection after connection reuses one fd number, so
 //     its next socket is found with one readlink;
 //  2. processes never scanned (pid set diff against a listing of /proc),
-//     and processes first seen less than 2 s ago (a process often opens its
+//     and processes started less than 2 s ago (a process often opens its
 //     sockets just after a first scan saw it without them);
 //  3. every fd of the hot processes, new fd numbers first;
 //  4. every process ("full scan"), at most once per
@@ -123,5 +123,5 @@
 //     fallback assumes it is dual-stack (sock_diag knows).
 //   - A long-lived process that execs another program keeps the pid and
 //     start time: without the process connector (not root, or events lost)
-//     its new name is only read if it is still young (first seen < 2 s).
+//     its new name is only read if it is still young (started < 2 s ago).
 package procmap

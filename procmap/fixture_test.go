@@ -35,6 +35,9 @@ func fixture(t *testing.T, root string, opts Options) *Resolver {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
+	// Fixture processes started at 10 to 9900 ticks after boot: "now" is
+	// long after, none is young, unless a test says so.
+	r.nowTicks = func() uint64 { return 1 << 40 }
 	return r
 }
 
@@ -277,7 +280,10 @@ func TestFixtureIncremental(t *testing.T) {
 	if st := r.Stats(); st.FullScans != 1 {
 		t.Fatalf("new process needed a full scan: %+v", st)
 	}
-	// A new socket in pid 350, first seen a moment ago: rescanned as young.
+	// A new socket in pid 350, started a moment ago: rescanned as young.
+	r.mu.Lock()
+	r.nowTicks = func() uint64 { return 100 } // pid 350 started at 10
+	r.mu.Unlock()
 	must(os.Symlink("socket:[7004]", root+"/350/fd/5"))
 	addUDP(7004, "7004")
 	o, err = r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:7004"), Remote: mp("1.2.3.4:5")})
@@ -374,6 +380,7 @@ func TestFixtureNetNSRepresentative(t *testing.T) {
 func TestFixtureExecRefresh(t *testing.T) {
 	root := copyTree(t, "testdata/proc1")
 	r := fixture(t, root, Options{})
+	r.nowTicks = func() uint64 { return 6100 } // pid 200 started at 6000
 	f := Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}
 	o1, err := r.Resolve(f)
 	if err != nil || o1.Process == nil || o1.Process.Name != "/usr/bin/python3" {

@@ -17,7 +17,6 @@ type procEntry struct {
 	start   uint64
 	netns   uint64
 	scanned bool             // all its fds were read at least once
-	seen    time.Time        // when the process was first seen
 	execd   bool             // an exec was reported since its identity was read
 	fds     map[int32]uint64 // fd number → socket inode (0: not a socket)
 	churn   []int32          // fd numbers that lately held a new socket, newest first
@@ -109,7 +108,7 @@ func (r *Resolver) entry(pid int) (*procEntry, int, error) {
 
 // newEntry reads the identity of a process seen for the first time.
 func (r *Resolver) newEntry(dirfd, pid int, comm string, start uint64) *procEntry {
-	e := &procEntry{start: start, fds: make(map[int32]uint64), dirfd: -1, seen: time.Now()}
+	e := &procEntry{start: start, fds: make(map[int32]uint64), dirfd: -1}
 	e.proc = r.readIdentity(dirfd, pid, comm, start)
 	if n, err := readLinkAt(dirfd, []byte("ns/net"), r.scan.link); err == nil {
 		e.netns, _ = nsInode(r.scan.link[:n])
@@ -136,7 +135,7 @@ func (r *Resolver) readIdentity(dirfd, pid int, comm string, start uint64) *Proc
 // (exec keeps the pid and the start time). A changed identity is a new
 // Process; the old one stays as it was for what was credited to it.
 func (r *Resolver) refreshIdentity(pid int, e *procEntry) {
-	if !e.execd && time.Since(e.seen) >= r.youngAge {
+	if !e.execd && !r.young(e) {
 		return
 	}
 	e.execd = false
@@ -412,20 +411,34 @@ func (r *Resolver) touchHot(pid int, e *procEntry) {
 	}
 }
 
-// youngAge is how long after it was first seen a process is rescanned with
-// the new ones: a process often opens its sockets just after it started,
-// maybe after a first scan saw it without them.
+// youngAge is how long after it started a process is rescanned with the
+// new ones: a process often opens its sockets just after it started, maybe
+// after a first scan saw it without them (or before its exec).
 const youngAge = 2 * time.Second
 
-// scanNew scans the processes never scanned before, or first seen less
-// than youngAge ago, stopping when target is found, and forgets the
+// young reports whether the process started less than youngAge ago.
+func (r *Resolver) young(e *procEntry) bool {
+	return r.youngAge > 0 && e.start+uint64(r.youngAge/(10*time.Millisecond)) > r.nowTicks()
+}
+
+// bootTicks is the time since boot in clock ticks (USER_HZ, 100 on Linux),
+// the unit of a process's start time.
+func bootTicks() uint64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
+		return 0
+	}
+	return uint64(ts.Sec)*100 + uint64(ts.Nsec)/1e7
+}
+
+// scanNew scans the processes never scanned before, or started less than
+// youngAge ago, stopping when target is found, and forgets the
 // processes that are gone.
 func (r *Resolver) scanNew(target uint64) bool {
 	pids := r.listPids()
 	r.prune(pids)
-	now := time.Now()
 	for _, pid := range pids {
-		if e, ok := r.procs[pid]; !ok || !e.scanned || (target != 0 && now.Sub(e.seen) < r.youngAge) {
+		if e, ok := r.procs[pid]; !ok || !e.scanned || (target != 0 && r.young(e)) {
 			if r.scanProc(pid, target, true) && target != 0 {
 				return true
 			}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -155,7 +154,7 @@ func (r *Resolver) scanFresh(target uint64) bool {
 	for len(r.fresh) > 0 {
 		pid := r.fresh[len(r.fresh)-1]
 		r.fresh = r.fresh[:len(r.fresh)-1]
-		if e, ok := r.procs[pid]; ok && e.scanned && !e.execd && time.Since(e.seen) >= r.youngAge {
+		if e, ok := r.procs[pid]; ok && e.scanned && !e.execd && !r.young(e) {
 			continue
 		}
 		if r.scanProc(pid, target, true) {

@@ -89,6 +89,7 @@ type Resolver struct {
 	noNetlink bool
 	fullEvery time.Duration
 	youngAge  time.Duration
+	nowTicks  func() uint64 // clock ticks since boot (tests set it)
 	selfNS    uint64
 
 	mu       sync.Mutex
@@ -118,6 +119,7 @@ func New(opts Options) (*Resolver, error) {
 		noNetlink: opts.NoNetlink,
 		fullEvery: opts.FullScanInterval,
 		youngAge:  youngAge,
+		nowTicks:  bootTicks,
 		procs:     make(map[int]*procEntry),
 		inodes:    make(map[uint64]int),
 		ns:        make(map[uint64]*nsInfo),
