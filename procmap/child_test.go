@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -97,6 +98,36 @@ func childMain(mode string) int {
 		}
 		fmt.Println("ok done")
 		io.Copy(io.Discard, os.Stdin)
+	case "resolve":
+		// Resolve a flow given in the environment ("local remote"), and a
+		// socket of this very process, with this process's privileges.
+		f := strings.Fields(os.Getenv(childEnv + "_FLOW"))
+		r, err := New(Options{})
+		if err != nil {
+			fmt.Println("new:", err)
+			return 1
+		}
+		defer r.Close()
+		o, err := r.Resolve(Flow{Proto: 6, Local: netip.MustParseAddrPort(f[0]), Remote: netip.MustParseAddrPort(f[1])})
+		if err != nil {
+			fmt.Println("resolve:", err)
+			return 1
+		}
+		pid := 0
+		if o.Process != nil {
+			pid = o.Process.PID
+		}
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			fmt.Println("listen:", err)
+			return 1
+		}
+		own, err := r.Resolve(Flow{Proto: 17, Local: pc.LocalAddr().(*net.UDPAddr).AddrPort(), Remote: netip.MustParseAddrPort("127.0.0.1:9")})
+		if err != nil || own.Process == nil {
+			fmt.Println("resolve own:", own, err)
+			return 1
+		}
+		fmt.Printf("ok %d %d %d %d %d %d\n", o.Inode, o.UID, pid, own.Process.PID, own.UID, r.Stats().Unreadable)
 	default:
 		fmt.Println("unknown mode", mode)
 		return 1

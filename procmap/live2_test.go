@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 )
@@ -150,4 +152,32 @@ func TestLiveNoProcess(t *testing.T) {
 			t.Fatal("NoProcess not counted")
 		}
 	})
+}
+
+// TestLiveUnprivileged: a resolver running as uid 65534 cannot read root's
+// fds: a root socket comes back with its inode and uid, and no process; its
+// own socket still gets its own process.
+func TestLiveUnprivileged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start a child as another uid")
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ch := startChildEnv(t, "gohogs unprivileged", "resolve", 65534,
+		[]string{childEnv + "_FLOW=" + c.LocalAddr().String() + " " + c.RemoteAddr().String()})
+	want := []string{strconv.FormatUint(inodeOf(t, c), 10), "0", "0", strconv.Itoa(ch.cmd.Process.Pid), "65534"}
+	if len(ch.fields) != 6 || !slices.Equal(ch.fields[:5], want) {
+		t.Fatalf("child answered %q, want %q then unreadable count", ch.fields, want)
+	}
+	if n, _ := strconv.Atoi(ch.fields[5]); n == 0 {
+		t.Fatalf("no unreadable fd directory counted")
+	}
 }
