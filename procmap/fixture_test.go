@@ -413,3 +413,51 @@ func TestFixtureExecRefresh(t *testing.T) {
 		t.Fatalf("after a reported exec: %+v", o.Process)
 	}
 }
+
+func TestFixtureBadFlows(t *testing.T) {
+	r := fixture(t, "testdata/proc1", Options{})
+	for _, f := range []Flow{
+		{},
+		{Proto: 6},
+		{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("[2001:db8::2]:1")},
+		{Proto: 0, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")},
+		{Proto: 255, Local: mp("[::]:0")},
+	} {
+		if o, err := r.Resolve(f); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Resolve(%+v) = %+v, %v; want ErrNotFound", f, o, err)
+		}
+	}
+	for _, pid := range []int{0, -1, 1 << 30} {
+		if p, err := r.Process(pid); err == nil {
+			t.Errorf("Process(%d) = %+v", pid, p)
+		}
+	}
+}
+
+// FuzzResolve: any flow against the fixture tree: no panic, and either an
+// owner with a socket from the tables or ErrNotFound.
+func FuzzResolve(f *testing.F) {
+	f.Add(uint64(0), uint8(6), []byte{192, 168, 1, 10}, uint16(22), []byte{192, 168, 1, 20}, uint16(50000))
+	f.Add(uint64(4026532999), uint8(17), []byte{192, 168, 1, 10}, uint16(53), []byte{8, 8, 8, 8}, uint16(53))
+	f.Add(uint64(0), uint8(1), []byte{192, 168, 1, 10}, uint16(2989), []byte{}, uint16(0))
+	skipBigEndian(f)
+	r, err := New(Options{ProcRoot: "testdata/proc1", NoNetlink: true, NetNSDir: "testdata/none"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer r.Close()
+	f.Fuzz(func(t *testing.T, ns uint64, proto uint8, la []byte, lp uint16, ra []byte, rp uint16) {
+		l, _ := netip.AddrFromSlice(la)
+		rr, _ := netip.AddrFromSlice(ra)
+		o, err := r.Resolve(Flow{NetNS: ns, Proto: proto, Local: netip.AddrPortFrom(l, lp), Remote: netip.AddrPortFrom(rr, rp)})
+		if err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				t.Fatalf("error %v is not ErrNotFound", err)
+			}
+			return
+		}
+		if o.Inode == 0 {
+			t.Fatalf("owner without inode: %+v", o)
+		}
+	})
+}
