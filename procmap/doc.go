@@ -104,7 +104,9 @@
 // minutes by default, longer than TCP's 60 s TIME_WAIT; at most
 // Options.FlowCacheSize flows, the oldest forgotten first). When the socket
 // is gone (closed, or in TIME_WAIT, whose sock_diag entry has inode 0) the
-// remembered owner is returned. A live socket always wins over the cache.
+// remembered owner is returned; for UDP, the owner of the local address and
+// port is remembered too, so a closed unconnected socket's datagrams to new
+// peers still find it. A live socket always wins over the cache.
 //
 // # What is still missed, and why
 //

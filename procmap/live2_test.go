@@ -181,3 +181,33 @@ func TestLiveUnprivileged(t *testing.T) {
 		t.Fatalf("no unreadable fd directory counted")
 	}
 }
+
+// TestLiveUDPClosedEndpoint: an unconnected UDP socket sent to peer A and
+// was resolved; it closes; a datagram it had sent to peer B (seen late) is
+// still credited to its owner, through its local endpoint.
+func TestLiveUDPClosedEndpoint(t *testing.T) {
+	bothModes(t, func(t *testing.T, r *Resolver) {
+		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		if _, err := u.WriteTo([]byte("x"), a.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		ino := inodeOf(t, u)
+		fa := Flow{Proto: 17, Local: ap(u.LocalAddr()), Remote: ap(a.LocalAddr())}
+		mustResolve(t, r, fa, ino, os.Getpid())
+		u.Close()
+		fb := Flow{Proto: 17, Local: ap(u.LocalAddr()), Remote: mp("127.0.0.1:9")}
+		before := r.Stats().CacheHits
+		mustResolve(t, r, fb, ino, os.Getpid())
+		if r.Stats().CacheHits != before+1 {
+			t.Fatal("not answered from the cache")
+		}
+	})
+}

@@ -275,12 +275,20 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 			r.stats.ListenerFallbacks++
 		}
 		o := r.owner(e)
-		r.cache.put(f, o, now)
+		r.remember(f, o, now)
 		return o, nil
 	}
 	if o, ok := r.cache.get(f, now); ok {
 		r.stats.CacheHits++
 		return o, nil
+	}
+	if f.Proto == unix.IPPROTO_UDP {
+		// A UDP socket's owner is its local endpoint's: an unconnected
+		// socket that sent to many peers and closed.
+		if o, ok := r.cache.get(endpoint(f), now); ok {
+			r.stats.CacheHits++
+			return o, nil
+		}
 	}
 	if found && f.Proto == unix.IPPROTO_TCP && e.State != tcpListen {
 		// A child socket with no inode: not yet accepted (or in
@@ -292,7 +300,7 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 		if ok && l.Inode != 0 {
 			r.stats.ListenerFallbacks++
 			o := r.owner(l)
-			r.cache.put(f, o, now)
+			r.remember(f, o, now)
 			return o, nil
 		}
 	}
@@ -302,6 +310,19 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 	}
 	return Owner{}, fmt.Errorf("procmap: proto %d %v-%v netns %d (socket: %s): %w",
 		f.Proto, f.Local, f.Remote, f.NetNS, state, ErrNotFound)
+}
+
+// remember caches the owner of f (and, for UDP, of its local endpoint).
+func (r *Resolver) remember(f Flow, o Owner, now time.Time) {
+	r.cache.put(f, o, now)
+	if f.Proto == unix.IPPROTO_UDP && f.Remote.IsValid() {
+		r.cache.put(endpoint(f), o, now)
+	}
+}
+
+// endpoint is the cache key of f's local endpoint.
+func endpoint(f Flow) Flow {
+	return Flow{NetNS: f.NetNS, Proto: f.Proto, Local: f.Local}
 }
 
 // owner completes a socket with its process.
