@@ -233,8 +233,6 @@ between two network namespaces of its own over a veth (offloads off), so both se
 utime+stime from /proc/PID/stat over the traffic period, as a share of one core (1.000 = one core busy). Peak RSS is VmHWM.
 Ratios are gohogs/nethogs of the medians. The machine is shared with other engineers' test runs, so CPU figures carry
 noise of a few percent of a core; the load average above shows how busy it was. MB = 10^6 bytes, KiB = 1024 bytes.
-
-## Scenarios
 `)
 	return b.String()
 }

@@ -62,6 +62,9 @@ func refreshMetric(r *result, s *session) {
 		}
 		return float64(n) / s.t1.Sub(s.t0).Seconds()
 	}
+	if s.t1.Sub(s.t0) < 3*time.Second {
+		return // too short to say
+	}
 	r.metric("refreshes printed per second during the traffic (-d 1)", "", 1, 2, info).add(count(s.gb), count(s.nb))
 }
 
@@ -445,13 +448,26 @@ func passive(e *env, ifc string, dur time.Duration) *result {
 	r := &result{
 		Name: fmt.Sprintf("Passive: %s for %v, no traffic generated", ifc, dur),
 		Desc: fmt.Sprintf("Both monitors run `-t -a -C -d 1 -v 2 %s` in the host's namespace; the suite sends nothing. \"all rows/interface\" "+
-			"sums every row (unknown included) over the interface's rx+tx bytes (on lo: tx bytes + 14 per frame). Neither tool "+
-			"counts ARP, ICMP or other non-TCP/UDP frames, so a ratio below 1 can be right.", ifc),
+			"sums every row (unknown included) over the interface's rx+tx bytes (on lo: the SENT column over tx bytes + 14 per frame), "+
+			"from each tool's last refresh before the window to its last refresh in it. Neither tool counts ARP, ICMP or other "+
+			"non-TCP/UDP frames, so a ratio below 1 can be right. n/a: the tool printed no refresh during the window.", ifc),
 		Runs: 1,
 	}
 	s, err := e.startSession("", ifc, "2", "-a")
+	// Start and end the window right after a gohogs refresh, so that its
+	// totals cover the same span as the counters; nethogs's refreshes fall
+	// where they fall (±1 refresh).
+	if err == nil {
+		err = s.g.waitRefreshes(s.g.refreshes()+1, 5*time.Second)
+	}
+	if err == nil {
+		err = s.mark()
+	}
 	if err == nil {
 		err = e.sleep(dur)
+	}
+	if err == nil {
+		err = s.g.waitRefreshes(s.g.refreshes()+1, 5*time.Second)
 	}
 	if err == nil {
 		err = s.finish()
@@ -460,11 +476,48 @@ func passive(e *env, ifc string, dur time.Duration) *result {
 		r.Err = err.Error()
 		return r
 	}
-	_, ag := credited(maxTotals(s.gb), func(row) bool { return false })
-	_, an := credited(maxTotals(s.nb), func(row) bool { return false })
+	onLo := ifc == "lo"
+	// The interface keeps carrying traffic before and after the window:
+	// take each tool's totals from its last refresh before the window and
+	// its last refresh inside it (±1 refresh of traffic at each end).
+	inWindow := func(bs []block) float64 {
+		var before, upto []block
+		printed := false
+		for _, b := range bs {
+			if !b.At.After(s.t0) {
+				before = append(before, b)
+			}
+			if !b.At.After(s.t1) {
+				upto = append(upto, b)
+				printed = printed || b.At.After(s.t0)
+			}
+		}
+		if !printed {
+			return math.NaN()
+		}
+		sum := func(bs []block) float64 {
+			t := 0.0
+			for _, r := range maxTotals(bs) {
+				t += r.Sent
+				if !onLo {
+					t += r.Rcv
+				}
+			}
+			return t
+		}
+		return sum(upto) - sum(before)
+	}
+	ag, an := inWindow(s.gb), inWindow(s.nb)
 	w := s.wire()
-	r.metric("all rows / interface bytes", "", 1, 4, nearOne).add(ag/w, an/w)
-	r.metric("bytes counted", "", 1, 0, info).add(ag, an)
+	label := "all rows (SENT+RECV) / interface bytes"
+	if onLo {
+		// gohogs credits a lo packet to the sender's SENT and the
+		// receiver's RECV; nethogs puts it all in SENT: SENT counts each
+		// packet once for both.
+		label = "SENT column / interface bytes (lo: each packet once)"
+	}
+	r.metric(label, "", 1, 4, nearOne).add(ag/w, an/w)
+	r.metric("bytes counted in the window", "", 1, 0, info).add(ag, an)
 	commonMetrics(r, s)
 	r.Notes = append(r.Notes, fmt.Sprintf("interface counted %.0f bytes in %.0f frames", w, s.packets()))
 	return r

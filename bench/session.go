@@ -167,8 +167,10 @@ func (s *session) mark() error {
 // window but are in the monitors' totals (a few hundred bytes, in a row
 // of their own).
 func (s *session) finish() error {
-	if err := s.e.sleep(300 * time.Millisecond); err != nil {
-		return err
+	if s.ns != "" { // let the last packets leave (nothing to wait for in passive mode)
+		if err := s.e.sleep(300 * time.Millisecond); err != nil {
+			return err
+		}
 	}
 	var err error
 	if s.c1, err = readCounters(s.ns, s.ifc); err != nil {
