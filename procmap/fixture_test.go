@@ -461,3 +461,29 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// TestFixtureRememberedHolder: a socket still in the table whose holder is
+// no longer seen (its process exited) keeps the process it was resolved to.
+func TestFixtureRememberedHolder(t *testing.T) {
+	root := copyTree(t, "testdata/proc1")
+	r := fixture(t, root, Options{FullScanInterval: time.Hour})
+	f := Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}
+	o1, err := r.Resolve(f)
+	if err != nil || o1.Process == nil || o1.Process.PID != 200 {
+		t.Fatalf("%+v %v", o1, err)
+	}
+	if err := os.RemoveAll(root + "/200"); err != nil {
+		t.Fatal(err)
+	}
+	// Another lookup lists /proc and forgets pid 200.
+	if _, err := r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:123"), Remote: mp("1.2.3.4:123")}); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Stats(); st.Processes != 5 {
+		t.Fatalf("%d processes indexed, want 5", st.Processes)
+	}
+	o2, err := r.Resolve(f)
+	if err != nil || o2.Inode != 1002 || o2.Process != o1.Process {
+		t.Fatalf("%+v %v, want the remembered %+v", o2, err, o1.Process)
+	}
+}

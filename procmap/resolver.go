@@ -275,6 +275,13 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 			r.stats.ListenerFallbacks++
 		}
 		o := r.owner(e)
+		if o.Process == nil {
+			// Its holder is not seen now (exited, or a scan is due):
+			// the process remembered for this very socket, if any.
+			if c, ok := r.cache.get(f, now); ok && c.Inode == o.Inode && c.Process != nil {
+				o.Process = c.Process
+			}
+		}
 		r.remember(f, o, now)
 		return o, nil
 	}
