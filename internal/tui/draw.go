@@ -133,6 +133,9 @@ func (m *Model) Draw(scr tcell.Screen) {
 		put(scr, 2, y, label, l.devX-2, styleTotal)
 		put(scr, l.sentX, y, fmt.Sprintf("%*.3f %*.3f %s", valueWidth, sentSum, valueWidth, recvSum, m.mode.Unit()), w-l.sentX, styleTotal)
 	}
+	if n := dh - 1; n > 0 && len(details) > n {
+		details = append(details[:n-1], line{fmt.Sprintf("  ... %d more lines (a taller terminal shows them)", len(details)-n+1), styleDim})
+	}
 	for i := 0; i < dh-1 && i < len(details); i++ {
 		d := details[i]
 		put(scr, 0, y+2+i, d.text, w, d.style)
@@ -304,7 +307,7 @@ func (m *Model) drawKeys(scr tcell.Screen, w, h int) {
 		scr.ShowCursor(min(width(s), w-1), h-1)
 		return
 	}
-	keys := "q quit  s/r sort by sent/received  m units  l cmdline  b basename  up/down select  / filter"
+	keys := "q quit  s/r sort sent/recv  m units  l cmdline  b basename  up/down select  / filter"
 	if m.filter != "" || m.selected {
 		keys += "  esc clear"
 	}

@@ -738,3 +738,30 @@ func TestStatus(t *testing.T) {
 		t.Errorf("after %d refreshes: %q", StatusRefreshes, l)
 	}
 }
+
+// TestDetailsCut: more connections than fit end with a count of the rest.
+func TestDetailsCut(t *testing.T) {
+	s := newScreen(t, 100, 20)
+	m := newModel(Config{})
+	snap := snapshot(1)
+	for i := 0; i < 30; i++ {
+		snap.Rows[1].Conns = append(snap.Rows[1].Conns, trace.Conn{Proto: 17,
+			Local:  netip.MustParseAddrPort("10.0.0.5:53"),
+			Remote: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.9"), uint16(1000+i)), Recv: uint64(100000 + 100*i)})
+	}
+	m.Update(snap)
+	m.HandleKey(special(tcell.KeyDown))
+	lines := screen(t, m, s)
+	text := strings.Join(lines, "\n")
+	// 20 rows: 3 header, 4 table, blank, TOTAL, blank, 9 details, keys.
+	// Details: heading, command, total, 2 sparklines, legend,
+	// "connections: 31" and 31 connections: 38 lines; 8 shown, and the
+	// count of the 30 others.
+	want := "  ... 30 more lines"
+	if !strings.Contains(text, want) {
+		t.Errorf("no %q:\n%s", want, text)
+	}
+	if !strings.Contains(text, "UDP  10.0.0.5:53 -> 10.0.0.9:1029") {
+		t.Errorf("the busiest connection is not first:\n%s", text)
+	}
+}
