@@ -506,3 +506,36 @@ func TestWithTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestInteractiveNoTerminal: without a terminal (no controlling tty, as
+// under cron) the view says so and exits 1 at once, pointing at -t.
+func TestInteractiveNoTerminal(t *testing.T) {
+	netnstest.Skip(t)
+	ns := netnstest.UniqueName("ghN")
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	cmd := exec.Command("ip", "netns", "exec", ns, gohogsBin, "-a", "lo")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if cmd.ProcessState.ExitCode() != 1 {
+			t.Errorf("exit %v, want status 1; stderr %q", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("gohogs without a terminal did not exit within 10 s")
+	}
+	if !strings.Contains(stderr.String(), "cannot start the interactive view") || !strings.Contains(stderr.String(), "-t") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+}
