@@ -19,9 +19,28 @@ type history struct {
 	samples []sample
 }
 
-// add appends a sample and forgets those entirely before now-HistoryWindow.
+// mergeSpan is the longest interval samples are merged into: the
+// sparkline's columns are a second wide at most, so with short refresh
+// periods (-d 0.1) a row keeps about 60 samples rather than 600.
+const mergeSpan = time.Second
+
+// add appends a sample, merged into the previous one when both fit in
+// mergeSpan, and forgets those entirely before now-HistoryWindow.
 func (h *history) add(s sample, now time.Time) {
-	h.samples = append(h.samples, s)
+	merged := false
+	if n := len(h.samples); n > 0 {
+		last := &h.samples[n-1]
+		if last.elapsed+s.elapsed <= mergeSpan && s.t.Add(-s.elapsed).Equal(last.t) {
+			last.t = s.t
+			last.elapsed += s.elapsed
+			last.sent += s.sent
+			last.recv += s.recv
+			merged = true
+		}
+	}
+	if !merged {
+		h.samples = append(h.samples, s)
+	}
 	from := now.Add(-HistoryWindow)
 	i := 0
 	for i < len(h.samples) && !h.samples[i].t.After(from) {

@@ -765,3 +765,29 @@ func TestDetailsCut(t *testing.T) {
 		t.Errorf("the busiest connection is not first:\n%s", text)
 	}
 }
+
+// TestHistoryMerge: at -d 0.1 a row keeps one sample per second, and the
+// rates are unchanged: 1000 B per 100 ms is 10000 B/s in every bin.
+func TestHistoryMerge(t *testing.T) {
+	var h history
+	for k := 1; k <= 1200; k++ { // two minutes
+		now := t0.Add(time.Duration(k) * 100 * time.Millisecond)
+		h.add(sample{t: now, elapsed: 100 * time.Millisecond, recv: 1000}, now)
+	}
+	if n := len(h.samples); n < 60 || n > 61 {
+		t.Errorf("%d samples kept, want 60 or 61", n)
+	}
+	rate, cov := h.rates(60, t0.Add(120*time.Second), false)
+	for i := range rate {
+		if !cov[i] || rate[i] < 9999.99 || rate[i] > 10000.01 {
+			t.Errorf("bin %d: %v %.3f, want 10000 B/s", i, cov[i], rate[i])
+		}
+	}
+	// A gap (a refresh missed, Ctrl-Z) is not merged over.
+	h.add(sample{t: t0.Add(125 * time.Second), elapsed: 4 * time.Second}, t0.Add(125*time.Second))
+	h.add(sample{t: t0.Add(125500 * time.Millisecond), elapsed: 500 * time.Millisecond, recv: 500}, t0.Add(125500*time.Millisecond))
+	last := h.samples[len(h.samples)-1]
+	if last.elapsed != 500*time.Millisecond || last.recv != 500 {
+		t.Errorf("last sample %+v", last)
+	}
+}
