@@ -168,6 +168,9 @@ func (m *Model) drawInfo(scr tcell.Screen, w, n int) {
 	if m.filter != "" {
 		info = fmt.Sprintf("filter %q: ", m.filter) + info
 	}
+	if m.paused {
+		info = "PAUSED (p resumes)  " + info
+	}
 	x := w - width(info)
 	if x > width(m.status)+1 {
 		put(scr, x, 1, info, w-x, styleDim)
@@ -307,7 +310,7 @@ func (m *Model) drawKeys(scr tcell.Screen, w, h int) {
 		scr.ShowCursor(min(width(s), w-1), h-1)
 		return
 	}
-	keys := "q quit  s/r sort sent/recv  m units  l cmdline  b basename  up/down select  / filter"
+	keys := "q quit  s/r sort  m units  l cmdline  b basename  up/down select  / filter  p pause"
 	if m.filter != "" || m.selected {
 		keys += "  esc clear"
 	}

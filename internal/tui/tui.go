@@ -111,8 +111,10 @@ type Model struct {
 	cmdline  bool
 	basename bool
 
-	snap *trace.Snapshot
-	hist map[rowKey]*history
+	snap   *trace.Snapshot // shown
+	latest *trace.Snapshot // taken (differs while paused)
+	paused bool
+	hist   map[rowKey]*history
 
 	filter  string
 	editing bool // typing the filter
@@ -149,6 +151,10 @@ func (m *Model) Mode() trace.ViewMode { return m.mode }
 // BySent reports whether the table is sorted by the SENT column.
 func (m *Model) BySent() bool { return m.bySent }
 
+// Paused reports whether the table is frozen (p or space): refreshes are
+// still taken, and shown when it is unpaused.
+func (m *Model) Paused() bool { return m.paused }
+
 // Filter is the current filter text ("" for none).
 func (m *Model) Filter() string { return m.filter }
 
@@ -183,7 +189,10 @@ func (m *Model) Update(s *trace.Snapshot) {
 	if s == nil {
 		return
 	}
-	m.snap = s
+	m.latest = s
+	if !m.paused {
+		m.snap = s
+	}
 	if m.status != "" && s.Seq-m.statusSeq >= StatusRefreshes {
 		m.status = ""
 	}
@@ -279,6 +288,11 @@ func (m *Model) HandleKey(ev *tcell.EventKey) Action {
 			m.mode = (m.mode + 1) % trace.NumViewModes
 		case '/':
 			m.editing = true
+		case 'p', ' ':
+			m.paused = !m.paused
+			if !m.paused {
+				m.snap = m.latest
+			}
 		case 'j':
 			m.move(tcell.KeyDown)
 		case 'k':

@@ -791,3 +791,38 @@ func TestHistoryMerge(t *testing.T) {
 		t.Errorf("last sample %+v", last)
 	}
 }
+
+// TestPause: p freezes the table (refreshes still go into the history), p
+// again shows the latest refresh; keys act on the frozen table.
+func TestPause(t *testing.T) {
+	s := newScreen(t, 110, 24)
+	m := newModel(Config{})
+	m.Update(snapshot(1))
+	m.HandleKey(key('p'))
+	later := snapshot(2)
+	later.Rows[1].Recv = 0 // curl goes quiet
+	m.Update(later)
+	lines := screen(t, m, s)
+	if !strings.Contains(lines[1], "PAUSED") {
+		t.Errorf("info line %q", lines[1])
+	}
+	if got := pids(tableRows(lines)); fmt.Sprint(got) != "[100 300 200 ?]" {
+		t.Errorf("paused table changed: %v", got)
+	}
+	m.HandleKey(key('s'))
+	if got := pids(tableRows(screen(t, m, s))); fmt.Sprint(got) != "[200 300 100 ?]" {
+		t.Errorf("s on the paused table: %v", got)
+	}
+	m.HandleKey(key('r'))
+	m.HandleKey(key(' '))
+	lines = screen(t, m, s)
+	if strings.Contains(lines[1], "PAUSED") || m.Paused() {
+		t.Errorf("still paused: %q", lines[1])
+	}
+	if got := pids(tableRows(lines)); fmt.Sprint(got) != "[300 200 100 ?]" {
+		t.Errorf("after unpausing: %v, want the latest refresh's order", got)
+	}
+	if h := m.hist[rowKey{kind: trace.KindProcess, pid: 100, start: 5}]; h == nil || len(h.samples) != 2 {
+		t.Errorf("history while paused: %+v", h)
+	}
+}
