@@ -19,6 +19,19 @@
 // details panel: its full command line, its totals, sparklines of its sent
 // and received rates over the last 60 seconds, and its connections. The last
 // line lists the keys, or shows the filter being typed.
+//
+// Keys: nethogs's q (quit), s and r (sort by SENT or RECEIVED), l (command
+// line), m (next view mode), b (basename); then up/down or j/k, PgUp/PgDn,
+// Home/End or g/G to select a row and show its details, / to type a filter
+// (name, arguments or pid; Enter keeps it, Esc clears it), Esc to clear the
+// filter or the selection, p or space to pause, Ctrl-L to repaint, Ctrl-Z
+// to suspend, Ctrl-C to quit. The last three are the caller's to carry out
+// (HandleKey returns Resync, Suspend or Quit).
+//
+// Process names come from other users' command lines: every string is
+// drawn by grapheme cluster and display width (wide characters keep the
+// columns aligned), and control characters are drawn as '?', so that no
+// escape sequence reaches the terminal.
 package tui
 
 import (

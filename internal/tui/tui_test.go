@@ -826,3 +826,23 @@ func TestPause(t *testing.T) {
 		t.Errorf("history while paused: %+v", h)
 	}
 }
+
+// TestControlKeys: Ctrl-L, Ctrl-Z and Ctrl-C are passed to the caller, in
+// the table and while typing a filter.
+func TestControlKeys(t *testing.T) {
+	m := newModel(Config{})
+	m.Update(snapshot(1))
+	for _, editing := range []bool{false, true} {
+		if editing {
+			m.HandleKey(key('/'))
+		}
+		for k, want := range map[tcell.Key]Action{tcell.KeyCtrlL: Resync, tcell.KeyCtrlZ: Suspend, tcell.KeyCtrlC: Quit} {
+			if got := m.HandleKey(special(k)); got != want {
+				t.Errorf("editing %v: key %v gave %v, want %v", editing, k, got, want)
+			}
+		}
+	}
+	if m.Filter() != "" {
+		t.Errorf("control keys typed into the filter: %q", m.Filter())
+	}
+}
