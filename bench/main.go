@@ -140,12 +140,26 @@ func suite(ctx context.Context, cl *cleanups, logf func(string, ...any), runs in
 	if err != nil {
 		return "", err
 	}
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(srv.out.String(), "ready"); {
-		if time.Now().After(deadline) {
-			return "", fmt.Errorf("server not ready: %s", srv.out.String())
-		}
-		if err := e.sleep(20 * time.Millisecond); err != nil {
-			return "", err
+	// A namespace with only lo, for the storms on loopback, with its own server.
+	e.lo = uniqueName("gbL")
+	cl.add(func() { _ = exec.Command("ip", "netns", "del", e.lo).Run() })
+	if err := runCmd("ip", "netns", "add", e.lo); err != nil {
+		return "", err
+	}
+	if err := runCmd("ip", "-n", e.lo, "link", "set", "lo", "up"); err != nil {
+		return "", err
+	}
+	if e.loServer, err = e.gen(e.lo, "server"); err != nil {
+		return "", err
+	}
+	for _, g := range []*genProc{srv, e.loServer} {
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(g.out.String(), "ready"); {
+			if time.Now().After(deadline) {
+				return "", fmt.Errorf("server not ready: %s", g.out.String())
+			}
+			if err := e.sleep(20 * time.Millisecond); err != nil {
+				return "", err
+			}
 		}
 	}
 	load0, _ := os.ReadFile("/proc/loadavg")

@@ -114,7 +114,7 @@ func (m *monitor) waitRefreshes(n int, limit time.Duration) error {
 	return nil
 }
 
-// stop ends the monitor (SIGTERM, then SIGKILL after 3 s) and waits for it.
+// stop ends the monitor (SIGTERM, then SIGKILL after 2 s) and waits for it.
 func (m *monitor) stop() {
 	select {
 	case <-m.done:
@@ -124,7 +124,7 @@ func (m *monitor) stop() {
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-m.done:
-	case <-time.After(3 * time.Second):
+	case <-time.After(2 * time.Second):
 		_ = m.cmd.Process.Kill()
 		select {
 		case <-m.done:

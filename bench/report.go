@@ -132,6 +132,9 @@ func (m *metric) ratio() string {
 		}
 		return "∞"
 	}
+	if q := g / n; q > 99 {
+		return "> 99"
+	}
 	return fmt.Sprintf("%.2f", g/n)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,8 @@ func scenarios() []scenario {
 		{"bulk-tcp4", bulk},
 		{"storm-200", func(e *env, n int) *result { return storm(e, n, 200, 4, 0.10) }},
 		{"storm-2000", func(e *env, n int) *result { return storm(e, n, 2000, 8, 0.15) }},
+		{"storm-lo-200", func(e *env, n int) *result { return stormLo(e, n, 200, 4, 0.10) }},
+		{"storm-lo-2000", func(e *env, n int) *result { return stormLo(e, n, 2000, 8, 0.15) }},
 		{"shortlived-30x256KiB", func(e *env, n int) *result { return shortLived(e, n, 30, 256<<10, true) }},
 		{"shortlived-20x512KiB-seq", func(e *env, n int) *result { return shortLived(e, n, 20, 512<<10, false) }},
 		{"manyflows-10000", manyFlows},
@@ -49,6 +52,8 @@ func commonMetrics(r *result, s *session) {
 	r.metric("peak RSS (VmHWM)", "MiB", 1.0/1024, 1, lower).add(float64(s.sg1.HWMKiB), float64(s.sn1.HWMKiB))
 }
 
+var gohogsStatsRE = regexp.MustCompile(`gohogs: refresh \d+ .* flows (\d+) processes \d+ resolved (\d+) failed (\d+) queue-drops (\d+) unknown-bytes (\d+)`)
+
 // refreshMetric records how many refreshes each monitor printed between
 // the start of the traffic and the closing sample, per second: 1 with -d 1.
 // nethogs falls behind when it rescans /proc for every new connection.
@@ -61,6 +66,15 @@ func refreshMetric(r *result, s *session) {
 			}
 		}
 		return float64(n) / s.t1.Sub(s.t0).Seconds()
+	}
+	if m := gohogsStatsRE.FindAllStringSubmatch(s.g.stderr.String(), -1); len(m) > 0 {
+		last := m[len(m)-1]
+		run := 1
+		if len(r.M) > 0 {
+			run = len(r.M[0].G)
+		}
+		r.Notes = append(r.Notes, fmt.Sprintf("run %d: gohogs -x at the end: flows %s, resolved %s, failed %s, queue-drops %s, unknown bytes %s",
+			run, last[1], last[2], last[3], last[4], last[5]))
 	}
 	if s.t1.Sub(s.t0) < 3*time.Second {
 		return // too short to say
@@ -259,6 +273,58 @@ func storm(e *env, runs, rate, workers int, cpuTarget float64) *result {
 		cn, an := creditedShare(e, s.nb, []int{g.pid()}, s.wire())
 		r.metric("credited to the client / wire bytes", "", 1, 3, higher).withTarget("≥ 0.95", func(v float64) bool { return v >= 0.95 }).add(cg, cn)
 		r.metric("all rows / wire bytes", "", 1, 3, nearOne).add(ag, an)
+		r.metric("CPU, share of one core", "", 1, 3, lower).withTarget(fmt.Sprintf("≤ %.2f", cpuTarget), func(v float64) bool { return v <= cpuTarget }).
+			add(cpuShare(s.sg0, s.sg1), cpuShare(s.sn0, s.sn1))
+		r.metric("peak RSS (VmHWM)", "MiB", 1.0/1024, 1, lower).add(float64(s.sg1.HWMKiB), float64(s.sn1.HWMKiB))
+		refreshMetric(r, s)
+		r.Notes = append(r.Notes, fmt.Sprintf("run %d: client: %s", i+1, strings.TrimSpace(g.out.String())))
+	}
+	return r
+}
+
+// stormLo: the storm on lo, client and server processes in one namespace:
+// both ends are local, so both can be credited.
+func stormLo(e *env, runs, rate, workers int, cpuTarget float64) *result {
+	r := &result{
+		Name: fmt.Sprintf("Short-connection storm on lo, %d connections/s", rate),
+		Desc: fmt.Sprintf("As the storm above, but on lo inside a namespace of the suite's own, client and server both there "+
+			"(separate processes). Both monitors run `-t -a -C -d 1 -v 2 lo`. Each lo packet has a local sender: "+
+			"\"SENT of client+server / lo bytes\" is the share of lo's bytes (tx bytes + 14 per frame) that sit in the SENT column of "+
+			"the client's or the server's row, each packet once for both tools; gohogs also credits the receiver's RECV "+
+			"(\"RECV of client+server\", nethogs puts nothing there). %d workers.", workers),
+		Runs: runs,
+	}
+	for i := 0; i < runs; i++ {
+		s, err := e.startSession(e.lo, "lo", "2", "-a")
+		if err != nil {
+			r.Err = err.Error()
+			return r
+		}
+		g, err := e.gen(e.lo, "storm", "127.0.0.1", strconv.Itoa(rate), "5s", strconv.Itoa(workers))
+		if err == nil {
+			err = e.wait(g, 30*time.Second)
+		}
+		if err == nil {
+			err = s.finish()
+		}
+		if err != nil {
+			r.Err = err.Error()
+			return r
+		}
+		w := s.wire()
+		share := func(bs []block) (sent, rcv float64) {
+			for _, row := range maxTotals(bs) {
+				if (row.PID == g.pid() || row.PID == e.loServer.pid()) && row.Name == e.self {
+					sent += row.Sent
+					rcv += row.Rcv
+				}
+			}
+			return sent / w, rcv / w
+		}
+		sg, rg := share(s.gb)
+		sn, rn := share(s.nb)
+		r.metric("SENT of client+server / lo bytes", "", 1, 3, higher).withTarget("≥ 0.95", func(v float64) bool { return v >= 0.95 }).add(sg, sn)
+		r.metric("RECV of client+server / lo bytes", "", 1, 3, info).add(rg, rn)
 		r.metric("CPU, share of one core", "", 1, 3, lower).withTarget(fmt.Sprintf("≤ %.2f", cpuTarget), func(v float64) bool { return v <= cpuTarget }).
 			add(cpuShare(s.sg0, s.sg1), cpuShare(s.sn0, s.sn1))
 		r.metric("peak RSS (VmHWM)", "MiB", 1.0/1024, 1, lower).add(float64(s.sg1.HWMKiB), float64(s.sn1.HWMKiB))

@@ -14,15 +14,17 @@ import (
 
 // env is what every scenario shares.
 type env struct {
-	ctx     context.Context
-	cl      *cleanups
-	p       *pair
-	self    string // this binary, re-executed as the generators
-	gohogs  string
-	nethogs string
-	log     func(format string, a ...any)
-	raw     string // keep every monitor's output here ("": do not)
-	rawN    int
+	ctx      context.Context
+	cl       *cleanups
+	p        *pair
+	self     string // this binary, re-executed as the generators
+	gohogs   string
+	nethogs  string
+	log      func(format string, a ...any)
+	lo       string   // a namespace with only lo up
+	loServer *genProc // the server in it
+	raw      string   // keep every monitor's output here ("": do not)
+	rawN     int
 }
 
 // sleep waits d or until the suite is interrupted.
@@ -77,7 +79,7 @@ func (e *env) gen(ns string, args ...string) (*genProc, error) {
 		stdin.Close()
 		select {
 		case <-g.done:
-		case <-time.After(time.Second):
+		case <-time.After(200 * time.Millisecond):
 			_ = g.cmd.Process.Kill()
 			<-g.done
 		}
@@ -193,7 +195,11 @@ func (s *session) finish() error {
 			return err
 		}
 	} else {
-		tick, err := s.e.gen(s.ns, "tick", s.e.addr(4, portUDP), "25", "400ms")
+		to := s.e.addr(4, portUDP)
+		if s.ifc == "lo" {
+			to = net.JoinHostPort("127.0.0.1", strconv.Itoa(portUDP))
+		}
+		tick, err := s.e.gen(s.ns, "tick", to, "25", "400ms")
 		if err != nil {
 			return err
 		}
