@@ -1,6 +1,7 @@
 package procmap
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"io/fs"
@@ -437,13 +438,28 @@ func bootTicks() uint64 {
 func (r *Resolver) scanNew(target uint64) bool {
 	pids := r.listPids()
 	r.prune(pids)
+	// Never scanned first, then the young ones, newest first.
+	young := r.youngBuf[:0]
 	for _, pid := range pids {
-		if e, ok := r.procs[pid]; !ok || !e.scanned || (target != 0 && r.young(e)) {
+		e, ok := r.procs[pid]
+		switch {
+		case !ok || !e.scanned:
 			if r.scanProc(pid, target, true) && target != 0 {
 				return true
 			}
+		case target != 0 && r.young(e):
+			young = append(young, e)
 		}
 	}
+	slices.SortFunc(young, func(a, b *procEntry) int { return cmp.Compare(b.start, a.start) })
+	r.youngBuf = young[:0]
+	for _, e := range young {
+		if r.scanProc(e.proc.PID, target, true) {
+			clear(young)
+			return true
+		}
+	}
+	clear(young)
 	return false
 }
 

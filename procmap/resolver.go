@@ -106,6 +106,7 @@ type Resolver struct {
 	fresh    []int       // pids reported by the connector, not scanned yet
 	scan     scanBufs
 	pidBuf   []int
+	youngBuf []*procEntry
 	ents     []sockEntry
 	stats    Stats
 }
