@@ -160,6 +160,9 @@ func New(opts Options) (*Resolver, error) {
 		}
 		r.diag = d
 	}
+	// Index every process now: the first flows then cost an index hit or
+	// a scan of the few new processes, not a scan of all.
+	r.scanNew(0)
 	if !opts.NoProcEvents && r.root == "/proc" {
 		ev, err := startProcEvents(r.onProcEvent, r.onProcEventError)
 		if err != nil {
