@@ -68,8 +68,9 @@
 //     client making connection after connection reuses one fd number, so
 //     its next socket is found with one readlink;
 //  2. processes never scanned (pid set diff against a listing of /proc),
-//     and processes started less than 2 s ago (a process often opens its
-//     sockets just after a first scan saw it without them);
+//     and processes started less than 2 s ago with at most 1024 fds,
+//     newest first (a process often opens its sockets just after a first
+//     scan saw it without them);
 //  3. every fd of the hot processes, new fd numbers first;
 //  4. every process ("full scan"), at most once per
 //     Options.FullScanInterval (100 ms by default): a burst of misses for

@@ -260,13 +260,21 @@ func (r *Resolver) listFDs(dirfd int) ([]int32, error) {
 	return list, nil
 }
 
+// How much of a process scanProc reads.
+type scanDepth int
+
+const (
+	scanChurn    scanDepth = iota // the fds that lately held new sockets
+	scanComplete                  // and every fd, numbers not seen before first
+)
+
 // scanProc reads the fds of pid, stopping as soon as it finds the socket
 // target (0: read them all). It reads first the fds that lately held new
-// sockets; unless complete, it stops there. Then it lists the fds and reads
-// the numbers it has not seen before, then the others. It returns whether
-// target was found. A process that is gone is dropped; a reused pid becomes
-// a new process.
-func (r *Resolver) scanProc(pid int, target uint64, complete bool) bool {
+// sockets; then, if depth allows, it lists the fds and reads the numbers it
+// has not seen before, then the others. It returns whether target was
+// found. A process that is gone is dropped; a reused pid becomes a new
+// process.
+func (r *Resolver) scanProc(pid int, target uint64, depth scanDepth) bool {
 	e, dirfd, err := r.entry(pid)
 	if err != nil {
 		return false
@@ -280,7 +288,7 @@ func (r *Resolver) scanProc(pid int, target uint64, complete bool) bool {
 			return true
 		}
 	}
-	if !complete {
+	if depth == scanChurn {
 		return false
 	}
 	list, err := r.listFDs(dirfd)
@@ -338,7 +346,7 @@ func (r *Resolver) processOf(inode uint64) *Process {
 	var hot [hotPids]int
 	nhot := copy(hot[:], r.hot)
 	for _, pid := range hot[:nhot] {
-		if r.scanProc(pid, inode, false) {
+		if r.scanProc(pid, inode, scanChurn) {
 			r.stats.PartialScans++
 			return r.mustIndexed(inode)
 		}
@@ -348,7 +356,7 @@ func (r *Resolver) processOf(inode uint64) *Process {
 		return r.mustIndexed(inode)
 	}
 	for _, pid := range hot[:nhot] {
-		if r.scanProc(pid, inode, true) {
+		if r.scanProc(pid, inode, scanComplete) {
 			return r.mustIndexed(inode)
 		}
 	}
@@ -417,6 +425,10 @@ func (r *Resolver) touchHot(pid int, e *procEntry) {
 // after a first scan saw it without them (or before its exec).
 const youngAge = 2 * time.Second
 
+// maxYoungFDs: a young process with more fds is left to the full scans
+// (listing its fds on every miss would cost more than it may find).
+const maxYoungFDs = 1024
+
 // young reports whether the process started less than youngAge ago.
 func (r *Resolver) young(e *procEntry) bool {
 	return r.youngAge > 0 && e.start+uint64(r.youngAge/(10*time.Millisecond)) > r.nowTicks()
@@ -444,17 +456,17 @@ func (r *Resolver) scanNew(target uint64) bool {
 		e, ok := r.procs[pid]
 		switch {
 		case !ok || !e.scanned:
-			if r.scanProc(pid, target, true) && target != 0 {
+			if r.scanProc(pid, target, scanComplete) && target != 0 {
 				return true
 			}
-		case target != 0 && r.young(e):
+		case target != 0 && r.young(e) && len(e.fds) <= maxYoungFDs:
 			young = append(young, e)
 		}
 	}
 	slices.SortFunc(young, func(a, b *procEntry) int { return cmp.Compare(b.start, a.start) })
 	r.youngBuf = young[:0]
 	for _, e := range young {
-		if r.scanProc(e.proc.PID, target, true) {
+		if r.scanProc(e.proc.PID, target, scanComplete) {
 			clear(young)
 			return true
 		}
@@ -470,7 +482,7 @@ func (r *Resolver) fullScan(now time.Time) {
 	pids := r.listPids()
 	r.prune(pids)
 	for _, pid := range pids {
-		r.scanProc(pid, 0, true)
+		r.scanProc(pid, 0, scanComplete)
 	}
 }
 

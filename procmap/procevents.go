@@ -157,7 +157,7 @@ func (r *Resolver) scanFresh(target uint64) bool {
 		if e, ok := r.procs[pid]; ok && e.scanned && !e.execd && !r.young(e) {
 			continue
 		}
-		if r.scanProc(pid, target, true) {
+		if r.scanProc(pid, target, scanComplete) {
 			return true
 		}
 	}
