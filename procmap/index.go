@@ -22,6 +22,7 @@ type procEntry struct {
 	fds     map[int32]uint64 // fd number → socket inode (0: not a socket)
 	churn   []int32          // fd numbers that lately held a new socket, newest first
 	dirfd   int              // open /proc/PID while the process is hot, else -1
+	gen     uint64           // the miss (Resolver.gen) that last scanned it completely
 }
 
 // maxChurn bounds procEntry.churn.
@@ -291,6 +292,7 @@ func (r *Resolver) scanProc(pid int, target uint64, depth scanDepth) bool {
 	if depth == scanChurn {
 		return false
 	}
+	e.gen = r.gen
 	list, err := r.listFDs(dirfd)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -343,6 +345,7 @@ func (r *Resolver) processOf(inode uint64) *Process {
 	if p, ok := r.indexed(inode); ok {
 		return p
 	}
+	r.gen++
 	var hot [hotPids]int
 	nhot := copy(hot[:], r.hot)
 	for _, pid := range hot[:nhot] {
@@ -356,6 +359,9 @@ func (r *Resolver) processOf(inode uint64) *Process {
 		return r.mustIndexed(inode)
 	}
 	for _, pid := range hot[:nhot] {
+		if e := r.procs[pid]; e != nil && e.gen == r.gen {
+			continue // read completely during this miss already
+		}
 		if r.scanProc(pid, inode, scanComplete) {
 			return r.mustIndexed(inode)
 		}
@@ -459,7 +465,7 @@ func (r *Resolver) scanNew(target uint64) bool {
 			if r.scanProc(pid, target, scanComplete) && target != 0 {
 				return true
 			}
-		case target != 0 && r.young(e) && len(e.fds) <= maxYoungFDs:
+		case target != 0 && e.gen != r.gen && r.young(e) && len(e.fds) <= maxYoungFDs:
 			young = append(young, e)
 		}
 	}

@@ -107,6 +107,7 @@ type Resolver struct {
 	scan     scanBufs
 	pidBuf   []int
 	youngBuf []*procEntry
+	gen      uint64 // counts misses, to read a process once per miss
 	ents     []sockEntry
 	stats    Stats
 }
