@@ -226,7 +226,7 @@ func header(began time.Time, commit, nethogsBin string, runs int, passiveIf stri
 	}
 	cmd := "sudo go run ./bench -out bench/RESULTS.md"
 	if passiveIf != "" {
-		cmd += fmt.Sprintf(" -passive %s -for %v", passiveIf, passiveFor)
+		cmd += fmt.Sprintf(" -passive %s -for %gs", passiveIf, passiveFor.Seconds())
 	}
 	if runs != 3 {
 		cmd += fmt.Sprintf(" -runs %d", runs)
