@@ -16,7 +16,7 @@ var nameCounter atomic.Uint32
 // uniqueName returns prefix, this process's pid and a counter, cut to the
 // 15-byte interface name limit (the same scheme as internal/netnstest).
 func uniqueName(prefix string) string {
-	n := fmt.Sprintf("%s%x%x", prefix, os.Getpid(), nameCounter.Add(1))
+	n := fmt.Sprintf("%s%xx%x", prefix, os.Getpid(), nameCounter.Add(1)) // x: not a hex digit, so pid and counter never run together
 	if len(n) > 15 {
 		n = prefix + n[len(n)-15+len(prefix):]
 	}
