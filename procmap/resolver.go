@@ -45,6 +45,10 @@ type Options struct {
 	// events, root only), used when ProcRoot is "/proc" to scan new
 	// processes first and to re-read the identity of exec'd ones.
 	NoProcEvents bool
+	// NoConnEvents disables the TCP connect tracepoint (tracefs; needs
+	// root). It names the process of a connection that closed before it
+	// could be looked up.
+	NoConnEvents bool
 	// FlowCacheSize bounds the number of remembered flows; default
 	// DefaultFlowCacheSize. The oldest are forgotten first.
 	FlowCacheSize int
@@ -68,6 +72,9 @@ type Stats struct {
 	Unreadable        uint64 // fd directories not readable (EACCES)
 	ProcEvents        uint64 // fork/exec events from the process connector
 	ProcEventErrors   uint64 // process connector failures (events lost)
+	ConnEvents        uint64 // TCP connect tracepoint events read
+	ConnEventErrors   uint64 // tracepoint unavailable, or lines not understood
+	ConnEventHits     uint64 // flows named by a connect event when nothing else could
 	Processes         int    // processes currently indexed
 	Sockets           int    // socket inodes currently indexed
 	CachedFlows       int    // flows currently remembered
@@ -103,6 +110,7 @@ type Resolver struct {
 	ns       map[uint64]*nsInfo
 	cache    flowCache
 	events   *procEvents // nil without the process connector
+	conns    *connEvents // nil without the connect tracepoint
 	fresh    []int       // pids reported by the connector, not scanned yet
 	scan     scanBufs
 	pidBuf   []int
@@ -172,7 +180,34 @@ func New(opts Options) (*Resolver, error) {
 			r.events = ev
 		}
 	}
+	if !opts.NoConnEvents && r.root == "/proc" {
+		c, err := startConnEvents(r.identify)
+		if err != nil {
+			r.stats.ConnEventErrors++ // not fatal: the other mechanisms still run
+		} else {
+			r.conns = c
+		}
+	}
 	return r, nil
+}
+
+// identify reads the identity and network namespace of pid (for a connect
+// event), or nil if it is gone.
+func (r *Resolver) identify(pid int) (*Process, uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, 0
+	}
+	e, dirfd, err := r.entry(pid)
+	if err != nil {
+		return nil, 0
+	}
+	if dirfd != e.dirfd {
+		unix.Close(dirfd)
+	}
+	r.refreshIdentity(pid, e)
+	return e.proc, e.netns
 }
 
 // NetNS returns the inode of the resolver's own network namespace (0 if it
@@ -190,9 +225,13 @@ func (r *Resolver) Close() error {
 	r.closed = true
 	ev := r.events
 	r.events = nil
+	conns := r.conns
 	r.mu.Unlock()
 	if ev != nil {
 		ev.Close() // its goroutine takes r.mu: not held here
+	}
+	if conns != nil {
+		conns.close() // likewise
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -221,6 +260,10 @@ func (r *Resolver) Stats() Stats {
 	s.Processes = len(r.procs)
 	s.Sockets = len(r.inodes)
 	s.CachedFlows = len(r.cache.m)
+	if r.conns != nil {
+		s.ConnEvents, s.ConnEventErrors = r.conns.counts()
+		s.ConnEventErrors += r.stats.ConnEventErrors
+	}
 	return s
 }
 
@@ -282,9 +325,12 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 		o := r.owner(e)
 		if o.Process == nil {
 			// Its holder is not seen now (exited, or a scan is due):
-			// the process remembered for this very socket, if any.
+			// the process remembered for this very socket, if any, or
+			// the one that connected it.
 			if c, ok := r.cache.get(f, now); ok && c.Inode == o.Inode && c.Process != nil {
 				o.Process = c.Process
+			} else if p := r.connected(f, now); p != nil {
+				o.Process = p
 			}
 		}
 		r.remember(f, o, now)
@@ -316,12 +362,37 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 			return o, nil
 		}
 	}
+	if p := r.connected(f, now); p != nil {
+		// Gone (closed, or in TIME_WAIT without inode) before it could be
+		// looked up, but the connect event named its process.
+		o := Owner{UID: p.UID, Process: p}
+		r.remember(f, o, now)
+		return o, nil
+	}
 	state := "none"
 	if found {
 		state = "inode 0, state " + strconv.Itoa(int(e.State))
 	}
 	return Owner{}, fmt.Errorf("procmap: proto %d %v-%v netns %d (socket: %s): %w",
 		f.Proto, f.Local, f.Remote, f.NetNS, state, ErrNotFound)
+}
+
+// connected returns the process that a connect event says opened the TCP
+// flow f, or nil.
+func (r *Resolver) connected(f Flow, now time.Time) *Process {
+	if r.conns == nil || f.Proto != unix.IPPROTO_TCP {
+		return nil
+	}
+	ns := f.NetNS
+	if ns == 0 {
+		ns = r.selfNS
+	}
+	p, ok := r.conns.lookup(f, ns, now)
+	if !ok || p == nil {
+		return nil
+	}
+	r.stats.ConnEventHits++
+	return p
 }
 
 // remember caches the owner of f (and, for UDP, of its local endpoint).

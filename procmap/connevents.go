@@ -1,0 +1,340 @@
+package procmap
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// connEvents follows TCP connects as they happen, through the kernel's
+// sock:inet_sock_set_state tracepoint in a tracefs instance of gohogs's own.
+//
+// connect() moves a socket from CLOSE to SYN_SENT in the calling process's
+// context, so that event's pid is the process that connected; the port is
+// not chosen yet (sport=0), so the event of the socket's next state change
+// (SYN_SENT to ESTABLISHED, or to CLOSE), joined on the socket's kernel
+// address, gives the local port. The result, (family, addresses, ports) →
+// pid, is kept for connTTL. It names the owner of a connection that opened,
+// moved its bytes and closed before a packet of it could be looked up — a
+// storm of short connections, or a process that lived a fraction of a
+// second — when neither sock_diag nor the fd index can any more.
+type connEvents struct {
+	dir  string // the tracefs instance
+	pipe *os.File
+	// identify is called (on the reader goroutine) for the pid of every
+	// connect, to read the process's identity while it lives.
+	identify func(pid int) (*Process, uint64)
+	done     chan struct{}
+
+	mu      sync.Mutex
+	pending map[uint64]pendingConn // socket kernel address → the connecting pid
+	conns   map[connKey]connInfo
+	events  uint64
+	errs    uint64
+}
+
+type pendingConn struct {
+	who   connInfo
+	since time.Time
+}
+
+// connKey is a connection as the tracepoint gives it: IPv4 addresses (zero
+// for IPv6, whose addresses the event's field dump cannot print; the ports
+// and the family then identify it).
+type connKey struct {
+	v6           bool
+	lport, rport uint16
+	laddr, raddr [4]byte
+}
+
+type connInfo struct {
+	proc  *Process // nil if the process could not be read
+	netns uint64   // its network namespace, 0 if unknown
+	when  time.Time
+}
+
+const (
+	connTTL     = 2 * time.Minute
+	connMax     = 1 << 16
+	pendingTTL  = 30 * time.Second
+	tracefsRoot = "/sys/kernel/tracing"
+	instPrefix  = "gohogs-"
+	tcpSynSent  = 2
+)
+
+// startConnEvents creates the tracefs instance (mounting tracefs if it is
+// not), enables the tracepoint filtered to SYN_SENT transitions, and reads
+// the events on a goroutine of its own until close.
+func startConnEvents(identify func(pid int) (*Process, uint64)) (*connEvents, error) {
+	if _, err := os.Stat(filepath.Join(tracefsRoot, "instances")); err != nil {
+		if err := unix.Mount("tracefs", tracefsRoot, "tracefs", 0, ""); err != nil {
+			return nil, fmt.Errorf("mount tracefs on %s: %w", tracefsRoot, err)
+		}
+	}
+	removeStaleInstances()
+	dir := filepath.Join(tracefsRoot, "instances", instPrefix+strconv.Itoa(os.Getpid()))
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("tracefs instance: %w", err)
+	}
+	c := &connEvents{dir: dir, identify: identify, done: make(chan struct{}),
+		pending: make(map[uint64]pendingConn), conns: make(map[connKey]connInfo)}
+	ev := filepath.Join(dir, "events", "sock", "inet_sock_set_state")
+	for _, w := range []struct{ file, val string }{
+		{filepath.Join(dir, "buffer_size_kb"), "256"},
+		// Print every field by name (skaddr is not in the event's format).
+		{filepath.Join(dir, "options", "fields"), "1"},
+		// The event's pid is the thread's; print the process's too (when
+		// the kernel has it: not always for a thread's first event).
+		{filepath.Join(dir, "options", "record-tgid"), "1"},
+		{filepath.Join(ev, "filter"), "protocol == 6 && (oldstate == 2 || newstate == 2)"},
+		{filepath.Join(ev, "enable"), "1"},
+	} {
+		if err := os.WriteFile(w.file, []byte(w.val), 0); err != nil {
+			c.remove()
+			return nil, fmt.Errorf("tracefs: %w", err)
+		}
+	}
+	// Non-blocking, so that the runtime poller waits on it and Close
+	// interrupts a pending read.
+	f, err := os.OpenFile(filepath.Join(dir, "trace_pipe"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		c.remove()
+		return nil, fmt.Errorf("tracefs: %w", err)
+	}
+	c.pipe = f
+	go c.read()
+	return c, nil
+}
+
+// removeStaleInstances removes the instances of gohogs processes that died
+// without removing theirs.
+func removeStaleInstances() {
+	ents, _ := os.ReadDir(filepath.Join(tracefsRoot, "instances"))
+	for _, e := range ents {
+		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), instPrefix))
+		if err != nil || !strings.HasPrefix(e.Name(), instPrefix) {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
+			continue
+		}
+		(&connEvents{dir: filepath.Join(tracefsRoot, "instances", e.Name())}).remove()
+	}
+}
+
+func (c *connEvents) remove() {
+	_ = os.WriteFile(filepath.Join(c.dir, "events", "sock", "inet_sock_set_state", "enable"), []byte("0"), 0)
+	_ = os.Remove(c.dir)
+}
+
+func (c *connEvents) close() {
+	c.pipe.Close()
+	<-c.done
+	c.remove()
+}
+
+func (c *connEvents) read() {
+	defer close(c.done)
+	sc := bufio.NewScanner(c.pipe)
+	sc.Buffer(make([]byte, 4096), 64<<10)
+	for sc.Scan() {
+		c.line(sc.Text(), time.Now())
+	}
+}
+
+// line handles one event line, such as
+//
+//	python3-28961 [001] ..... 3387.94: inet_sock_set_state: skaddr=0xffff8881c4693780 (-13...) oldstate=0x7 (7) newstate=0x2 (2) sport=0x0 (0) dport=0x1c24 (7204) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x100007f (16777343) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>
+func (c *connEvents) line(l string, now time.Time) {
+	head, body, ok := strings.Cut(l, ": inet_sock_set_state: ")
+	if !ok {
+		return
+	}
+	ev, ok := parseConnEvent(head, body)
+	var who connInfo
+	if ok && ev.newstate == tcpSynSent && ev.process && c.identify != nil {
+		// Outside c.mu: lookups must not wait for /proc.
+		pid := ev.tgid
+		if pid <= 0 {
+			pid = tgidOf(ev.pid)
+		}
+		if pid > 0 {
+			who.proc, who.netns = c.identify(pid)
+		}
+	}
+	who.when = now
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !ok {
+		c.errs++
+		return
+	}
+	c.events++
+	switch {
+	case ev.newstate == tcpSynSent && ev.process:
+		if who.proc == nil {
+			break // gone already, or unreadable: nothing to name it by
+		}
+		if ev.sport != 0 { // bound before connect: the port is known now
+			c.add(ev, who, now)
+		} else {
+			c.pending[ev.skaddr] = pendingConn{who: who, since: now}
+		}
+	case ev.oldstate == tcpSynSent:
+		if p, ok := c.pending[ev.skaddr]; ok {
+			delete(c.pending, ev.skaddr)
+			if ev.sport != 0 {
+				c.add(ev, p.who, now)
+			}
+		}
+	}
+	if len(c.pending) > connMax {
+		for k, p := range c.pending {
+			if now.Sub(p.since) > pendingTTL {
+				delete(c.pending, k)
+			}
+		}
+	}
+}
+
+// add records a connection. c.mu is held.
+func (c *connEvents) add(ev connEvent, who connInfo, now time.Time) {
+	if len(c.conns) >= connMax {
+		for k, i := range c.conns {
+			if now.Sub(i.when) > connTTL || len(c.conns) >= connMax {
+				delete(c.conns, k)
+			}
+		}
+	}
+	who.when = now
+	c.conns[ev.key()] = who
+}
+
+// lookup returns the process that connected the TCP flow f, if an event
+// said so within connTTL, in f's network namespace (netns, when known).
+func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool) {
+	k := connKey{lport: f.Local.Port(), rport: f.Remote.Port()}
+	if f.Local.Addr().Is4() {
+		k.laddr, k.raddr = f.Local.Addr().As4(), f.Remote.Addr().As4()
+	} else {
+		k.v6 = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, ok := c.conns[k]
+	if !ok || now.Sub(i.when) > connTTL || (netns != 0 && i.netns != 0 && netns != i.netns) {
+		return nil, false
+	}
+	return i.proc, true
+}
+
+func (c *connEvents) counts() (events, errs uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.events, c.errs
+}
+
+type connEvent struct {
+	pid                int  // the thread's id
+	tgid               int  // the process's id, 0 if the line does not say
+	process            bool // in a process's context, not an interrupt's
+	skaddr             uint64
+	oldstate, newstate int
+	sport, dport       uint16
+	family             int
+	saddr, daddr       [4]byte
+}
+
+func (e connEvent) key() connKey {
+	k := connKey{lport: e.sport, rport: e.dport}
+	if e.family == unix.AF_INET6 {
+		k.v6 = true
+	} else {
+		k.laddr, k.raddr = e.saddr, e.daddr
+	}
+	return k
+}
+
+// parseConnEvent reads the task-pid and context flags from head, and the
+// name=0xHEX fields from body.
+func parseConnEvent(head, body string) (connEvent, bool) {
+	var ev connEvent
+	// "TASK-PID (TGID) [CPU] FLAGS TIMESTAMP"; TGID may be "-------".
+	open, closing := strings.IndexByte(head, '('), strings.IndexByte(head, ')')
+	if open > 0 && closing > open {
+		ev.tgid, _ = strconv.Atoi(strings.TrimSpace(head[open+1 : closing]))
+		head = head[:open] + head[closing+1:]
+	}
+	f := strings.Fields(head)
+	if len(f) < 3 {
+		return ev, false
+	}
+	task := f[0]
+	i := strings.LastIndexByte(task, '-')
+	pid, err := strconv.Atoi(task[i+1:])
+	if err != nil || pid <= 0 {
+		// "<idle>-0" and the like: no process.
+		pid = 0
+	}
+	ev.pid = pid
+	flags := f[2]
+	ev.process = pid > 0 && len(flags) >= 3 && flags[2] == '.'
+	seen := 0
+	for _, tok := range strings.Fields(body) {
+		name, val, ok := strings.Cut(tok, "=")
+		if !ok || !strings.HasPrefix(val, "0x") {
+			continue
+		}
+		n, err := strconv.ParseUint(val[2:], 16, 64)
+		if err != nil {
+			return ev, false
+		}
+		seen++
+		switch name {
+		case "skaddr":
+			ev.skaddr = n
+		case "oldstate":
+			ev.oldstate = int(n)
+		case "newstate":
+			ev.newstate = int(n)
+		case "sport":
+			ev.sport = uint16(n)
+		case "dport":
+			ev.dport = uint16(n)
+		case "family":
+			ev.family = int(n)
+		case "saddr":
+			ev.saddr = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+		case "daddr":
+			ev.daddr = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+		default:
+			seen--
+		}
+	}
+	return ev, seen == 8 && ev.skaddr != 0
+}
+
+// tgidOf returns the process id of thread tid, from /proc/TID/status (a
+// thread's directory is there though /proc does not list it), or 0.
+func tgidOf(tid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0
+	}
+	_, rest, ok := strings.Cut(string(b), "\nTgid:")
+	if !ok {
+		return 0
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	n, _ := strconv.Atoi(strings.TrimSpace(line))
+	return n
+}
