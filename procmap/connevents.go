@@ -35,6 +35,10 @@ type connEvents struct {
 	identify func(pid int) (*Process, uint64)
 	done     chan struct{}
 
+	// ids caches the identity of the processes seen connecting, checked
+	// against the start time on each use (reader goroutine only).
+	ids map[int]connIdentity
+
 	mu      sync.Mutex
 	pending map[uint64]pendingConn // socket kernel address → the connecting pid
 	conns   map[connKey]connInfo
@@ -56,6 +60,11 @@ type connKey struct {
 	laddr, raddr [4]byte
 }
 
+type connIdentity struct {
+	proc  *Process
+	netns uint64
+}
+
 type connInfo struct {
 	proc  *Process // nil if the process could not be read
 	netns uint64   // its network namespace, 0 if unknown
@@ -74,7 +83,7 @@ const (
 // startConnEvents creates the tracefs instance (mounting tracefs if it is
 // not), enables the tracepoint filtered to SYN_SENT transitions, and reads
 // the events on a goroutine of its own until close.
-func startConnEvents(identify func(pid int) (*Process, uint64)) (*connEvents, error) {
+func startConnEvents() (*connEvents, error) {
 	if _, err := os.Stat(filepath.Join(tracefsRoot, "instances")); err != nil {
 		if err := unix.Mount("tracefs", tracefsRoot, "tracefs", 0, ""); err != nil {
 			return nil, fmt.Errorf("mount tracefs on %s: %w", tracefsRoot, err)
@@ -85,7 +94,7 @@ func startConnEvents(identify func(pid int) (*Process, uint64)) (*connEvents, er
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("tracefs instance: %w", err)
 	}
-	c := &connEvents{dir: dir, identify: identify, done: make(chan struct{}),
+	c := &connEvents{dir: dir, done: make(chan struct{}), ids: make(map[int]connIdentity),
 		pending: make(map[uint64]pendingConn), conns: make(map[connKey]connInfo)}
 	ev := filepath.Join(dir, "events", "sock", "inet_sock_set_state")
 	for _, w := range []struct{ file, val string }{
@@ -111,6 +120,7 @@ func startConnEvents(identify func(pid int) (*Process, uint64)) (*connEvents, er
 		return nil, fmt.Errorf("tracefs: %w", err)
 	}
 	c.pipe = f
+	c.identify = c.readIdentity
 	go c.read()
 	return c, nil
 }
@@ -337,4 +347,39 @@ func tgidOf(tid int) int {
 	line, _, _ := strings.Cut(rest, "\n")
 	n, _ := strconv.Atoi(strings.TrimSpace(line))
 	return n
+}
+
+// readIdentity reads the identity of pid from /proc, on the reader
+// goroutine and without the Resolver's lock (a scan holding it must not
+// delay the events while short-lived processes exit): the start time each
+// time, the rest once per process.
+func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
+	dir := "/proc/" + strconv.Itoa(pid)
+	b, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return nil, 0
+	}
+	comm, start, err := parseStat(b)
+	if err != nil {
+		return nil, 0
+	}
+	if id, ok := c.ids[pid]; ok && id.proc.StartTime == start {
+		return id.proc, id.netns
+	}
+	p := &Process{PID: pid, StartTime: start, Name: comm}
+	if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
+		p.Name, p.Cmdline = parseCmdline(b, comm)
+	}
+	if b, err := os.ReadFile(dir + "/status"); err == nil {
+		p.UID, _ = parseStatusUID(b)
+	}
+	var netns uint64
+	if l, err := os.Readlink(dir + "/ns/net"); err == nil {
+		netns, _ = nsInode([]byte(l))
+	}
+	if len(c.ids) >= 4096 {
+		clear(c.ids)
+	}
+	c.ids[pid] = connIdentity{proc: p, netns: netns}
+	return p, netns
 }

@@ -181,7 +181,7 @@ func New(opts Options) (*Resolver, error) {
 		}
 	}
 	if !opts.NoConnEvents && r.root == "/proc" {
-		c, err := startConnEvents(r.identify)
+		c, err := startConnEvents()
 		if err != nil {
 			r.stats.ConnEventErrors++ // not fatal: the other mechanisms still run
 		} else {
@@ -189,25 +189,6 @@ func New(opts Options) (*Resolver, error) {
 		}
 	}
 	return r, nil
-}
-
-// identify reads the identity and network namespace of pid (for a connect
-// event), or nil if it is gone.
-func (r *Resolver) identify(pid int) (*Process, uint64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return nil, 0
-	}
-	e, dirfd, err := r.entry(pid)
-	if err != nil {
-		return nil, 0
-	}
-	if dirfd != e.dirfd {
-		unix.Close(dirfd)
-	}
-	r.refreshIdentity(pid, e)
-	return e.proc, e.netns
 }
 
 // NetNS returns the inode of the resolver's own network namespace (0 if it

@@ -29,6 +29,9 @@ func TestMain(m *testing.M) {
 	if g := os.Getenv("GOHOGS_TRAFFIC"); g != "" {
 		os.Exit(trafficMain(g))
 	}
+	if g := os.Getenv("GOHOGS_STORM"); g != "" {
+		os.Exit(stormMain(g))
+	}
 	dir, err := os.MkdirTemp("", "gohogs-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
