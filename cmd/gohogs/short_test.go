@@ -204,6 +204,49 @@ func TestShortConnectionStorms(t *testing.T) {
 	}
 }
 
+// TestShortConnectionStormsVeth: the same over a veth between two
+// namespaces, gohogs beside the client: the client is credited with 95% of
+// the bytes the interface carried, both ways.
+func TestShortConnectionStormsVeth(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		v6          bool
+		rate, conns int
+	}{
+		{"v4-200", false, 200, 600},
+		{"v6-200", true, 200, 600},
+		{"v6-2000", true, 2000, 4000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := netnstest.NewPair(t)
+			host := p.AddrB4.String()
+			if c.v6 {
+				host = p.AddrB6.String()
+			}
+			_, addr := startStorm(t, p.NSB, "server "+net.JoinHostPort(host, "0"))
+			run := startGohogs(t, p.NSA, "-t", "-v", "2", "-d", "0.5", "--duration", "5s", p.IfA)
+			time.Sleep(700 * time.Millisecond)
+			before, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+			cli, done := startStorm(t, p.NSA, fmt.Sprintf("client %s %d %d", addr, c.conns, c.rate))
+			if done != fmt.Sprint("done ", c.conns) {
+				t.Fatalf("client: %q", done)
+			}
+			cli.Wait()
+			time.Sleep(200 * time.Millisecond)
+			after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+			out := run.wait(t, 20*time.Second)
+			rows := lastTotals(t, out)
+			cr := rows[cli.Process.Pid]
+			sent, recv := float64(after.TxBytes-before.TxBytes), float64(after.RxBytes-before.RxBytes)
+			t.Logf("%d connections at %d/s: client sent %.0f of %.0f (%.1f%%), received %.0f of %.0f (%.1f%%); unknown %+v",
+				c.conns, c.rate, cr.sent, sent, 100*cr.sent/sent, cr.rcv, recv, 100*cr.rcv/recv, rows[0])
+			if cr.sent < 0.95*sent || cr.rcv < 0.95*recv || cr.sent > 1.001*sent || cr.rcv > 1.001*recv {
+				t.Errorf("client credited %.1f%% sent, %.1f%% received; want 95%%..100%%", 100*cr.sent/sent, 100*cr.rcv/recv)
+			}
+		})
+	}
+}
+
 // TestShortLivedProcesses: 30 processes at once each upload 256 KiB over a
 // veth and exit, then 20 in sequence upload 512 KiB each: each one's bytes
 // are credited to its pid and name, shown after it exited.
