@@ -14,7 +14,7 @@ import (
 const (
 	afFrameSize    = 2048                   // TPACKET_V3 packs packets in blocks; this only sets tp_frame_nr
 	afBlockSize    = 256 << 10              // one block is handed over when full or after afBlockTimeout
-	afBlockTimeout = 20 * time.Millisecond  // latency of a block with few packets
+	afBlockTimeout = 2 * time.Millisecond   // latency of a block with few packets
 	afPollTimeout  = 100 * time.Millisecond // bounds a read, so Run notices ctx and Close
 )
 

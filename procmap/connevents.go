@@ -2,6 +2,7 @@ package procmap
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -36,14 +37,17 @@ type connEvents struct {
 	done     chan struct{}
 
 	// ids caches the identity of the processes seen connecting, checked
-	// against the start time on each use (reader goroutine only).
-	ids map[int]connIdentity
+	// against the start time on each use; tgids the process of each thread
+	// seen (reader goroutine only).
+	ids   map[int]connIdentity
+	tgids map[int]tgidEntry
 
 	mu      sync.Mutex
 	pending map[uint64]pendingConn // socket kernel address → the connecting pid
 	conns   map[connKey]connInfo
 	events  uint64
 	errs    uint64
+	lost    uint64 // events whose process was gone before it could be read
 }
 
 type pendingConn struct {
@@ -55,9 +59,15 @@ type pendingConn struct {
 // for IPv6, whose addresses the event's field dump cannot print; the ports
 // and the family then identify it).
 type connKey struct {
+	udp          bool // an IPv4 UDP local port (the rest zero: an unbound socket's route lookup has no source address yet)
 	v6           bool
 	lport, rport uint16
 	laddr, raddr [4]byte
+}
+
+type tgidEntry struct {
+	tgid int
+	when time.Time
 }
 
 type connIdentity struct {
@@ -94,9 +104,10 @@ func startConnEvents() (*connEvents, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("tracefs instance: %w", err)
 	}
-	c := &connEvents{dir: dir, done: make(chan struct{}), ids: make(map[int]connIdentity),
+	c := &connEvents{dir: dir, done: make(chan struct{}), ids: make(map[int]connIdentity), tgids: make(map[int]tgidEntry),
 		pending: make(map[uint64]pendingConn), conns: make(map[connKey]connInfo)}
 	ev := filepath.Join(dir, "events", "sock", "inet_sock_set_state")
+	fib := filepath.Join(dir, "events", "fib", "fib_table_lookup")
 	for _, w := range []struct{ file, val string }{
 		{filepath.Join(dir, "buffer_size_kb"), "256"},
 		// Print every field by name (skaddr is not in the event's format).
@@ -106,6 +117,10 @@ func startConnEvents() (*connEvents, error) {
 		{filepath.Join(dir, "options", "record-tgid"), "1"},
 		{filepath.Join(ev, "filter"), "protocol == 6 && (oldstate == 2 || newstate == 2)"},
 		{filepath.Join(ev, "enable"), "1"},
+		// An IPv4 UDP send from an unconnected socket looks its route up
+		// in the sender's context, with the local address and port.
+		{filepath.Join(fib, "filter"), "proto == 17 && sport != 0"},
+		{filepath.Join(fib, "enable"), "1"},
 	} {
 		if err := os.WriteFile(w.file, []byte(w.val), 0); err != nil {
 			c.remove()
@@ -143,6 +158,7 @@ func removeStaleInstances() {
 
 func (c *connEvents) remove() {
 	_ = os.WriteFile(filepath.Join(c.dir, "events", "sock", "inet_sock_set_state", "enable"), []byte("0"), 0)
+	_ = os.WriteFile(filepath.Join(c.dir, "events", "fib", "fib_table_lookup", "enable"), []byte("0"), 0)
 	_ = os.Remove(c.dir)
 }
 
@@ -157,9 +173,21 @@ func (c *connEvents) read() {
 	sc := bufio.NewScanner(c.pipe)
 	sc.Buffer(make([]byte, 4096), 64<<10)
 	for sc.Scan() {
-		c.line(sc.Text(), time.Now())
+		b := sc.Bytes()
+		if i := bytes.Index(b, fibMarker); i >= 0 {
+			// A UDP sender's every datagram is an event: parsed
+			// without allocating, or a burst outruns the reader.
+			c.udpSend(b[:i], b[i+len(fibMarker):], time.Now())
+			continue
+		}
+		c.line(string(b), time.Now())
 	}
 }
+
+var (
+	fibMarker = []byte(": fib_table_lookup: ")
+	sportKey  = []byte(" sport=0x")
+)
 
 // line handles one event line, such as
 //
@@ -173,11 +201,7 @@ func (c *connEvents) line(l string, now time.Time) {
 	var who connInfo
 	if ok && ev.newstate == tcpSynSent && ev.process && c.identify != nil {
 		// Outside c.mu: lookups must not wait for /proc.
-		pid := ev.tgid
-		if pid <= 0 {
-			pid = tgidOf(ev.pid)
-		}
-		if pid > 0 {
+		if pid := c.processOf(ev, now); pid > 0 {
 			who.proc, who.netns = c.identify(pid)
 		}
 	}
@@ -192,7 +216,8 @@ func (c *connEvents) line(l string, now time.Time) {
 	switch {
 	case ev.newstate == tcpSynSent && ev.process:
 		if who.proc == nil {
-			break // gone already, or unreadable: nothing to name it by
+			c.lost++ // gone already, or unreadable: nothing to name it by
+			break
 		}
 		if ev.sport != 0 { // bound before connect: the port is known now
 			c.add(ev, who, now)
@@ -216,8 +241,64 @@ func (c *connEvents) line(l string, now time.Time) {
 	}
 }
 
+// udpSend handles a route lookup of a UDP send (IPv4), such as
+//
+//	python3-4869 ( 4869) [001] ..... 3810.2: fib_table_lookup: tb_id=0xfe (254) err=0x0 (0) oif=0x0 (0) iif=0x1 (1) proto=(17) tos=(0) scope=(0) flags=(0) src=0x0 (0) dst=0x100007f (16777343) gw4=0x0 (0) gw6=<INVALID-SIZE> sport=0x8976 (35190) dport=0x270f (9999) name=lo
+//
+// (the filter keeps UDP only) recording the sender as the owner of its local
+// port.
+func (c *connEvents) udpSend(head, body []byte, now time.Time) {
+	ev, ok := parseHeadBytes(head)
+	if ok {
+		i := bytes.Index(body, sportKey)
+		if i < 0 {
+			ok = false
+		} else {
+			v, n := parseHexPrefix(body[i+len(sportKey):])
+			ok = n > 0 && v != 0 && v <= 0xffff
+			ev.sport = uint16(v)
+		}
+	}
+	if !ok || !ev.process {
+		c.mu.Lock()
+		if !ok {
+			c.errs++
+		}
+		c.mu.Unlock()
+		return
+	}
+	k := connKey{udp: true, lport: ev.sport}
+	c.mu.Lock()
+	c.events++
+	old, seen := c.conns[k]
+	c.mu.Unlock()
+	pid := c.processOf(ev, now)
+	if pid <= 0 {
+		return
+	}
+	if seen && now.Sub(old.when) < time.Second && old.proc != nil && old.proc.PID == pid {
+		return // a burst of sends from the same process: known already
+	}
+	var who connInfo
+	who.proc, who.netns = c.identify(pid)
+	if who.proc == nil {
+		c.mu.Lock()
+		c.lost++
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Lock()
+	c.addKey(k, who, now)
+	c.mu.Unlock()
+}
+
 // add records a connection. c.mu is held.
 func (c *connEvents) add(ev connEvent, who connInfo, now time.Time) {
+	c.addKey(ev.key(), who, now)
+}
+
+// addKey records an owner. c.mu is held.
+func (c *connEvents) addKey(k connKey, who connInfo, now time.Time) {
 	if len(c.conns) >= connMax {
 		for k, i := range c.conns {
 			if now.Sub(i.when) > connTTL || len(c.conns) >= connMax {
@@ -226,14 +307,19 @@ func (c *connEvents) add(ev connEvent, who connInfo, now time.Time) {
 		}
 	}
 	who.when = now
-	c.conns[ev.key()] = who
+	c.conns[k] = who
 }
 
 // lookup returns the process that connected the TCP flow f, if an event
 // said so within connTTL, in f's network namespace (netns, when known).
 func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool) {
 	k := connKey{lport: f.Local.Port(), rport: f.Remote.Port()}
-	if f.Local.Addr().Is4() {
+	if f.Proto == unix.IPPROTO_UDP {
+		if !f.Local.Addr().Is4() {
+			return nil, false
+		}
+		k = connKey{udp: true, lport: f.Local.Port()}
+	} else if f.Local.Addr().Is4() {
 		k.laddr, k.raddr = f.Local.Addr().As4(), f.Remote.Addr().As4()
 	} else {
 		k.v6 = true
@@ -247,10 +333,10 @@ func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool
 	return i.proc, true
 }
 
-func (c *connEvents) counts() (events, errs uint64) {
+func (c *connEvents) counts() (events, errs, lost uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.events, c.errs
+	return c.events, c.errs, c.lost
 }
 
 type connEvent struct {
@@ -277,27 +363,10 @@ func (e connEvent) key() connKey {
 // parseConnEvent reads the task-pid and context flags from head, and the
 // name=0xHEX fields from body.
 func parseConnEvent(head, body string) (connEvent, bool) {
-	var ev connEvent
-	// "TASK-PID (TGID) [CPU] FLAGS TIMESTAMP"; TGID may be "-------".
-	open, closing := strings.IndexByte(head, '('), strings.IndexByte(head, ')')
-	if open > 0 && closing > open {
-		ev.tgid, _ = strconv.Atoi(strings.TrimSpace(head[open+1 : closing]))
-		head = head[:open] + head[closing+1:]
-	}
-	f := strings.Fields(head)
-	if len(f) < 3 {
+	ev, ok := parseHead(head)
+	if !ok {
 		return ev, false
 	}
-	task := f[0]
-	i := strings.LastIndexByte(task, '-')
-	pid, err := strconv.Atoi(task[i+1:])
-	if err != nil || pid <= 0 {
-		// "<idle>-0" and the like: no process.
-		pid = 0
-	}
-	ev.pid = pid
-	flags := f[2]
-	ev.process = pid > 0 && len(flags) >= 3 && flags[2] == '.'
 	seen := 0
 	for _, tok := range strings.Fields(body) {
 		name, val, ok := strings.Cut(tok, "=")
@@ -331,6 +400,26 @@ func parseConnEvent(head, body string) (connEvent, bool) {
 		}
 	}
 	return ev, seen == 8 && ev.skaddr != 0
+}
+
+// processOf returns the process id of the event's thread: the line's, or
+// the one read from /proc for the thread, remembered for a few seconds (a
+// UDP sender's every datagram is an event: /proc is read once per thread).
+func (c *connEvents) processOf(ev connEvent, now time.Time) int {
+	if ev.tgid > 0 {
+		return ev.tgid
+	}
+	if e, ok := c.tgids[ev.pid]; ok && now.Sub(e.when) < 5*time.Second {
+		return e.tgid
+	}
+	tgid := tgidOf(ev.pid)
+	if tgid > 0 {
+		if len(c.tgids) >= 4096 {
+			clear(c.tgids)
+		}
+		c.tgids[ev.pid] = tgidEntry{tgid: tgid, when: now}
+	}
+	return tgid
 }
 
 // tgidOf returns the process id of thread tid, from /proc/TID/status (a
@@ -382,4 +471,86 @@ func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
 	}
 	c.ids[pid] = connIdentity{proc: p, netns: netns}
 	return p, netns
+}
+
+// parseHeadBytes is parseHead without allocating.
+func parseHeadBytes(head []byte) (connEvent, bool) {
+	var ev connEvent
+	open, closing := bytes.IndexByte(head, '('), bytes.IndexByte(head, ')')
+	task := head
+	rest := head
+	if open > 0 && closing > open {
+		v, n := parseDecPrefix(bytes.TrimSpace(head[open+1 : closing]))
+		if n > 0 {
+			ev.tgid = int(v)
+		}
+		task, rest = head[:open], head[closing+1:]
+	} else if sp := bytes.IndexByte(bytes.TrimLeft(head, " "), ' '); sp > 0 {
+		t := bytes.TrimLeft(head, " ")
+		task, rest = t[:sp], t[sp:]
+	}
+	task = bytes.TrimSpace(task)
+	dash := bytes.LastIndexByte(task, '-')
+	if v, n := parseDecPrefix(task[dash+1:]); n > 0 && n == len(task)-dash-1 {
+		ev.pid = int(v)
+	}
+	// rest: " [CPU] FLAGS TIMESTAMP"
+	cpu := bytes.IndexByte(rest, ']')
+	if cpu < 0 {
+		return ev, false
+	}
+	flags := bytes.TrimLeft(rest[cpu+1:], " ")
+	ev.process = ev.pid > 0 && len(flags) >= 3 && flags[2] == '.'
+	return ev, true
+}
+
+func parseHexPrefix(b []byte) (v uint64, n int) {
+	for n < len(b) && n < 16 {
+		c := b[n]
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return v, n
+		}
+		n++
+	}
+	return v, n
+}
+
+func parseDecPrefix(b []byte) (v uint64, n int) {
+	for n < len(b) && n < 19 && b[n] >= '0' && b[n] <= '9' {
+		v = v*10 + uint64(b[n]-'0')
+		n++
+	}
+	return v, n
+}
+
+// parseHead reads "TASK-PID (TGID) [CPU] FLAGS TIMESTAMP" (TGID may be
+// "-------", or absent): the thread id, the process id when given, and
+// whether the event ran in a process's context.
+func parseHead(head string) (connEvent, bool) {
+	var ev connEvent
+	open, closing := strings.IndexByte(head, '('), strings.IndexByte(head, ')')
+	if open > 0 && closing > open {
+		ev.tgid, _ = strconv.Atoi(strings.TrimSpace(head[open+1 : closing]))
+		head = head[:open] + head[closing+1:]
+	}
+	f := strings.Fields(head)
+	if len(f) < 3 {
+		return ev, false
+	}
+	task := f[0]
+	i := strings.LastIndexByte(task, '-')
+	pid, err := strconv.Atoi(task[i+1:])
+	if err != nil || pid <= 0 {
+		// "<idle>-0" and the like: no process.
+		pid = 0
+	}
+	ev.pid = pid
+	flags := f[2]
+	ev.process = pid > 0 && len(flags) >= 3 && flags[2] == '.'
+	return ev, true
 }

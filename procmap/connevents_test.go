@@ -1,6 +1,7 @@
 package procmap
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -18,7 +19,7 @@ func TestParseConnEvent(t *testing.T) {
 		estab   = `         python3-28961   (  28961) [001] .N...  3387.942602: inet_sock_set_state: skaddr=0xffff8881c4693780 (-131384049322112) oldstate=0x2 (2) newstate=0x1 (1) sport=0x8db8 (36280) dport=0x1c24 (7204) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x200007f (33554559) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>`
 		softirq = `           <...>-28961   [001] ..s2.  3387.942607: inet_sock_set_state: skaddr=0xffff8881c4691280 (-131384049331584) oldstate=0xa (10) newstate=0x2 (3) sport=0x1c24 (7204) dport=0x8db8 (36280) family=0xa (10) protocol=0x6 (6) saddr=0x0 (0) daddr=0x0 (0) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>`
 	)
-	c := &connEvents{pending: map[uint64]pendingConn{}, conns: map[connKey]connInfo{},
+	c := &connEvents{pending: map[uint64]pendingConn{}, conns: map[connKey]connInfo{}, tgids: map[int]tgidEntry{},
 		identify: func(pid int) (*Process, uint64) {
 			return &Process{PID: pid, Name: "client"}, 77
 		}}
@@ -53,7 +54,7 @@ func TestParseConnEvent(t *testing.T) {
 	for _, bad := range []string{"", "garbage", "x-1 [000] ..... 1: inet_sock_set_state: skaddr=0xzz", "a: inet_sock_set_state: "} {
 		c.line(bad, now)
 	}
-	if ev, errs := c.counts(); ev != 4 || errs != 2 {
+	if ev, errs, _ := c.counts(); ev != 4 || errs != 2 {
 		t.Errorf("events %d errors %d, want 4 and 2", ev, errs)
 	}
 }
@@ -120,5 +121,39 @@ func TestLiveConnEventsAfterClose(t *testing.T) {
 				t.Errorf("%d/%d flows credited to the exited child %d", good, len(flows), pid)
 			}
 		})
+	}
+}
+
+func TestParseUDPSendEvent(t *testing.T) {
+	const line = `         python3-4869    (   4869) [001] .....  3810.212425: fib_table_lookup: tb_id=0xfe (254) err=0x0 (0) oif=0x0 (0) iif=0x1 (1) proto=(17) tos=(0) scope=(0) flags=(0) src=0x0 (0) dst=0x100007f (16777343) gw4=0x0 (0) gw6=<INVALID-SIZE> sport=0x8976 (35190) dport=0x270f (9999) name=lo`
+	b := []byte(line)
+	i := bytes.Index(b, fibMarker)
+	ev, ok := parseHeadBytes(b[:i])
+	if !ok || ev.pid != 4869 || ev.tgid != 4869 || !ev.process {
+		t.Fatalf("head: %+v %v", ev, ok)
+	}
+	c := &connEvents{pending: map[uint64]pendingConn{}, conns: map[connKey]connInfo{}, tgids: map[int]tgidEntry{},
+		identify: func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "dig"}, 0 }}
+	now := time.Now()
+	c.udpSend(b[:i], b[i+len(fibMarker):], now)
+	f := Flow{Proto: 17, Local: netip.MustParseAddrPort("10.0.0.1:35190"), Remote: netip.MustParseAddrPort("10.0.0.9:53")}
+	if p, ok := c.lookup(f, 0, now); !ok || p.PID != 4869 {
+		t.Fatalf("lookup = %+v %v", p, ok)
+	}
+	for _, bad := range []string{"", "x", "a-1 (1) [0] ..... 1", "a-1 (1) [0] ..... 1: fib_table_lookup: sport=0xzz"} {
+		bb := []byte(bad)
+		j := bytes.Index(bb, fibMarker)
+		if j < 0 {
+			j = len(bb)
+			bb = append(bb, fibMarker...)
+		}
+		c.udpSend(bb[:j], bb[j+len(fibMarker):], now)
+	}
+	if ev, errs, _ := c.counts(); ev != 1 || errs != 4 {
+		t.Errorf("events %d errors %d, want 1 and 4", ev, errs)
+	}
+	allocs := testing.AllocsPerRun(100, func() { c.udpSend(b[:i], b[i+len(fibMarker):], now) })
+	if allocs != 0 {
+		t.Errorf("a known sender's datagram costs %v allocations, want 0", allocs)
 	}
 }

@@ -75,6 +75,7 @@ type Stats struct {
 	ConnEvents        uint64 // TCP connect tracepoint events read
 	ConnEventErrors   uint64 // tracepoint unavailable, or lines not understood
 	ConnEventHits     uint64 // flows named by a connect event when nothing else could
+	ConnEventLost     uint64 // events whose process exited before it could be read
 	Processes         int    // processes currently indexed
 	Sockets           int    // socket inodes currently indexed
 	CachedFlows       int    // flows currently remembered
@@ -242,7 +243,7 @@ func (r *Resolver) Stats() Stats {
 	s.Sockets = len(r.inodes)
 	s.CachedFlows = len(r.cache.m)
 	if r.conns != nil {
-		s.ConnEvents, s.ConnEventErrors = r.conns.counts()
+		s.ConnEvents, s.ConnEventErrors, s.ConnEventLost = r.conns.counts()
 		s.ConnEventErrors += r.stats.ConnEventErrors
 	}
 	return s
@@ -361,7 +362,7 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 // connected returns the process that a connect event says opened the TCP
 // flow f, or nil.
 func (r *Resolver) connected(f Flow, now time.Time) *Process {
-	if r.conns == nil || f.Proto != unix.IPPROTO_TCP {
+	if r.conns == nil || (f.Proto != unix.IPPROTO_TCP && f.Proto != unix.IPPROTO_UDP) {
 		return nil
 	}
 	ns := f.NetNS

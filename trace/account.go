@@ -322,6 +322,31 @@ func (a *Accountant) enqueue(f *flow) {
 	}
 }
 
+// A failed lookup is retried quickRetries times, after 20, 40 and 80 ms,
+// before its flow's bytes go to the unknown rows.
+const (
+	quickRetries = 3
+	quickRetry   = 10 * time.Millisecond
+)
+
+// requeue queues f's lookup again (from a retry timer).
+func (a *Accountant) requeue(f *flow) {
+	select {
+	case <-a.stop:
+		return
+	default:
+	}
+	select {
+	case a.queue <- f:
+	default:
+		a.mu.Lock()
+		f.queued = false
+		f.state = stateFailed
+		a.stats.Dropped++
+		a.mu.Unlock()
+	}
+}
+
 func (a *Accountant) worker() {
 	defer a.wg.Done()
 	for {
@@ -341,10 +366,17 @@ func (a *Accountant) worker() {
 				f.owner = a.procFor(owner, k)
 				f.owner.flows++
 				a.stats.Resolved++
+			} else if f.tries < quickRetries {
+				// The owner may be known a moment later (an event about
+				// it still on its way): look again soon, even if the flow
+				// sends nothing more, holding its bytes meanwhile.
+				f.tries++
+				f.queued = true
+				time.AfterFunc(quickRetry<<f.tries, func() { a.requeue(f) })
 			} else {
 				f.state = stateFailed
 				// Back off: 0.25 s, 0.5 s, 1 s, ... up to 1 minute.
-				d := min(250*time.Millisecond<<min(f.tries, 8), time.Minute)
+				d := min(250*time.Millisecond<<min(f.tries-quickRetries, 8), time.Minute)
 				f.nextTry = now.Add(d)
 				if f.tries < 255 {
 					f.tries++

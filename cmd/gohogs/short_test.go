@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -27,6 +28,39 @@ import (
 func stormMain(spec string) int {
 	f := strings.Fields(spec)
 	switch {
+	case len(f) == 3 && f[0] == "spray":
+		// "spray PEER,PEER,... BYTES": an unconnected UDP socket sends
+		// udpPayload-byte datagrams to the peers in turn, then exits.
+		peers := strings.Split(f[1], ",")
+		total, _ := strconv.Atoi(f[2])
+		pc, err := net.ListenPacket("udp", ":0")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer pc.Close()
+		var addrs []net.Addr
+		for _, p := range peers {
+			a, err := net.ResolveUDPAddr("udp", p)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			addrs = append(addrs, a)
+		}
+		buf := make([]byte, udpPayload)
+		for sent, i := 0, 0; sent < total; i++ {
+			if _, err := pc.WriteTo(buf, addrs[i%len(addrs)]); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			sent += len(buf)
+			if i%32 == 31 {
+				time.Sleep(time.Millisecond) // stay under the sinks' buffers
+			}
+		}
+		fmt.Println("done")
+		return 0
 	case len(f) == 2 && f[0] == "sink":
 		ln, err := net.Listen("tcp", f[1])
 		if err != nil {
@@ -316,4 +350,59 @@ func startSinkProc(t *testing.T, ns, addr string) string {
 	t.Helper()
 	_, a := startStorm(t, ns, "sink "+addr)
 	return a
+}
+
+// TestShortLivedUDP: 20 processes, 10 at a time, each sprays 200 KB from an
+// unconnected UDP socket (sendto) to 4 peers and exits, living about 10 ms:
+// their bytes are credited to their pids.
+func TestShortLivedUDP(t *testing.T) {
+	p := netnstest.NewPair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var peers []string
+	for range 4 {
+		peers = append(peers, startSink(t, ctx, p.NSB, "udp", p.AddrB4.String()).addr)
+	}
+	run := startGohogs(t, p.NSA, "-x", "-C", "-v", "2", "-d", "0.5", "--duration", "5s", p.IfA)
+	time.Sleep(700 * time.Millisecond)
+	before, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+	var mu sync.Mutex
+	var pids []int
+	for round := 0; round < 2; round++ {
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd, done := startStorm(t, p.NSA, "spray "+strings.Join(peers, ",")+" 200000")
+				if done != "done" {
+					t.Errorf("spray: %q", done)
+				}
+				cmd.Wait()
+				mu.Lock()
+				pids = append(pids, cmd.Process.Pid)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+	time.Sleep(200 * time.Millisecond)
+	after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+	out := run.wait(t, 20*time.Second)
+	rows := lastTotals(t, out)
+	credited := 0.0
+	for _, pid := range pids {
+		credited += rows[pid].sent
+	}
+	wire := float64(after.TxBytes - before.TxBytes)
+	_, blocks := parseTrace(t, out)
+	if credited < 0.99*wire {
+		st := run.stderr.String()
+		t.Logf("stderr tail: %s", st[max(0, len(st)-1500):])
+	}
+	t.Logf("20 UDP processes: %.0f of %.0f bytes sent credited to their pids (%.1f%%); last block %+v",
+		credited, wire, 100*credited/wire, blocks[len(blocks)-1])
+	if credited < 0.95*wire || credited > 1.001*wire {
+		t.Errorf("credited %.1f%% of the sent bytes to the right pids, want 95%%..100%%", 100*credited/wire)
+	}
 }
