@@ -31,19 +31,23 @@ import (
 type connEvents struct {
 	dir  string // the tracefs instance
 	pipe *os.File
-	// identify is called (on the reader goroutine) for the pid of every
-	// connect, to read the process's identity while it lives.
+	// identify reads a process's identity (readIdentity; tests set it).
+	// It runs on goroutines of its own, at most identWorkers at once, so
+	// that the events keep flowing while /proc is read, and a burst of new
+	// processes is read in parallel before they exit.
 	identify func(pid int) (*Process, uint64)
+	sem      chan struct{}
 	done     chan struct{}
 
-	// ids caches the identity of the processes seen connecting, checked
-	// against the start time on each use; tgids the process of each thread
-	// seen (reader goroutine only).
-	ids   map[int]connIdentity
+	// tgids is the process of each thread seen (reader goroutine only).
 	tgids map[int]tgidEntry
+	// ids caches identities by pid, checked against the start time.
+	idsMu sync.Mutex
+	ids   map[int]connIdentity
 
 	mu      sync.Mutex
-	pending map[uint64]pendingConn // socket kernel address → the connecting pid
+	idents  map[int]*ident         // the latest identity read started per pid
+	pending map[uint64]pendingConn // socket kernel address → the connecting process
 	conns   map[connKey]connInfo
 	events  uint64
 	errs    uint64
@@ -75,10 +79,60 @@ type connIdentity struct {
 	netns uint64
 }
 
+// ident is a process's identity being read: ready is closed once proc (nil
+// if the process was gone) and netns are set.
+type ident struct {
+	pid   int
+	born  time.Time
+	ready chan struct{}
+	proc  *Process
+	netns uint64 // 0 if unknown
+}
+
 type connInfo struct {
-	proc  *Process // nil if the process could not be read
-	netns uint64   // its network namespace, 0 if unknown
-	when  time.Time
+	id   *ident
+	when time.Time
+}
+
+const identWorkers = 4
+
+func newConnEvents(identify func(pid int) (*Process, uint64)) *connEvents {
+	return &connEvents{identify: identify, sem: make(chan struct{}, identWorkers), done: make(chan struct{}),
+		ids: make(map[int]connIdentity), tgids: make(map[int]tgidEntry), idents: make(map[int]*ident),
+		pending: make(map[uint64]pendingConn), conns: make(map[connKey]connInfo)}
+}
+
+// identFor returns the identity of pid, reading it (in the background)
+// unless a read started less than a second ago. c.mu is held.
+func (c *connEvents) identFor(pid int, now time.Time) *ident {
+	if id := c.idents[pid]; id != nil && now.Sub(id.born) < time.Second {
+		return id
+	}
+	id := &ident{pid: pid, born: now, ready: make(chan struct{})}
+	if len(c.idents) >= connMax {
+		for p, old := range c.idents {
+			if now.Sub(old.born) > connTTL {
+				delete(c.idents, p)
+			}
+		}
+	}
+	c.idents[pid] = id
+	fill := func() {
+		id.proc, id.netns = c.identify(pid)
+		if id.proc == nil {
+			c.mu.Lock()
+			c.lost++
+			c.mu.Unlock()
+		}
+		close(id.ready)
+	}
+	select {
+	case c.sem <- struct{}{}:
+		go func() { defer func() { <-c.sem }(); fill() }()
+	default:
+		go fill() // a burst: more readers than usual, briefly
+	}
+	return id
 }
 
 const (
@@ -104,8 +158,9 @@ func startConnEvents() (*connEvents, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("tracefs instance: %w", err)
 	}
-	c := &connEvents{dir: dir, done: make(chan struct{}), ids: make(map[int]connIdentity), tgids: make(map[int]tgidEntry),
-		pending: make(map[uint64]pendingConn), conns: make(map[connKey]connInfo)}
+	c := newConnEvents(nil)
+	c.dir = dir
+	c.identify = c.readIdentity
 	ev := filepath.Join(dir, "events", "sock", "inet_sock_set_state")
 	fib := filepath.Join(dir, "events", "fib", "fib_table_lookup")
 	for _, w := range []struct{ file, val string }{
@@ -135,7 +190,6 @@ func startConnEvents() (*connEvents, error) {
 		return nil, fmt.Errorf("tracefs: %w", err)
 	}
 	c.pipe = f
-	c.identify = c.readIdentity
 	go c.read()
 	return c, nil
 }
@@ -198,14 +252,10 @@ func (c *connEvents) line(l string, now time.Time) {
 		return
 	}
 	ev, ok := parseConnEvent(head, body)
-	var who connInfo
-	if ok && ev.newstate == tcpSynSent && ev.process && c.identify != nil {
-		// Outside c.mu: lookups must not wait for /proc.
-		if pid := c.processOf(ev, now); pid > 0 {
-			who.proc, who.netns = c.identify(pid)
-		}
+	pid := 0
+	if ok && ev.newstate == tcpSynSent && ev.process {
+		pid = c.processOf(ev, now)
 	}
-	who.when = now
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !ok {
@@ -215,10 +265,11 @@ func (c *connEvents) line(l string, now time.Time) {
 	c.events++
 	switch {
 	case ev.newstate == tcpSynSent && ev.process:
-		if who.proc == nil {
-			c.lost++ // gone already, or unreadable: nothing to name it by
+		if pid <= 0 {
+			c.lost++ // the thread is gone already
 			break
 		}
+		who := connInfo{id: c.identFor(pid, now), when: now}
 		if ev.sport != 0 { // bound before connect: the port is known now
 			c.add(ev, who, now)
 		} else {
@@ -268,28 +319,18 @@ func (c *connEvents) udpSend(head, body []byte, now time.Time) {
 		return
 	}
 	k := connKey{udp: true, lport: ev.sport}
-	c.mu.Lock()
-	c.events++
-	old, seen := c.conns[k]
-	c.mu.Unlock()
 	pid := c.processOf(ev, now)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events++
 	if pid <= 0 {
+		c.lost++
 		return
 	}
-	if seen && now.Sub(old.when) < time.Second && old.proc != nil && old.proc.PID == pid {
+	if old, seen := c.conns[k]; seen && now.Sub(old.when) < time.Second && old.id.pid == pid {
 		return // a burst of sends from the same process: known already
 	}
-	var who connInfo
-	who.proc, who.netns = c.identify(pid)
-	if who.proc == nil {
-		c.mu.Lock()
-		c.lost++
-		c.mu.Unlock()
-		return
-	}
-	c.mu.Lock()
-	c.addKey(k, who, now)
-	c.mu.Unlock()
+	c.addKey(k, connInfo{id: c.identFor(pid, now), when: now}, now)
 }
 
 // add records a connection. c.mu is held.
@@ -325,12 +366,20 @@ func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool
 		k.v6 = true
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	i, ok := c.conns[k]
-	if !ok || now.Sub(i.when) > connTTL || (netns != 0 && i.netns != 0 && netns != i.netns) {
+	c.mu.Unlock()
+	if !ok || now.Sub(i.when) > connTTL {
 		return nil, false
 	}
-	return i.proc, true
+	select {
+	case <-i.id.ready:
+	case <-time.After(100 * time.Millisecond):
+		return nil, false // /proc is very slow: the flow is looked up again later
+	}
+	if i.id.proc == nil || (netns != 0 && i.id.netns != 0 && netns != i.id.netns) {
+		return nil, false
+	}
+	return i.id.proc, true
 }
 
 func (c *connEvents) counts() (events, errs, lost uint64) {
@@ -438,12 +487,13 @@ func tgidOf(tid int) int {
 	return n
 }
 
-// readIdentity reads the identity of pid from /proc, on the reader
-// goroutine and without the Resolver's lock (a scan holding it must not
-// delay the events while short-lived processes exit): the start time each
-// time, the rest once per process.
+// readIdentity reads the identity of pid from /proc, without the
+// Resolver's lock (a scan holding it must not delay the reads while
+// short-lived processes exit): the start time each time, the rest once per
+// process. The command line first: it is empty once a process exits.
 func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
 	dir := "/proc/" + strconv.Itoa(pid)
+	cmdline, cmdErr := os.ReadFile(dir + "/cmdline")
 	b, err := os.ReadFile(dir + "/stat")
 	if err != nil {
 		return nil, 0
@@ -452,12 +502,15 @@ func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
 	if err != nil {
 		return nil, 0
 	}
-	if id, ok := c.ids[pid]; ok && id.proc.StartTime == start {
+	c.idsMu.Lock()
+	id, ok := c.ids[pid]
+	c.idsMu.Unlock()
+	if ok && id.proc.StartTime == start {
 		return id.proc, id.netns
 	}
 	p := &Process{PID: pid, StartTime: start, Name: comm}
-	if b, err := os.ReadFile(dir + "/cmdline"); err == nil {
-		p.Name, p.Cmdline = parseCmdline(b, comm)
+	if cmdErr == nil {
+		p.Name, p.Cmdline = parseCmdline(cmdline, comm)
 	}
 	if b, err := os.ReadFile(dir + "/status"); err == nil {
 		p.UID, _ = parseStatusUID(b)
@@ -466,10 +519,12 @@ func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
 	if l, err := os.Readlink(dir + "/ns/net"); err == nil {
 		netns, _ = nsInode([]byte(l))
 	}
+	c.idsMu.Lock()
 	if len(c.ids) >= 4096 {
 		clear(c.ids)
 	}
 	c.ids[pid] = connIdentity{proc: p, netns: netns}
+	c.idsMu.Unlock()
 	return p, netns
 }
 

@@ -19,10 +19,9 @@ func TestParseConnEvent(t *testing.T) {
 		estab   = `         python3-28961   (  28961) [001] .N...  3387.942602: inet_sock_set_state: skaddr=0xffff8881c4693780 (-131384049322112) oldstate=0x2 (2) newstate=0x1 (1) sport=0x8db8 (36280) dport=0x1c24 (7204) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x200007f (33554559) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>`
 		softirq = `           <...>-28961   [001] ..s2.  3387.942607: inet_sock_set_state: skaddr=0xffff8881c4691280 (-131384049331584) oldstate=0xa (10) newstate=0x2 (3) sport=0x1c24 (7204) dport=0x8db8 (36280) family=0xa (10) protocol=0x6 (6) saddr=0x0 (0) daddr=0x0 (0) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>`
 	)
-	c := &connEvents{pending: map[uint64]pendingConn{}, conns: map[connKey]connInfo{}, tgids: map[int]tgidEntry{},
-		identify: func(pid int) (*Process, uint64) {
-			return &Process{PID: pid, Name: "client"}, 77
-		}}
+	c := newConnEvents(func(pid int) (*Process, uint64) {
+		return &Process{PID: pid, Name: "client"}, 77
+	})
 	now := time.Now()
 	f := Flow{Proto: 6, Local: netip.MustParseAddrPort("127.0.0.1:36280"), Remote: netip.MustParseAddrPort("127.0.0.2:7204")}
 	// No tgid on the line, and the thread cannot be read from /proc (a
@@ -132,8 +131,7 @@ func TestParseUDPSendEvent(t *testing.T) {
 	if !ok || ev.pid != 4869 || ev.tgid != 4869 || !ev.process {
 		t.Fatalf("head: %+v %v", ev, ok)
 	}
-	c := &connEvents{pending: map[uint64]pendingConn{}, conns: map[connKey]connInfo{}, tgids: map[int]tgidEntry{},
-		identify: func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "dig"}, 0 }}
+	c := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "dig"}, 0 })
 	now := time.Now()
 	c.udpSend(b[:i], b[i+len(fibMarker):], now)
 	f := Flow{Proto: 17, Local: netip.MustParseAddrPort("10.0.0.1:35190"), Remote: netip.MustParseAddrPort("10.0.0.9:53")}

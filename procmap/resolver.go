@@ -323,9 +323,19 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 		return o, nil
 	}
 	if f.Proto == unix.IPPROTO_UDP {
+		// The latest sender seen on the local port: fresher than the
+		// endpoint's remembered owner, whose port a later short-lived
+		// process may have been given.
+		cached, inCache := r.cache.get(endpoint(f), now)
+		if p := r.connected(f, now); p != nil && !(inCache && cached.Process != nil &&
+			cached.Process.PID == p.PID && cached.Process.StartTime == p.StartTime) {
+			o := Owner{UID: p.UID, Process: p}
+			r.remember(f, o, now)
+			return o, nil
+		}
 		// A UDP socket's owner is its local endpoint's: an unconnected
 		// socket that sent to many peers and closed.
-		if o, ok := r.cache.get(endpoint(f), now); ok {
+		if o, ok := cached, inCache; ok {
 			r.stats.CacheHits++
 			return o, nil
 		}
