@@ -109,15 +109,43 @@
 // port is remembered too, so a closed unconnected socket's datagrams to new
 // peers still find it. A live socket always wins over the cache.
 //
+// # Connections that end before their first packet is looked up
+//
+// At 200 or 2000 short connections a second, a connection is over (the
+// client's socket destroyed, the server's in TIME_WAIT without inode) before
+// capture has handed its first packet over, and a process that uploads and
+// exits may be gone as well. With root, the Resolver follows two kernel
+// tracepoints in a tracefs instance of its own (mounting tracefs if needed;
+// Options.NoConnEvents turns this off):
+//   - sock:inet_sock_set_state, filtered to TCP's SYN_SENT transitions:
+//     connect() runs CLOSE→SYN_SENT in the connecting thread, so its pid
+//     (the process is read from the line, or from /proc/TID/status) is the
+//     client; the port is chosen after that event, so the socket's next
+//     transition, joined on the socket's kernel address, gives it.
+//   - fib:fib_table_lookup, filtered to UDP: an unconnected send looks its
+//     route up in the sender's thread, with the local port (IPv4; the
+//     event's field dump cannot print IPv6 addresses, and fib6's has no
+//     ports).
+//
+// The process's identity is read at once, on goroutines of their own, so it
+// is named even after it exits. These answers are used only when nothing
+// else can answer (the socket is gone, or its holder is not seen), checked
+// against the flow's network namespace; for a UDP port, the latest sender
+// wins over the remembered owner (ports are reused by later processes).
+// What they cost: two lines of text per connect, and one per UDP datagram
+// from an unconnected socket (parsed without allocating).
+//
 // # What is still missed, and why
 //
-//   - A flow whose socket closed before it was first resolved: TIME_WAIT
-//     keeps the tuple but neither inode nor uid, so nothing links it to a
-//     process (unless it is the server side of a listener, credited to the
-//     listener). The caller must resolve on the first packet.
-//   - A process that exits between opening its socket and the next scan of
-//     its fds: its fds are gone, so the socket (if still alive, held by
-//     nobody) has an inode but no process.
+//   - Without root or tracefs: a flow whose socket closed before it was
+//     first resolved (TIME_WAIT keeps the tuple but neither inode nor uid),
+//     unless it is the server side of a listener (credited to the listener).
+//   - IPv6 UDP senders that exit before their first datagram is looked up
+//     (see above), and a process that exits before its identity is read
+//     (its /proc/PID/cmdline is then empty: it is named by its comm, the
+//     first 15 bytes of the program name).
+//   - The server side of a connection accepted by a process other than the
+//     listener's first holder (pre-forked servers) goes to that holder.
 //   - A socket shared by several processes (fork) is credited to the first
 //     holder found.
 //   - Without root (CAP_SYS_PTRACE), other users' fds are unreadable:
