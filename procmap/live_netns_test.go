@@ -164,3 +164,32 @@ func TestLiveICMPAndRaw(t *testing.T) {
 		mustNotFound(t, r, Flow{NetNS: nsA, Proto: 58, Local: netip.AddrPortFrom(p.AddrA6, 7), Remote: netip.AddrPortFrom(p.AddrB6, 0)})
 	})
 }
+
+// TestLiveOwnNamespaceProcNet: a Resolver made on a thread inside another
+// network namespace (a library user's setns) reads that namespace's
+// /proc/net tables, not the main thread's, when it cannot use sock_diag.
+func TestLiveOwnNamespaceProcNet(t *testing.T) {
+	p := netnstest.NewPair(t)
+	var r *Resolver
+	var ln net.Listener
+	var c net.Conn
+	err := netnstest.Do(p.NSA, func() error {
+		var err error
+		if ln, err = net.Listen("tcp4", net.JoinHostPort(p.AddrA4.String(), "0")); err != nil {
+			return err
+		}
+		if c, err = net.Dial("tcp4", ln.Addr().String()); err != nil {
+			return err
+		}
+		r, err = New(Options{NoNetlink: true, NoConnEvents: true})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer ln.Close()
+	defer c.Close()
+	f := Flow{Proto: 6, Local: ap(c.LocalAddr()), Remote: ap(c.RemoteAddr())}
+	mustResolve(t, r, f, inodeOf(t, c), os.Getpid())
+}

@@ -112,13 +112,16 @@ type Resolver struct {
 	cache    flowCache
 	events   *procEvents // nil without the process connector
 	conns    *connEvents // nil without the connect tracepoint
-	fresh    []int       // pids reported by the connector, not scanned yet
-	scan     scanBufs
-	pidBuf   []int
-	youngBuf []*procEntry
-	gen      uint64 // counts misses, to read a process once per miss
-	ents     []sockEntry
-	stats    Stats
+	// selfNSFile holds the resolver's namespace open when it is not the
+	// main thread's (whose tables /proc/net shows); nil otherwise.
+	selfNSFile *os.File
+	fresh      []int // pids reported by the connector, not scanned yet
+	scan       scanBufs
+	pidBuf     []int
+	youngBuf   []*procEntry
+	gen        uint64 // counts misses, to read a process once per miss
+	ents       []sockEntry
+	stats      Stats
 }
 
 // New returns a Resolver reading opts.ProcRoot. Its own network namespace is
@@ -162,6 +165,18 @@ func New(opts Options) (*Resolver, error) {
 		r.selfNS, _ = nsInode(buf[:n])
 	} else if n, err := unix.Readlink(r.root+"/self/ns/net", buf); err == nil {
 		r.selfNS, _ = nsInode(buf[:n])
+	}
+	// /proc/net is the main thread's namespace. Made on a thread in
+	// another one (a library user's setns), keep that namespace open to
+	// read its tables from inside it.
+	if n, err := unix.Readlink(r.root+"/self/ns/net", buf); err == nil && r.root == "/proc" {
+		if main, _ := nsInode(buf[:n]); main != r.selfNS && r.selfNS != 0 {
+			f, err := os.Open("/proc/thread-self/ns/net")
+			if err != nil {
+				return nil, fmt.Errorf("procmap: own network namespace: %w", err)
+			}
+			r.selfNSFile = f
+		}
 	}
 	if !r.noNetlink {
 		d, err := dialDiag("")
@@ -223,6 +238,9 @@ func (r *Resolver) Close() error {
 	}
 	for _, e := range r.procs {
 		e.unpin()
+	}
+	if r.selfNSFile != nil {
+		r.selfNSFile.Close()
 	}
 	for _, n := range r.ns {
 		if n.diag != nil {
@@ -447,6 +465,12 @@ func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]sockEntry, error) {
 	var err error
 	ents := r.ents[:0]
 	switch {
+	case ns == nil && r.selfNSFile != nil:
+		err = inNetNS(fmt.Sprintf("/proc/self/fd/%d", r.selfNSFile.Fd()), func() error {
+			var e error
+			ents, m, e = readTables(r.root+"/thread-self/net", proto, ents)
+			return e
+		})
 	case ns == nil:
 		ents, m, err = readTables(r.root+"/net", proto, ents)
 	case ns.pid > 0:
