@@ -174,7 +174,13 @@ type gohogsRun struct {
 
 func startGohogs(t *testing.T, ns string, args ...string) *gohogsRun {
 	t.Helper()
-	full := append([]string{"netns", "exec", ns, gohogsBin}, args...)
+	return startIn(t, ns, gohogsBin, args...)
+}
+
+// startIn runs prog (gohogs, or nethogs beside it) inside ns.
+func startIn(t *testing.T, ns, prog string, args ...string) *gohogsRun {
+	t.Helper()
+	full := append([]string{"netns", "exec", ns, prog}, args...)
 	r := &gohogsRun{stdout: new(bytes.Buffer), stderr: new(bytes.Buffer), done: make(chan error, 1)}
 	r.cmd = exec.Command("ip", full...)
 	r.cmd.Stdout, r.cmd.Stderr = r.stdout, r.stderr
