@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -23,6 +24,7 @@ type LocalAddrs struct {
 	cur atomic.Pointer[addrSet]
 	h   *netlink.Handle
 	ns  netns.NsHandle
+	own bool // ns is the process's own: sockets are made without setns
 }
 
 // addrSet is one immutable snapshot of the local addresses.
@@ -45,12 +47,25 @@ func WatchLocalAddrs(ctx context.Context) (*LocalAddrs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture: local addresses: current network namespace: %w", err)
 	}
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	// Entering a namespace (setns) needs CAP_SYS_ADMIN, which a gohogs
+	// given only CAP_NET_RAW lacks: name the namespace only when the
+	// calling thread is not in the process's own.
+	own := true
+	if main, err := netns.GetFromPid(os.Getpid()); err == nil {
+		own = main.Equal(ns)
+		main.Close()
+	}
+	var h *netlink.Handle
+	if own {
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+	} else {
+		h, err = netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	}
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("capture: local addresses: netlink: %w", err)
 	}
-	l := &LocalAddrs{h: h, ns: ns}
+	l := &LocalAddrs{h: h, ns: ns, own: own}
 	ctx, cancel := context.WithCancel(ctx)
 	ch, err := l.subscribe(ctx)
 	if err != nil {
@@ -74,11 +89,14 @@ func WatchLocalAddrs(ctx context.Context) (*LocalAddrs, error) {
 // subscribe opens an address notification socket in l's namespace.
 func (l *LocalAddrs) subscribe(ctx context.Context) (chan netlink.AddrUpdate, error) {
 	ch := make(chan netlink.AddrUpdate, 256)
-	ns := l.ns
-	err := netlink.AddrSubscribeWithOptions(ch, ctx.Done(), netlink.AddrSubscribeOptions{
-		Namespace:     &ns,
+	opts := netlink.AddrSubscribeOptions{
 		ErrorCallback: func(error) {}, // a failed subscription closes ch; follow resubscribes
-	})
+	}
+	if !l.own {
+		ns := l.ns
+		opts.Namespace = &ns
+	}
+	err := netlink.AddrSubscribeWithOptions(ch, ctx.Done(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("capture: local addresses: subscribe: %w", err)
 	}

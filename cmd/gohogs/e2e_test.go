@@ -37,6 +37,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	os.Chmod(dir, 0o755) // TestNoPermission runs it as another user
 	gohogsBin = filepath.Join(dir, "gohogs")
 	out, err := exec.Command("go", "build", "-o", gohogsBin, ".").CombinedOutput()
 	if err != nil {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gohogs/gohogs/trace"
+)
+
+// TestParseArgsLikeGetopt: nethogs's getopt rules: options after devices,
+// combined flags, attached or separate arguments, "--".
+func TestParseArgsLikeGetopt(t *testing.T) {
+	o, err := parseArgs([]string{"eth0", "-tCd2", "-v", "3", "lo", "-P", "12", "-P13", "-s", "--", "-x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.trace || !o.udp || o.delay != 2*time.Second || o.view != trace.ViewTotalMB || !o.bySent || o.bughunt {
+		t.Errorf("options %+v", o)
+	}
+	if strings.Join(o.devices, ",") != "eth0,lo,-x" || len(o.pids) != 2 || o.pids[1] != 13 {
+		t.Errorf("devices %q pids %v", o.devices, o.pids)
+	}
+	o, err = parseArgs([]string{"-x", "-d", "0.25", "--duration=90s", "--output", "/tmp/%H.log", "--rotate", "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.trace || o.delay != 250*time.Millisecond || o.duration != 90*time.Second || o.output != "/tmp/%H.log" || o.rotate != time.Hour {
+		t.Errorf("options %+v", o)
+	}
+}
+
+// TestCommandLineErrors: each error a user can cause gives one clear line
+// (nethogs's where nethogs has one) and nethogs's exit status.
+func TestCommandLineErrors(t *testing.T) {
+	for _, c := range []struct {
+		args       []string
+		code       int
+		stdout     string // a prefix
+		stderrLine string // the first line of stderr
+		usage      bool   // usage follows on stderr
+	}{
+		{[]string{"-h"}, 0, "usage: gohogs [-V] [-h]", "", false},
+		{[]string{"-V"}, 0, " version " + version + "\n", "", false},
+		{[]string{"-Z"}, 1, "", "gohogs: invalid option -- 'Z'", true},
+		{[]string{"-t", "-d"}, 1, "", "gohogs: option requires an argument -- 'd'", true},
+		{[]string{"--bogus"}, 1, "", "gohogs: unrecognized option '--bogus'", true},
+		{[]string{"-t", "-d", "0"}, 1, "", `gohogs: -d: delay "0" out of range: want at least 0.001 seconds`, false},
+		{[]string{"-t", "-d", "abc"}, 1, "", `gohogs: -d: invalid delay "abc": want a number of seconds such as 1 or 0.5`, false},
+		{[]string{"-t", "-v", "6"}, 1, "", `gohogs: -v: invalid value "6": want a view mode from 0 to 5 (0 KB/s, 1 total KB, 2 total B, 3 total MB, 4 MB/s, 5 GB/s)`, false},
+		{[]string{"-t", "-c", "-1"}, 1, "", `gohogs: -c: invalid value "-1": want a number of refreshes, 0 for no limit`, false},
+		{[]string{"-t", "-P", "x"}, 1, "", `gohogs: -P: invalid value "x": want a process id`, false},
+		{[]string{"-t", "--duration", "soon"}, 1, "", `gohogs: --duration: invalid duration "soon": want a Go duration such as 90s, 15m or 1h`, false},
+		{[]string{"-t", "--rotate", "1h"}, 1, "", "gohogs: --rotate needs --output: there is no file to rotate when writing to stdout", false},
+		{[]string{"-t", "lo"}, 1, "", noDevices, false},
+		{[]string{"-t", "no-such-if0"}, 1, "", `gohogs: interface "no-such-if0" does not exist (ip link lists the interfaces)`, false},
+	} {
+		var out, errb bytes.Buffer
+		code := run(c.args, strings.NewReader(""), &out, &errb)
+		first, rest, _ := strings.Cut(errb.String(), "\n")
+		if code != c.code || !strings.HasPrefix(out.String(), c.stdout) || first != c.stderrLine ||
+			(c.usage != strings.HasPrefix(rest, "usage: gohogs")) || (!c.usage && rest != "") {
+			t.Errorf("gohogs %q: exit %d, stdout %.60q, stderr %q", c.args, code, out.String(), errb.String())
+		}
+	}
+}
+
+// TestNoPermission: run as an unprivileged user, gohogs says that capture
+// needs CAP_NET_RAW or root, and exits 1.
+func TestNoPermission(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to drop to another user")
+	}
+	cmd := exec.Command(gohogsBin, "-t", "-a", "-c", "1", "lo")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("exit %v, stderr %q", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "CAP_NET_RAW") || strings.Contains(errb.String(), "panic") {
+		t.Errorf("stderr %q does not say what permission is missing", errb.String())
+	}
+	t.Logf("stderr: %s", errb.String())
+}
