@@ -312,6 +312,10 @@ func (r *Resolver) scanProc(pid int, target uint64, depth scanDepth) bool {
 	seen := slices.Grow(r.scan.seen[:0], len(list))[:len(list)]
 	clear(seen)
 	r.scan.seen = seen
+	// Every new fd number is indexed, not only up to the target: a
+	// process opening sockets by the thousand is read once per burst, and
+	// the other new sockets are then index hits.
+	found := false
 	for i, fd := range list {
 		if _, ok := e.fds[fd]; ok {
 			continue
@@ -319,20 +323,32 @@ func (r *Resolver) scanProc(pid int, target uint64, depth scanDepth) bool {
 		seen[i] = true
 		if ino := r.readFD(pid, e, dirfd, fd); target != 0 && ino == target {
 			e.addChurn(fd)
-			return true
+			found = true
 		}
 	}
-	for i, fd := range list {
-		if seen[i] {
-			continue
-		}
-		if ino := r.readFD(pid, e, dirfd, fd); target != 0 && ino == target {
-			return true
+	if found {
+		return true
+	}
+	// Known fd numbers may hold a new socket (closed and reused). Read
+	// again only for processes of ordinary size: for one with thousands of
+	// fds that would be thousands of reads per miss; its reused numbers
+	// are found through the churn list, or the connect events.
+	if len(list) <= maxRereadFDs {
+		for i, fd := range list {
+			if seen[i] {
+				continue
+			}
+			if ino := r.readFD(pid, e, dirfd, fd); target != 0 && ino == target {
+				return true
+			}
 		}
 	}
 	e.scanned = true
 	return false
 }
+
+// maxRereadFDs bounds the known fds read again on a miss.
+const maxRereadFDs = 1024
 
 // processOf returns the process holding socket inode. On a miss it updates
 // the index incrementally, cheapest first, stopping once inode is found:

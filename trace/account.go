@@ -201,7 +201,7 @@ func New(cfg Config, start time.Time) *Accountant {
 	}
 	a := &Accountant{
 		cfg:   cfg,
-		queue: make(chan *flow, 4096),
+		queue: make(chan *flow, 1<<16),
 		stop:  make(chan struct{}),
 		flows: make(map[mapKey]*flow),
 		procs: make(map[procKey]*proc),
