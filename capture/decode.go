@@ -262,6 +262,9 @@ func decodeTransport(data []byte, p *Packet) error {
 		p.SrcPort = binary.BigEndian.Uint16(data[0:2])
 		p.DstPort = binary.BigEndian.Uint16(data[2:4])
 		p.HasPorts = true
+		if p.Proto == ProtoTCP && len(data) >= 14 {
+			p.TCPFlags = data[13]
+		}
 	}
 	return nil
 }

@@ -57,6 +57,9 @@ func (g *gopacketDecoder) decode(data []byte, p *Packet) error {
 			p.Dst, _ = netip.AddrFromSlice(g.ip6.DstIP)
 		case layers.LayerTypeTCP:
 			p.SrcPort, p.DstPort, p.HasPorts = uint16(g.tcp.SrcPort), uint16(g.tcp.DstPort), true
+			if len(g.tcp.Contents) >= 14 {
+				p.TCPFlags = g.tcp.Contents[13]
+			}
 		case layers.LayerTypeUDP:
 			p.SrcPort, p.DstPort, p.HasPorts = uint16(g.udp.SrcPort), uint16(g.udp.DstPort), true
 		}

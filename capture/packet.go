@@ -57,4 +57,14 @@ type Packet struct {
 	HasPorts bool
 	// Fragment is true for any IP fragment (first or later).
 	Fragment bool
+	// TCPFlags are the flags byte of a TCP header (FIN 0x01, SYN 0x02,
+	// RST 0x04, ...), when captured; 0 otherwise.
+	TCPFlags uint8
 }
+
+// TCP flags, as in TCPFlags.
+const (
+	TCPFin uint8 = 0x01
+	TCPSyn uint8 = 0x02
+	TCPRst uint8 = 0x04
+)

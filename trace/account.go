@@ -133,7 +133,13 @@ type flow struct {
 	tries      uint8
 	nextTry    time.Time
 	owner      *proc
+	closing    bool // a FIN or RST was seen: forgotten soon after it is idle
 }
+
+// closedFlowTimeout is how long a TCP flow that saw a FIN or RST is kept
+// once idle (its last ACKs), instead of FlowTimeout: under a churn of short
+// connections the table then holds seconds of them, not the last 50 s.
+const closedFlowTimeout = 2 * time.Second
 
 type procKey struct {
 	pid   int
@@ -263,6 +269,7 @@ func (a *Accountant) Packet(p *capture.Packet) {
 	// (A later IP fragment has no ports: it lands on the flow with no
 	// addresses, which is never resolved and goes to the unknown rows.)
 	next := !p.Timestamp.Before(a.cut)
+	closing := p.TCPFlags&(capture.TCPFin|capture.TCPRst) != 0
 	if srcLocal {
 		f := a.flow(p.Proto, src, dst, p.Timestamp)
 		if next {
@@ -270,6 +277,7 @@ func (a *Accountant) Packet(p *capture.Packet) {
 		} else {
 			f.sent += n
 		}
+		f.closing = f.closing || closing
 	}
 	if dstLocal || !srcLocal {
 		f := a.flow(p.Proto, dst, src, p.Timestamp)
@@ -278,6 +286,7 @@ func (a *Accountant) Packet(p *capture.Packet) {
 		} else {
 			f.recv += n
 		}
+		f.closing = f.closing || closing
 	}
 	a.mu.Unlock()
 }
@@ -471,7 +480,11 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 		if f.state != stateResolved && k.proto == capture.ProtoTCP && k.local.IsValid() {
 			unknownConns = append(unknownConns, f)
 		}
-		if f.sent|f.recv == 0 && !f.queued && now.Sub(f.lastSeen) > a.cfg.FlowTimeout {
+		timeout := a.cfg.FlowTimeout
+		if f.closing && f.state != statePending {
+			timeout = min(timeout, closedFlowTimeout)
+		}
+		if f.sent|f.recv == 0 && !f.queued && now.Sub(f.lastSeen) > timeout {
 			if f.owner != nil {
 				f.owner.flows--
 			}

@@ -307,3 +307,32 @@ func TestFragmentsGoToUnknown(t *testing.T) {
 		t.Fatalf("unknown %+v conns %q", u, s.UnknownConns)
 	}
 }
+
+// A TCP flow that saw a FIN or RST leaves the table 2 s after its last
+// packet, not 50 s: under a churn of short connections the table holds
+// seconds of them.
+func TestClosedFlowsLeaveSoon(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{
+		netip.AddrPortFrom(hostA, 40000): client, netip.AddrPortFrom(hostA, 40001): client,
+	}}
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res}, t0)
+	defer a.Close()
+	open := tcpFlow(hostA, hostB, 40000, 80, 100)
+	fin := tcpFlow(hostA, hostB, 40001, 80, 100)
+	fin.TCPFlags = capture.TCPFin | 0x10
+	a.Packet(open)
+	a.Packet(fin)
+	waitResolved(t, a, 2)
+	a.Refresh(t0.Add(time.Second))
+	if n := a.Stats().Flows; n != 2 {
+		t.Fatalf("%d flows after 1 s, want 2", n)
+	}
+	a.Refresh(t0.Add(4 * time.Second))
+	if n := a.Stats().Flows; n != 1 {
+		t.Fatalf("%d flows 4 s after the FIN, want 1 (the open one)", n)
+	}
+	a.Refresh(t0.Add(60 * time.Second))
+	if n := a.Stats().Flows; n != 0 {
+		t.Fatalf("%d flows after 60 s idle, want 0", n)
+	}
+}
