@@ -154,9 +154,18 @@ func startConnEvents() (*connEvents, error) {
 		}
 	}
 	removeStaleInstances()
-	dir := filepath.Join(tracefsRoot, "instances", instPrefix+strconv.Itoa(os.Getpid()))
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("tracefs instance: %w", err)
+	// One instance per Resolver (several may live in one process): each
+	// reader must see every event.
+	var dir string
+	for i := 0; ; i++ {
+		dir = filepath.Join(tracefsRoot, "instances", instPrefix+strconv.Itoa(os.Getpid())+"-"+strconv.Itoa(i))
+		err := os.Mkdir(dir, 0o700)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || i >= 1000 {
+			return nil, fmt.Errorf("tracefs instance: %w", err)
+		}
 	}
 	c := newConnEvents(nil)
 	c.dir = dir
@@ -164,7 +173,13 @@ func startConnEvents() (*connEvents, error) {
 	ev := filepath.Join(dir, "events", "sock", "inet_sock_set_state")
 	fib := filepath.Join(dir, "events", "fib", "fib_table_lookup")
 	for _, w := range []struct{ file, val string }{
-		{filepath.Join(dir, "buffer_size_kb"), "256"},
+		// Room for bursts (kernel memory, per CPU): events lost to a full
+		// buffer are connections that cannot be named.
+		{filepath.Join(dir, "buffer_size_kb"), "2048"},
+		// Wake the reader at the first event, not when the buffer is half
+		// full (the default): an event is worth most while the process
+		// that made it still lives.
+		{filepath.Join(dir, "buffer_percent"), "0"},
 		// Print every field by name (skaddr is not in the event's format).
 		{filepath.Join(dir, "options", "fields"), "1"},
 		// The event's pid is the thread's; print the process's too (when
@@ -199,7 +214,9 @@ func startConnEvents() (*connEvents, error) {
 func removeStaleInstances() {
 	ents, _ := os.ReadDir(filepath.Join(tracefsRoot, "instances"))
 	for _, e := range ents {
-		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), instPrefix))
+		// gohogs-PID-N
+		num, _, _ := strings.Cut(strings.TrimPrefix(e.Name(), instPrefix), "-")
+		pid, err := strconv.Atoi(num)
 		if err != nil || !strings.HasPrefix(e.Name(), instPrefix) {
 			continue
 		}
@@ -234,7 +251,7 @@ func (c *connEvents) read() {
 			c.udpSend(b[:i], b[i+len(fibMarker):], time.Now())
 			continue
 		}
-		c.line(string(b), time.Now())
+		c.lineBytes(b, time.Now())
 	}
 }
 
@@ -246,14 +263,19 @@ var (
 // line handles one event line, such as
 //
 //	python3-28961 [001] ..... 3387.94: inet_sock_set_state: skaddr=0xffff8881c4693780 (-13...) oldstate=0x7 (7) newstate=0x2 (2) sport=0x0 (0) dport=0x1c24 (7204) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x100007f (16777343) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>
-func (c *connEvents) line(l string, now time.Time) {
-	head, body, ok := strings.Cut(l, ": inet_sock_set_state: ")
-	if !ok {
+func (c *connEvents) line(l string, now time.Time) { c.lineBytes([]byte(l), now) }
+
+var stateMarker = []byte(": inet_sock_set_state: ")
+
+// lineBytes is line on the reader's buffer, parsed without allocating.
+func (c *connEvents) lineBytes(l []byte, now time.Time) {
+	i := bytes.Index(l, stateMarker)
+	if i < 0 {
 		return
 	}
-	ev, ok := parseConnEvent(head, body)
+	ev, ok := parseConnEvent(l[:i], l[i+len(stateMarker):])
 	pid := 0
-	if ok && ev.newstate == tcpSynSent && ev.process {
+	if ok && ev.process && (ev.newstate == tcpSynSent || ev.oldstate == tcpSynSent) {
 		pid = c.processOf(ev, now)
 	}
 	c.mu.Lock()
@@ -265,22 +287,32 @@ func (c *connEvents) line(l string, now time.Time) {
 	c.events++
 	switch {
 	case ev.newstate == tcpSynSent && ev.process:
-		if pid <= 0 {
-			c.lost++ // the thread is gone already
-			break
+		// The process is unknown when the line has no tgid and the
+		// thread could not be read: the next event may still name it.
+		var who connInfo
+		if pid > 0 {
+			who = connInfo{id: c.identFor(pid, now), when: now}
 		}
-		who := connInfo{id: c.identFor(pid, now), when: now}
-		if ev.sport != 0 { // bound before connect: the port is known now
+		if ev.sport != 0 && who.id != nil { // bound before connect: the port is known now
 			c.add(ev, who, now)
 		} else {
 			c.pending[ev.skaddr] = pendingConn{who: who, since: now}
 		}
 	case ev.oldstate == tcpSynSent:
-		if p, ok := c.pending[ev.skaddr]; ok {
-			delete(c.pending, ev.skaddr)
-			if ev.sport != 0 {
-				c.add(ev, p.who, now)
-			}
+		p, ok := c.pending[ev.skaddr]
+		if !ok {
+			break
+		}
+		delete(c.pending, ev.skaddr)
+		if p.who.id == nil && pid > 0 {
+			// Handled in the connecting thread too (the reply was
+			// processed as it left the kernel): it names the process.
+			p.who = connInfo{id: c.identFor(pid, now), when: now}
+		}
+		if p.who.id == nil {
+			c.lost++
+		} else if ev.sport != 0 {
+			c.add(ev, p.who, now)
 		}
 	}
 	if len(c.pending) > connMax {
@@ -368,7 +400,7 @@ func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool
 	c.mu.Lock()
 	i, ok := c.conns[k]
 	c.mu.Unlock()
-	if !ok || now.Sub(i.when) > connTTL {
+	if !ok || i.id == nil || now.Sub(i.when) > connTTL {
 		return nil, false
 	}
 	select {
@@ -411,44 +443,72 @@ func (e connEvent) key() connKey {
 
 // parseConnEvent reads the task-pid and context flags from head, and the
 // name=0xHEX fields from body.
-func parseConnEvent(head, body string) (connEvent, bool) {
-	ev, ok := parseHead(head)
+func parseConnEvent(head, body []byte) (connEvent, bool) {
+	ev, ok := parseHeadBytes(head)
 	if !ok {
 		return ev, false
 	}
-	seen := 0
-	for _, tok := range strings.Fields(body) {
-		name, val, ok := strings.Cut(tok, "=")
-		if !ok || !strings.HasPrefix(val, "0x") {
-			continue
-		}
-		n, err := strconv.ParseUint(val[2:], 16, 64)
-		if err != nil {
+	for _, f := range connFields {
+		v, ok := hexAfter(body, f.key)
+		if !ok {
 			return ev, false
 		}
-		seen++
-		switch name {
+		switch f.name {
 		case "skaddr":
-			ev.skaddr = n
+			ev.skaddr = v
 		case "oldstate":
-			ev.oldstate = int(n)
+			ev.oldstate = int(v)
 		case "newstate":
-			ev.newstate = int(n)
+			ev.newstate = int(v)
 		case "sport":
-			ev.sport = uint16(n)
+			ev.sport = uint16(v)
 		case "dport":
-			ev.dport = uint16(n)
+			ev.dport = uint16(v)
 		case "family":
-			ev.family = int(n)
+			ev.family = int(v)
 		case "saddr":
-			ev.saddr = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
+			ev.saddr = [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
 		case "daddr":
-			ev.daddr = [4]byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)}
-		default:
-			seen--
+			ev.daddr = [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
 		}
 	}
-	return ev, seen == 8 && ev.skaddr != 0
+	return ev, ev.skaddr != 0
+}
+
+// connFields are the event's fields gohogs reads, as printed with the
+// tracefs "fields" option: name=0xHEX (DECIMAL).
+var connFields = func() []struct {
+	name string
+	key  []byte
+} {
+	var fs []struct {
+		name string
+		key  []byte
+	}
+	for _, n := range []string{"skaddr", "oldstate", "newstate", "sport", "dport", "family", "saddr", "daddr"} {
+		fs = append(fs, struct {
+			name string
+			key  []byte
+		}{n, []byte(n + "=0x")})
+	}
+	return fs
+}()
+
+// hexAfter finds key (as a whole field name) in b and parses the hex digits
+// after it.
+func hexAfter(b, key []byte) (uint64, bool) {
+	for off := 0; ; {
+		i := bytes.Index(b[off:], key)
+		if i < 0 {
+			return 0, false
+		}
+		i += off
+		if i == 0 || b[i-1] == ' ' {
+			v, n := parseHexPrefix(b[i+len(key):])
+			return v, n > 0
+		}
+		off = i + len(key)
+	}
 }
 
 // processOf returns the process id of the event's thread: the line's, or
@@ -528,7 +588,9 @@ func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
 	return p, netns
 }
 
-// parseHeadBytes is parseHead without allocating.
+// parseHeadBytes reads "TASK-PID (TGID) [CPU] FLAGS TIMESTAMP" (TGID may
+// be "-------", or absent): the thread id, the process id when given, and
+// whether the event ran in a process's context. It does not allocate.
 func parseHeadBytes(head []byte) (connEvent, bool) {
 	var ev connEvent
 	open, closing := bytes.IndexByte(head, '('), bytes.IndexByte(head, ')')
@@ -581,31 +643,4 @@ func parseDecPrefix(b []byte) (v uint64, n int) {
 		n++
 	}
 	return v, n
-}
-
-// parseHead reads "TASK-PID (TGID) [CPU] FLAGS TIMESTAMP" (TGID may be
-// "-------", or absent): the thread id, the process id when given, and
-// whether the event ran in a process's context.
-func parseHead(head string) (connEvent, bool) {
-	var ev connEvent
-	open, closing := strings.IndexByte(head, '('), strings.IndexByte(head, ')')
-	if open > 0 && closing > open {
-		ev.tgid, _ = strconv.Atoi(strings.TrimSpace(head[open+1 : closing]))
-		head = head[:open] + head[closing+1:]
-	}
-	f := strings.Fields(head)
-	if len(f) < 3 {
-		return ev, false
-	}
-	task := f[0]
-	i := strings.LastIndexByte(task, '-')
-	pid, err := strconv.Atoi(task[i+1:])
-	if err != nil || pid <= 0 {
-		// "<idle>-0" and the like: no process.
-		pid = 0
-	}
-	ev.pid = pid
-	flags := f[2]
-	ev.process = pid > 0 && len(flags) >= 3 && flags[2] == '.'
-	return ev, true
 }

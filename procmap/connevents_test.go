@@ -25,10 +25,10 @@ func TestParseConnEvent(t *testing.T) {
 	now := time.Now()
 	f := Flow{Proto: 6, Local: netip.MustParseAddrPort("127.0.0.1:36280"), Remote: netip.MustParseAddrPort("127.0.0.2:7204")}
 	// No tgid on the line, and the thread cannot be read from /proc (a
-	// pid surely gone): nothing to name the connection by.
+	// pid surely gone): nothing to name the connection by yet.
 	c.line(synSent, now)
-	if len(c.pending) != 0 {
-		t.Fatalf("unreadable thread recorded: %v", c.pending)
+	if len(c.pending) != 1 || c.pending[0xffff8881c4693780].who.id != nil {
+		t.Fatalf("pending %v, want one without a process", c.pending)
 	}
 	c.line(strings.Replace(synSent, "(-------)", "(  28961)", 1), now)
 	if len(c.pending) != 1 || len(c.conns) != 0 {
@@ -44,6 +44,14 @@ func TestParseConnEvent(t *testing.T) {
 	}
 	if _, ok := c.lookup(f, 77, now.Add(connTTL+time.Second)); ok {
 		t.Errorf("matched after connTTL")
+	}
+	// A SYN_SENT line without the process, then the next transition in
+	// the connecting thread with it: named by the second.
+	c2 := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "client"}, 77 })
+	c2.line(synSent, now)
+	c2.line(estab, now)
+	if p, ok := c2.lookup(f, 77, now); !ok || p.PID != 28961 {
+		t.Fatalf("named by the next event: %+v %v", p, ok)
 	}
 	// In a softirq the pid is whoever was running: never taken.
 	c.line(softirq, now)
@@ -116,9 +124,12 @@ func TestLiveConnEventsAfterClose(t *testing.T) {
 				}
 			}
 			t.Logf("%d/%d named after the child exited (without the tracepoint: %d); stats %+v", good, len(flows), plainGood, r.Stats())
-			if len(flows) != n || good != n {
-				t.Errorf("%d/%d flows credited to the exited child %d", good, len(flows), pid)
+			// Issue 5's target is 95%; a connection whose thread is not
+			// named by the kernel and is gone before it is read is missed.
+			if len(flows) != n || good < n*95/100 || plainGood != 0 {
+				t.Errorf("%d/%d flows credited to the exited child %d (without the tracepoint %d)", good, len(flows), pid, plainGood)
 			}
+
 		})
 	}
 }

@@ -112,8 +112,7 @@ type Resolver struct {
 	cache    flowCache
 	events   *procEvents // nil without the process connector
 	conns    *connEvents // nil without the connect tracepoint
-	// selfNSFile holds the resolver's namespace open when it is not the
-	// main thread's (whose tables /proc/net shows); nil otherwise.
+	// selfNSFile holds the resolver's namespace open (live /proc only).
 	selfNSFile *os.File
 	fresh      []int // pids reported by the connector, not scanned yet
 	scan       scanBufs
@@ -166,17 +165,15 @@ func New(opts Options) (*Resolver, error) {
 	} else if n, err := unix.Readlink(r.root+"/self/ns/net", buf); err == nil {
 		r.selfNS, _ = nsInode(buf[:n])
 	}
-	// /proc/net is the main thread's namespace. Made on a thread in
-	// another one (a library user's setns), keep that namespace open to
-	// read its tables from inside it.
-	if n, err := unix.Readlink(r.root+"/self/ns/net", buf); err == nil && r.root == "/proc" {
-		if main, _ := nsInode(buf[:n]); main != r.selfNS && r.selfNS != 0 {
-			f, err := os.Open("/proc/thread-self/ns/net")
-			if err != nil {
-				return nil, fmt.Errorf("procmap: own network namespace: %w", err)
-			}
-			r.selfNSFile = f
+	// /proc/net is the main thread's namespace, which need not stay the
+	// one the Resolver was made in (a library user's setns): keep that one
+	// open, to read its tables from inside it when they differ.
+	if r.root == "/proc" && r.selfNS != 0 {
+		f, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			return nil, fmt.Errorf("procmap: own network namespace: %w", err)
 		}
+		r.selfNSFile = f
 	}
 	if !r.noNetlink {
 		d, err := dialDiag("")
@@ -387,6 +384,18 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 		f.Proto, f.Local, f.Remote, f.NetNS, state, ErrNotFound)
 }
 
+// mainNS is the network namespace of the main thread, whose tables
+// /proc/net shows.
+func (r *Resolver) mainNS() uint64 {
+	buf := make([]byte, 64)
+	n, err := unix.Readlink("/proc/self/ns/net", buf)
+	if err != nil {
+		return 0
+	}
+	ns, _ := nsInode(buf[:n])
+	return ns
+}
+
 // connected returns the process that a connect event says opened the TCP
 // flow f, or nil.
 func (r *Resolver) connected(f Flow, now time.Time) *Process {
@@ -465,7 +474,7 @@ func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]sockEntry, error) {
 	var err error
 	ents := r.ents[:0]
 	switch {
-	case ns == nil && r.selfNSFile != nil:
+	case ns == nil && r.selfNSFile != nil && r.mainNS() != r.selfNS:
 		err = inNetNS(fmt.Sprintf("/proc/self/fd/%d", r.selfNSFile.Fd()), func() error {
 			var e error
 			ents, m, e = readTables(r.root+"/thread-self/net", proto, ents)

@@ -331,10 +331,10 @@ func (a *Accountant) enqueue(f *flow) {
 	}
 }
 
-// A failed lookup is retried quickRetries times, after 20, 40 and 80 ms,
-// before its flow's bytes go to the unknown rows.
+// A failed lookup is retried quickRetries times, after 20, 40, 80, 160 and
+// 320 ms, before its flow's bytes go to the unknown rows.
 const (
-	quickRetries = 3
+	quickRetries = 5
 	quickRetry   = 10 * time.Millisecond
 )
 
