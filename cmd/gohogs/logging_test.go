@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,5 +168,48 @@ func TestSignals(t *testing.T) {
 	}
 	if n := checkLogFile(t, log); n < 2 {
 		t.Errorf("reopened file has %d blocks", n)
+	}
+}
+
+// TestOutputErrors: an output directory that cannot be made and a full disk
+// each give one clear line and exit 1; what was written before stays.
+func TestOutputErrors(t *testing.T) {
+	ns := loNamespace(t, "ghO")
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := startGohogs(t, ns, "-t", "-a", "-c", "2", "--output", filepath.Join(blocker, "sub", "%H.log"), "lo")
+	select {
+	case err := <-run.done:
+		run.done <- err
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("exit %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("gohogs did not exit")
+	}
+	if lines := strings.Split(strings.TrimSpace(run.stderr.String()), "\n"); len(lines) != 1 ||
+		!strings.Contains(lines[0], "--output") || !strings.Contains(lines[0], "not a directory") {
+		t.Errorf("stderr %q, want one line naming --output and the cause", run.stderr.String())
+	}
+
+	// /dev/full: every write fails with ENOSPC, as on a full disk.
+	run = startGohogs(t, ns, "-t", "-a", "-c", "3", "--output", "/dev/full", "lo")
+	select {
+	case err := <-run.done:
+		run.done <- err
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("exit %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("gohogs did not exit")
+	}
+	if lines := strings.Split(strings.TrimSpace(run.stderr.String()), "\n"); len(lines) != 1 ||
+		!strings.Contains(lines[0], "no space left on device") {
+		t.Errorf("stderr %q, want one line saying the disk is full", run.stderr.String())
 	}
 }
