@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,48 +34,16 @@ import (
 // stays.
 func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (code int) {
 	_ = stdout // the screen is the terminal, not stdout
-	devs, missing, err := selectDevices(o.devices, o.all)
-	if err != nil {
-		fmt.Fprintln(stderr, "gohogs:", err)
-		return 1
-	}
-	for _, m := range missing {
-		fmt.Fprintf(stderr, "gohogs: interface %q does not exist (ip link lists the interfaces)\n", m)
-	}
-	if len(devs) == 0 {
-		if len(missing) == 0 {
-			fmt.Fprintln(stderr, noDevices)
-		}
-		return 1
-	}
-
 	// Interface errors arrive on capture goroutines while the screen is up:
 	// they go to the status line, not to stderr under the screen.
 	ifErrs := make(chan string, 16)
-	m, err := gohogs.Open(ctx, gohogs.Options{
-		Interfaces:  devs,
-		Promiscuous: o.promisc,
-		Filter:      o.filter,
-		Backend:     o.backend,
-		UDP:         o.udp,
-		PIDs:        o.pids,
-		Interval:    o.delay,
-		KeepIdle:    !o.view.IsRate(),
-		OnError: func(iface string, err error) {
-			select {
-			case ifErrs <- fmt.Sprintf("%s: %v", iface, err):
-			default:
-			}
-		},
-	})
-	if oe := (*gohogs.OpenError)(nil); errors.As(err, &oe) {
-		for _, d := range oe.Devices {
-			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", d.Name, d.Err)
+	m, ok := openMonitor(ctx, o, stderr, func(iface string, err error) {
+		select {
+		case ifErrs <- fmt.Sprintf("%s: %v", iface, err):
+		default:
 		}
-		fmt.Fprintln(stderr, "Error opening pcap handlers for all devices.")
-		return 1
-	} else if err != nil {
-		fmt.Fprintln(stderr, err)
+	})
+	if !ok {
 		return 1
 	}
 	defer m.Close()

@@ -58,42 +58,10 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer exporter.close()
-	devs, missing, err := selectDevices(o.devices, o.all)
-	if err != nil {
-		fmt.Fprintln(stderr, "gohogs:", err)
-		return 1
-	}
-	for _, m := range missing {
-		fmt.Fprintf(stderr, "gohogs: interface %q does not exist (ip link lists the interfaces)\n", m)
-	}
-	if len(devs) == 0 {
-		if len(missing) == 0 {
-			fmt.Fprintln(stderr, noDevices)
-		}
-		return 1
-	}
-
-	m, err := gohogs.Open(ctx, gohogs.Options{
-		Interfaces:  devs,
-		Promiscuous: o.promisc,
-		Filter:      o.filter,
-		Backend:     o.backend,
-		UDP:         o.udp,
-		PIDs:        o.pids,
-		Interval:    o.delay,
-		KeepIdle:    !o.view.IsRate(),
-		OnError: func(iface string, err error) {
-			fmt.Fprintf(stderr, "gohogs: %s: %v\n", iface, err)
-		},
+	m, ok := openMonitor(ctx, o, stderr, func(iface string, err error) {
+		fmt.Fprintf(stderr, "gohogs: %s: %v\n", iface, err)
 	})
-	if oe := (*gohogs.OpenError)(nil); errors.As(err, &oe) {
-		for _, d := range oe.Devices {
-			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", d.Name, d.Err)
-		}
-		fmt.Fprintln(stderr, "Error opening pcap handlers for all devices.")
-		return 1
-	} else if err != nil {
-		fmt.Fprintln(stderr, err)
+	if !ok {
 		return 1
 	}
 	defer m.Close()
@@ -242,6 +210,48 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 			return 0
 		}
 	}
+}
+
+// openMonitor selects the devices as nethogs does and opens a Monitor on
+// them, printing nethogs's messages (and gohogs's clearer ones) when that
+// fails. onError hears of interfaces that go down later.
+func openMonitor(ctx context.Context, o *options, stderr io.Writer, onError func(iface string, err error)) (*gohogs.Monitor, bool) {
+	devs, missing, err := selectDevices(o.devices, o.all)
+	if err != nil {
+		fmt.Fprintln(stderr, "gohogs:", err)
+		return nil, false
+	}
+	for _, m := range missing {
+		fmt.Fprintf(stderr, "gohogs: interface %q does not exist (ip link lists the interfaces)\n", m)
+	}
+	if len(devs) == 0 {
+		if len(missing) == 0 {
+			fmt.Fprintln(stderr, noDevices)
+		}
+		return nil, false
+	}
+	m, err := gohogs.Open(ctx, gohogs.Options{
+		Interfaces:  devs,
+		Promiscuous: o.promisc,
+		Filter:      o.filter,
+		Backend:     o.backend,
+		UDP:         o.udp,
+		PIDs:        o.pids,
+		Interval:    o.delay,
+		KeepIdle:    !o.view.IsRate(),
+		OnError:     onError,
+	})
+	if oe := (*gohogs.OpenError)(nil); errors.As(err, &oe) {
+		for _, d := range oe.Devices {
+			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", d.Name, d.Err)
+		}
+		fmt.Fprintln(stderr, "Error opening pcap handlers for all devices.")
+		return nil, false
+	} else if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, false
+	}
+	return m, true
 }
 
 // outputError reports a failed write: quietly for a closed pipe, otherwise
