@@ -272,8 +272,18 @@ func startTraffic(t *testing.T, ns, proto, addr string, total, rate int) (*exec.
 	return cmd, out
 }
 
-// childPID finds the pid of the generator: ip netns exec execs it, so the
-// pid is the same.
+// runTraffic runs the generator in ns to its end (failing t if it fails).
+func runTraffic(t *testing.T, ns, proto, addr string, total, rate int) *exec.Cmd {
+	t.Helper()
+	gen, out := startTraffic(t, ns, proto, addr, total, rate)
+	if err := gen.Wait(); err != nil {
+		t.Fatalf("generator: %v: %s", err, out)
+	}
+	return gen
+}
+
+// within reports whether got is want within the relative tolerance tol.
+// (The generator's pid is its cmd's: ip netns exec execs it, no fork.)
 func within(got, want, tol float64) bool {
 	return got >= want*(1-tol) && got <= want*(1+tol)
 }
@@ -301,10 +311,7 @@ func TestTraceVethTotals(t *testing.T) {
 				t.Fatal(err)
 			}
 			const payload = 2_000_000
-			gen, genOut := startTraffic(t, p.NSA, c.proto, s.addr, payload, 2_000_000)
-			if err := gen.Wait(); err != nil {
-				t.Fatalf("generator: %v: %s", err, genOut)
-			}
+			gen := runTraffic(t, p.NSA, c.proto, s.addr, payload, 2_000_000)
 			time.Sleep(300 * time.Millisecond)
 			after, err := netnstest.ReadCounters(p.NSA, p.IfA)
 			if err != nil {
@@ -363,10 +370,7 @@ func TestTraceSteadyRate(t *testing.T) {
 	run := startGohogs(t, p.NSA, "-t", "-C", "-d", "1", "-c", "9", p.IfA)
 	time.Sleep(1200 * time.Millisecond)
 	const frames = 5000 // 5 s at 1000 frames/s
-	gen, genOut := startTraffic(t, p.NSA, "udp", s.addr, frames*udpPayload, 1000*udpPayload)
-	if err := gen.Wait(); err != nil {
-		t.Fatalf("generator: %v: %s", err, genOut)
-	}
+	gen := runTraffic(t, p.NSA, "udp", s.addr, frames*udpPayload, 1000*udpPayload)
 	out := run.wait(t, 20*time.Second)
 	_, blocks := parseTrace(t, out)
 	var rates []float64
@@ -406,15 +410,7 @@ func TestTraceSteadyRate(t *testing.T) {
 // client process sends known bytes to a server in another process: gohogs
 // counts each packet once, credits the client's SENT and the server's RECV.
 func TestTraceLoopbackCreditsBothEnds(t *testing.T) {
-	netnstest.Skip(t)
-	ns := netnstest.UniqueName("ghL")
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	ns := netnstest.NewLoopback(t, "ghL")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := startSink(t, ctx, ns, "tcp", "127.0.0.1")
@@ -425,10 +421,7 @@ func TestTraceLoopbackCreditsBothEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	const payload = 3_000_000
-	gen, genOut := startTraffic(t, ns, "tcp", s.addr, payload, 3_000_000)
-	if err := gen.Wait(); err != nil {
-		t.Fatalf("generator: %v: %s", err, genOut)
-	}
+	gen := runTraffic(t, ns, "tcp", s.addr, payload, 3_000_000)
 	time.Sleep(300 * time.Millisecond)
 	after, _ := netnstest.ReadCounters(ns, "lo")
 	out := run.wait(t, 15*time.Second)

@@ -112,10 +112,7 @@ func TestJSONVethTotals(t *testing.T) {
 				t.Fatal(err)
 			}
 			const payload = 2_000_000
-			gen, genOut := startTraffic(t, p.NSA, c.proto, s.addr, payload, 2_000_000)
-			if err := gen.Wait(); err != nil {
-				t.Fatalf("generator: %v: %s", err, genOut)
-			}
+			gen := runTraffic(t, p.NSA, c.proto, s.addr, payload, 2_000_000)
 			time.Sleep(300 * time.Millisecond)
 			after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
 			out := run.wait(t, 15*time.Second)
@@ -163,10 +160,7 @@ func TestJSONMatchesTrace(t *testing.T) {
 	tr := startGohogs(t, p.NSA, "-t", "-v", "2", "-d", "0.5", "--duration", "4s", p.IfA)
 	js := startGohogs(t, p.NSA, "--json", "-v", "2", "-d", "0.5", "--duration", "4s", p.IfA)
 	time.Sleep(700 * time.Millisecond)
-	gen, genOut := startTraffic(t, p.NSA, "tcp", s.addr, 3_000_000, 3_000_000)
-	if err := gen.Wait(); err != nil {
-		t.Fatalf("generator: %v: %s", err, genOut)
-	}
+	gen := runTraffic(t, p.NSA, "tcp", s.addr, 3_000_000, 3_000_000)
 	_, blocks := parseTrace(t, tr.wait(t, 15*time.Second))
 	refs := parseJSONLines(t, js.wait(t, 15*time.Second))
 	row, _ := jsonTotals(t, refs, gen.Process.Pid)

@@ -247,15 +247,7 @@ func TestListenScrape(t *testing.T) {
 // TestListenBindError: a port already taken: one line on stderr, exit 1,
 // before any capture.
 func TestListenBindError(t *testing.T) {
-	netnstest.Skip(t)
-	ns := netnstest.UniqueName("ghl")
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	ns := netnstest.NewLoopback(t, "ghl")
 	var ln net.Listener
 	if err := netnstest.Do(ns, func() (err error) {
 		ln, err = net.Listen("tcp", "127.0.0.1:9100")

@@ -59,10 +59,7 @@ func TestOutputRotateDurationReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gen, genOut := startTraffic(t, p.NSA, "tcp", s.addr, 1_500_000, 500_000)
-	if err := gen.Wait(); err != nil {
-		t.Fatalf("generator: %v: %s", err, genOut)
-	}
+	gen := runTraffic(t, p.NSA, "tcp", s.addr, 1_500_000, 500_000)
 	after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
 	if out := run.wait(t, 15*time.Second); out != "" {
 		t.Errorf("stdout with --output: %q", out)
@@ -117,13 +114,7 @@ func TestOutputRotateDurationReport(t *testing.T) {
 // TestSignals: SIGHUP reopens the output file (logrotate moved it away),
 // SIGTERM ends the run with exit 0 and whole blocks only.
 func TestSignals(t *testing.T) {
-	netnstest.Skip(t)
-	ns := netnstest.UniqueName("ghS")
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	exec.Command("ip", "-n", ns, "link", "set", "lo", "up").Run()
+	ns := netnstest.NewLoopback(t, "ghS")
 	dir := t.TempDir()
 	log := filepath.Join(dir, "gohogs.log")
 	run := startGohogs(t, ns, "-t", "-a", "-d", "0.2", "--output", log, "lo")
@@ -174,7 +165,7 @@ func TestSignals(t *testing.T) {
 // TestOutputErrors: an output directory that cannot be made and a full disk
 // each give one clear line and exit 1; what was written before stays.
 func TestOutputErrors(t *testing.T) {
-	ns := loNamespace(t, "ghO")
+	ns := netnstest.NewLoopback(t, "ghO")
 	dir := t.TempDir()
 	blocker := filepath.Join(dir, "file")
 	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {

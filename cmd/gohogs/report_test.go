@@ -431,10 +431,7 @@ func TestReportGohogsRotated(t *testing.T) {
 				t.Fatal(err)
 			}
 			// 2,000,000 B at 1,000,000 B/s: the traffic spans two files.
-			gen, genOut := startTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 1_000_000)
-			if err := gen.Wait(); err != nil {
-				t.Fatalf("generator: %v: %s", err, genOut)
-			}
+			gen := runTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 1_000_000)
 			time.Sleep(300 * time.Millisecond)
 			after, err := netnstest.ReadCounters(p.NSA, p.IfA)
 			if err != nil {

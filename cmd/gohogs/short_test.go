@@ -167,21 +167,6 @@ func startStorm(t *testing.T, ns, spec string) (*exec.Cmd, string) {
 	return nil, ""
 }
 
-// loNamespace makes a namespace with only lo, up.
-func loNamespace(t *testing.T, prefix string) string {
-	t.Helper()
-	netnstest.Skip(t)
-	ns := netnstest.UniqueName(prefix)
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	return ns
-}
-
 // lastTotals returns, per pid, the row of the last block it appears in
 // (with -v 2, its totals).
 func lastTotals(t *testing.T, out string) map[int]traceRow {
@@ -207,7 +192,7 @@ func TestShortConnectionStorms(t *testing.T) {
 		{"lo4-2000", "127.0.0.1", 2000, 4000},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			ns := loNamespace(t, "ghT")
+			ns := netnstest.NewLoopback(t, "ghT")
 			srv, addr := startStorm(t, ns, "server "+net.JoinHostPort(c.host, "0"))
 			run := startGohogs(t, ns, "-t", "-a", "-v", "2", "-d", "0.5", "--duration", "5s", "lo")
 			time.Sleep(700 * time.Millisecond)

@@ -27,10 +27,7 @@ func TestSideBySideWithNethogs(t *testing.T) {
 	gh := startGohogs(t, p.NSA, "-t", "-d", "1", "-c", "9", p.IfA)
 	time.Sleep(1500 * time.Millisecond)
 	before, _ := netnstest.ReadCounters(p.NSA, p.IfA)
-	gen, genOut := startTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 500_000)
-	if err := gen.Wait(); err != nil {
-		t.Fatalf("generator: %v: %s", err, genOut)
-	}
+	gen := runTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 500_000)
 	after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
 	truth := float64(after.TxBytes - before.TxBytes)
 	sums := map[string]float64{}

@@ -125,14 +125,7 @@ func TestInteractiveTmux(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("needs tmux")
 	}
-	ns := netnstest.UniqueName("ghT")
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	ns := netnstest.NewLoopback(t, "ghT")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sink := startSink(t, ctx, ns, "tcp", "127.0.0.1")
@@ -333,14 +326,7 @@ func TestInteractiveTmuxEnds(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("needs tmux")
 	}
-	ns := netnstest.UniqueName("ghE")
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	ns := netnstest.NewLoopback(t, "ghE")
 	signal := func(sig syscall.Signal) func(*testing.T, *tmuxPane) {
 		return func(t *testing.T, p *tmuxPane) {
 			// The pane's shell runs ip netns exec, which execs gohogs.
@@ -391,14 +377,7 @@ func TestInteractiveTmuxSuspend(t *testing.T) {
 			t.Skip("needs " + tool)
 		}
 	}
-	ns := netnstest.UniqueName("ghZ")
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
+	ns := netnstest.NewLoopback(t, "ghZ")
 	p := startPaneShell(t, "env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i")
 	p.waitFor("the shell prompt", 60, func(l []string) bool { return strings.HasPrefix(l[0], "$") })
 	// The status is echoed after the job really ends (bash runs the rest of
@@ -510,12 +489,7 @@ func TestWithTerminal(t *testing.T) {
 // TestInteractiveNoTerminal: without a terminal (no controlling tty, as
 // under cron) the view says so and exits 1 at once, pointing at -t.
 func TestInteractiveNoTerminal(t *testing.T) {
-	netnstest.Skip(t)
-	ns := netnstest.UniqueName("ghN")
-	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ns := netnstest.NewLoopback(t, "ghN")
 	cmd := exec.Command("ip", "netns", "exec", ns, gohogsBin, "-a", "lo")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no controlling terminal
 	var stderr strings.Builder

@@ -181,3 +181,20 @@ func ReadCounters(ns, ifname string) (Counters, error) {
 	}
 	return c, read()
 }
+
+// NewLoopback creates a network namespace with only lo, up, and registers
+// its removal with t.Cleanup: traffic on its 127.0.0.1 and ::1 is the
+// test's alone. prefix starts the name (see UniqueName).
+func NewLoopback(t testing.TB, prefix string) string {
+	t.Helper()
+	Skip(t)
+	ns := UniqueName(prefix)
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", ns, err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("ip -n %s link set lo up: %v: %s", ns, err, out)
+	}
+	return ns
+}
