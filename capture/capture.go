@@ -4,10 +4,16 @@
 // Design:
 //
 //   - Live capture uses one AF_PACKET socket with a TPACKET_V3 memory-mapped
-//     ring per interface (github.com/gopacket/gopacket/afpacket, no cgo).
+//     ring per interface, read in place with golang.org/x/sys/unix (no cgo).
 //     The snap length is enforced by a classic BPF program attached to the
 //     socket (its return value is the number of bytes kept), so only headers
-//     are copied into the ring; Packet.Length is the original length.
+//     are copied into the ring; Packet.Length is the original length. The
+//     socket is bound to the interface only after the filter is attached, so
+//     nothing unfiltered is ever queued. It is non-blocking and waits in Go's
+//     network poller, so no OS thread is parked in poll(2).
+//     gopacket's afpacket was used first; it was replaced because it does not
+//     expose the kernel's packet type and its blocking poll(2) cost as much
+//     system time as the whole capture (bench/RESULTS.md, bulk TCP).
 //     Built with the tag `pcap`, a libpcap backend (gopacket/pcap) can be
 //     chosen instead, and a filter expression is compiled by libpcap and
 //     attached to whichever backend runs.
@@ -15,11 +21,13 @@
 //     and as it arrives. The socket's BPF program drops the outgoing copy
 //     (ancillary load of skb->pkt_type == PACKET_OUTGOING), ahead of the
 //     user's filter, so each packet is counted once.
-//   - Packet.Type: on loopback every packet handed on is PacketHost (the
-//     outgoing copy was dropped); SLL and SLL2 frames (capture files, or
-//     libpcap's cooked links) carry the kernel's value; elsewhere it is
-//     PacketUnknown, because gopacket's afpacket does not expose
-//     sll_pkttype. Later stages tell sent from received with LocalAddrs.
+//   - Packet.Type is the kernel's sll_pkttype on AF_PACKET rings (outgoing,
+//     to this host, multicast, broadcast, to another host); on loopback
+//     every packet handed on is PacketHost (the outgoing copy was dropped);
+//     SLL and SLL2 frames (capture files, or libpcap's cooked links) carry
+//     the kernel's value; libpcap's Ethernet frames and other capture files
+//     give PacketUnknown. Later stages tell sent from received with
+//     LocalAddrs, which works for every source.
 //   - Interfaces that are not Ethernet or loopback (tun, PPP, tunnels) are
 //     read with a SOCK_DGRAM socket and decoded as raw IP; Link.Type still
 //     says what libpcap would report (12 for tun, 113 for PPP).
@@ -118,12 +126,21 @@ var errTimeout = errors.New("capture: read timeout")
 
 // source is one opened interface of one backend.
 type source interface {
-	// read returns the next frame; data is valid until the next call.
-	// It returns errTimeout after a short time without packets.
-	read() (data []byte, ts time.Time, length, ifindex int, err error)
+	// read fills fr with the next frame; fr.data is valid until the next
+	// call. It returns errTimeout after a short time without packets.
+	read(fr *frame) error
 	// drops returns the kernel drops since the source was opened.
 	drops() uint64
 	close()
+}
+
+// frame is one captured frame as a source hands it over.
+type frame struct {
+	data    []byte     // the captured bytes
+	ts      time.Time  // when the kernel saw it
+	length  int        // its length on the wire
+	ifindex int        // the interface it was seen on; 0 if unknown
+	ptype   PacketType // the kernel's packet type, or PacketUnknown
 }
 
 // iface is the state of one captured interface.
@@ -375,6 +392,7 @@ func (c *Capture) Run(ctx context.Context, h Handler) error {
 // takes no lock.
 func (c *Capture) loop(ctx context.Context, f *iface, h Handler) {
 	var p Packet
+	var fr frame
 	f.mu.Lock()
 	src := f.src
 	f.mu.Unlock()
@@ -388,7 +406,7 @@ func (c *Capture) loop(ctx context.Context, f *iface, h Handler) {
 			f.mu.Unlock()
 			continue
 		}
-		data, ts, length, ifindex, err := src.read()
+		err := src.read(&fr)
 		if err == errTimeout {
 			continue
 		}
@@ -403,22 +421,22 @@ func (c *Capture) loop(ctx context.Context, f *iface, h Handler) {
 			f.mu.Unlock()
 			continue
 		}
-		if err := Decode(f.dlink, data, &p); err != nil {
+		if err := Decode(f.dlink, fr.data, &p); err != nil {
 			f.malformed.Add(1)
 			continue
 		}
-		p.Timestamp = ts
-		p.Length = length
-		if ifindex == 0 {
-			ifindex = f.index
+		p.Timestamp = fr.ts
+		p.Length = fr.length
+		p.IfIndex = fr.ifindex
+		if p.IfIndex == 0 {
+			p.IfIndex = f.index
 		}
-		p.IfIndex = ifindex
-		if f.lo && p.Type == PacketUnknown {
-			// The outgoing copy was filtered out; what is left arrived.
-			p.Type = PacketHost
+		if p.Type == PacketUnknown {
+			// The source's value, unless the link header carried one.
+			p.Type = fr.ptype
 		}
 		f.packets.Add(1)
-		f.bytes.Add(uint64(length))
+		f.bytes.Add(uint64(fr.length))
 		h(&p)
 	}
 }

@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -107,8 +108,9 @@ func settle(t *testing.T, ns, ifname string, tl *tally, want func(netnstest.Coun
 		wp, wb := want(c)
 		gp, gb := tl.get()
 		if gp == wp && gb == wb {
-			// Stable for one more block timeout?
-			time.Sleep(3 * afBlockTimeout)
+			// Stable for longer than either backend holds a packet back
+			// (afBlockTimeout; libpcap's block timeout is afPollTimeout)?
+			time.Sleep(afPollTimeout + 3*afBlockTimeout)
 			c2, err := netnstest.ReadCounters(ns, ifname)
 			if err != nil {
 				t.Fatal(err)
@@ -242,6 +244,9 @@ func testCaptureVeth(t *testing.T, backend string) {
 	var bp, bb uint64
 	base = settle(t, p.NSA, p.IfA, tl, func(netnstest.Counters) (uint64, uint64) { return tl.get() })
 	bp, bb = tl.get()
+	tl.mu.Lock()
+	baseTypes := maps.Clone(tl.types)
+	tl.mu.Unlock()
 
 	const tcpN, udpN, udpSize = 300000, 50, 1000
 	tcp4 := tcpSend(t, p.NSA, p.NSB, p.AddrB4, tcpN)
@@ -262,6 +267,19 @@ func testCaptureVeth(t *testing.T, backend string) {
 	}
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
+	// The kernel's packet type: what A sent is outgoing, what it received
+	// is to this host (or link-layer multicast/broadcast, such as IPv6
+	// neighbour discovery). libpcap does not say on Ethernet.
+	out := tl.types[PacketOutgoing] - baseTypes[PacketOutgoing]
+	in := tl.types[PacketHost] + tl.types[PacketMulticast] + tl.types[PacketBroadcast] -
+		baseTypes[PacketHost] - baseTypes[PacketMulticast] - baseTypes[PacketBroadcast]
+	tx, rx := end.TxPackets-base.TxPackets, end.RxPackets-base.RxPackets
+	if backend == "afpacket" && (out != tx || in != rx) {
+		t.Errorf("packet types: %d outgoing, %d incoming; the interface sent %d and received %d (types %v)", out, in, tx, rx, tl.types)
+	}
+	if backend == "pcap" && tl.types[PacketUnknown] != tl.packets {
+		t.Errorf("pcap on Ethernet: packet types %v, want all unknown", tl.types)
+	}
 	// Ground truth from what was sent: every UDP datagram that arrived was
 	// captured once, with its Ethernet, IP and UDP headers.
 	if got4 != udpN || got6 != udpN {

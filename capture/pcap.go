@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
@@ -34,12 +33,13 @@ func compileFilter(link LinkType, snapLen int, expr string) ([]bpf.RawInstructio
 
 // pcapSource is one interface read through libpcap.
 type pcapSource struct {
-	h *pcap.Handle
+	h  *pcap.Handle
+	lo bool
 }
 
 // openPcap opens interface name with libpcap. libpcap itself drops the
 // outgoing copy of packets on loopback.
-func openPcap(name string, _ bool, opts *Options) (source, LinkType, error) {
+func openPcap(name string, lo bool, opts *Options) (source, LinkType, error) {
 	in, err := pcap.NewInactiveHandle(name)
 	if err != nil {
 		return nil, 0, fmt.Errorf("capture: interface %q: pcap: %w", name, err)
@@ -68,18 +68,25 @@ func openPcap(name string, _ bool, opts *Options) (source, LinkType, error) {
 			return nil, 0, fmt.Errorf("capture: interface %q: filter %q: %w", name, opts.Filter, err)
 		}
 	}
-	return &pcapSource{h: h}, LinkType(h.LinkType()), nil
+	return &pcapSource{h: h, lo: lo}, LinkType(h.LinkType()), nil
 }
 
-func (s *pcapSource) read() ([]byte, time.Time, int, int, error) {
+func (s *pcapSource) read(fr *frame) error {
 	data, ci, err := s.h.ZeroCopyReadPacketData()
 	if err != nil {
 		if errors.Is(err, pcap.NextErrorTimeoutExpired) {
-			return nil, time.Time{}, 0, 0, errTimeout
+			return errTimeout
 		}
-		return nil, time.Time{}, 0, 0, err
+		return err
 	}
-	return data, ci.Timestamp, ci.Length, ci.InterfaceIndex, nil
+	fr.data, fr.ts, fr.length, fr.ifindex = data, ci.Timestamp, ci.Length, ci.InterfaceIndex
+	// libpcap's Ethernet frames do not say; on loopback the outgoing copy
+	// was filtered out, so what is left arrived.
+	fr.ptype = PacketUnknown
+	if s.lo {
+		fr.ptype = PacketHost
+	}
+	return nil
 }
 
 func (s *pcapSource) drops() uint64 {
