@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -97,6 +98,76 @@ func childMain(mode string) int {
 			c.Close()
 		}
 		fmt.Println("ok done")
+		io.Copy(io.Discard, os.Stdin)
+	case "udp6send":
+		// Three datagrams to _ADDR from an IPv6 UDP socket, unconnected
+		// (sendto) or connected (_CONNECT=1), each saying this process's
+		// pid; then exit at once, printing nothing.
+		addr, err := net.ResolveUDPAddr("udp6", os.Getenv(childEnv+"_ADDR"))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "addr:", err)
+			return 1
+		}
+		msg := []byte(strconv.Itoa(os.Getpid()))
+		if os.Getenv(childEnv+"_CONNECT") == "1" {
+			c, err := net.DialUDP("udp6", nil, addr)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "dial:", err)
+				return 1
+			}
+			for i := 0; i < 3; i++ {
+				c.Write(msg)
+			}
+			return 0
+		}
+		pc, err := net.ListenUDP("udp6", nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "listen:", err)
+			return 1
+		}
+		for i := 0; i < 3; i++ {
+			pc.WriteToUDP(msg, addr)
+		}
+		return 0
+	case "udp6spawn":
+		// _N udp6send processes named _ARGV0 started at once (every other
+		// one connected), each waited for (at most 10 s); then "ok" and
+		// their pids, with ":c" for the connected ones.
+		n, _ := strconv.Atoi(os.Getenv(childEnv + "_N"))
+		self, err := os.Executable()
+		if err != nil {
+			fmt.Println("executable:", err)
+			return 1
+		}
+		pids := make([]string, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd := exec.Command(self)
+				cmd.Args = []string{os.Getenv(childEnv + "_ARGV0")}
+				conn := strconv.Itoa(i % 2)
+				cmd.Env = append(os.Environ(), childEnv+"=udp6send", childEnv+"_CONNECT="+conn)
+				cmd.Stderr = os.Stderr
+				if errs[i] = cmd.Start(); errs[i] != nil {
+					return
+				}
+				pids[i] = strconv.Itoa(cmd.Process.Pid) + map[string]string{"0": "", "1": ":c"}[conn]
+				t := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
+				errs[i] = cmd.Wait()
+				t.Stop()
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				fmt.Printf("sender %d: %v\n", i, err)
+				return 1
+			}
+		}
+		fmt.Println("ok " + strings.Join(pids, " "))
 		io.Copy(io.Discard, os.Stdin)
 	case "resolve":
 		// Resolve a flow given in the environment ("local remote"), and a

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,6 +45,14 @@ type connEvents struct {
 	// ids caches identities by pid, checked against the start time.
 	idsMu sync.Mutex
 	ids   map[int]connIdentity
+	// forks is set while the process connector reports forks and execs
+	// (procEvent): an identity in ids is then dropped when its pid is
+	// given to a new process, and may name a process already gone.
+	forks atomic.Bool
+	// prefetch queues the pids of exec'd processes, whose identities one
+	// goroutine reads in order (the latest exec read last).
+	prefetch chan int
+	workers  sync.WaitGroup
 
 	mu      sync.Mutex
 	idents  map[int]*ident         // the latest identity read started per pid
@@ -52,6 +61,8 @@ type connEvents struct {
 	events  uint64
 	errs    uint64
 	lost    uint64 // events whose process was gone before it could be read
+
+	prefetchDropped uint64 // exec'd processes not read (queue full)
 }
 
 type pendingConn struct {
@@ -63,7 +74,7 @@ type pendingConn struct {
 // for IPv6, whose addresses the event's field dump cannot print; the ports
 // and the family then identify it).
 type connKey struct {
-	udp          bool // an IPv4 UDP local port (the rest zero: an unbound socket's route lookup has no source address yet)
+	udp          bool // a UDP local port (the rest zero but v6: an unbound socket's route lookup has no source address yet)
 	v6           bool
 	lport, rport uint16
 	laddr, raddr [4]byte
@@ -77,6 +88,7 @@ type tgidEntry struct {
 type connIdentity struct {
 	proc  *Process
 	netns uint64
+	when  time.Time // when it was read
 }
 
 // ident is a process's identity being read: ready is closed once proc (nil
@@ -136,8 +148,12 @@ func (c *connEvents) identFor(pid int, now time.Time) *ident {
 }
 
 const (
-	connTTL     = 2 * time.Minute
-	connMax     = 1 << 16
+	connTTL = 2 * time.Minute
+	connMax = 1 << 16
+	// prefetchQueue bounds the exec'd processes waiting to be read.
+	prefetchQueue = 4096
+	// idsMax bounds the identities kept (a few hundred bytes each).
+	idsMax      = 16384
 	pendingTTL  = 30 * time.Second
 	tracefsRoot = "/sys/kernel/tracing"
 	instPrefix  = "gohogs-"
@@ -172,6 +188,7 @@ func startConnEvents() (*connEvents, error) {
 	c.identify = c.readIdentity
 	ev := filepath.Join(dir, "events", "sock", "inet_sock_set_state")
 	fib := filepath.Join(dir, "events", "fib", "fib_table_lookup")
+	fib6 := filepath.Join(dir, "events", "fib6", "fib6_table_lookup")
 	for _, w := range []struct{ file, val string }{
 		// Room for bursts (kernel memory, per CPU): events lost to a full
 		// buffer are connections that cannot be named.
@@ -197,6 +214,18 @@ func startConnEvents() (*connEvents, error) {
 			return nil, fmt.Errorf("tracefs: %w", err)
 		}
 	}
+	// An IPv6 UDP send looks its route up likewise, unless the socket is
+	// connected (then once, in connect(), with the port too). A kernel
+	// without IPv6 has no such event: counted, the others still run.
+	for _, w := range []struct{ file, val string }{
+		{filepath.Join(fib6, "filter"), "proto == 17 && sport != 0"},
+		{filepath.Join(fib6, "enable"), "1"},
+	} {
+		if err := os.WriteFile(w.file, []byte(w.val), 0); err != nil {
+			c.errs++
+			break
+		}
+	}
 	// Non-blocking, so that the runtime poller waits on it and Close
 	// interrupts a pending read.
 	f, err := os.OpenFile(filepath.Join(dir, "trace_pipe"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -205,6 +234,14 @@ func startConnEvents() (*connEvents, error) {
 		return nil, fmt.Errorf("tracefs: %w", err)
 	}
 	c.pipe = f
+	c.prefetch = make(chan int, prefetchQueue)
+	c.workers.Add(1)
+	go func() {
+		defer c.workers.Done()
+		for pid := range c.prefetch {
+			c.readIdentityFresh(pid)
+		}
+	}()
 	go c.read()
 	return c, nil
 }
@@ -230,13 +267,41 @@ func removeStaleInstances() {
 func (c *connEvents) remove() {
 	_ = os.WriteFile(filepath.Join(c.dir, "events", "sock", "inet_sock_set_state", "enable"), []byte("0"), 0)
 	_ = os.WriteFile(filepath.Join(c.dir, "events", "fib", "fib_table_lookup", "enable"), []byte("0"), 0)
+	_ = os.WriteFile(filepath.Join(c.dir, "events", "fib6", "fib6_table_lookup", "enable"), []byte("0"), 0)
 	_ = os.Remove(c.dir)
 }
 
+// close stops the reader and the identity reader (the process
+// connector, which calls procEvent, must be stopped first).
 func (c *connEvents) close() {
 	c.pipe.Close()
 	<-c.done
+	if c.prefetch != nil {
+		close(c.prefetch)
+		c.workers.Wait()
+	}
 	c.remove()
+}
+
+// procEvent is told by the process connector of a new process (fork) or an
+// exec: the identity remembered for that pid, if any, is no longer its
+// own. An exec'd process's identity is read at once, in the background: a
+// process that sends a datagram and exits within a millisecond is gone
+// before its send event is read, and is named by this identity.
+func (c *connEvents) procEvent(pid int, exec bool) {
+	c.idsMu.Lock()
+	delete(c.ids, pid)
+	c.idsMu.Unlock()
+	if !exec || c.prefetch == nil {
+		return
+	}
+	select {
+	case c.prefetch <- pid:
+	default: // an exec storm: read when (if) it sends
+		c.mu.Lock()
+		c.prefetchDropped++
+		c.mu.Unlock()
+	}
 }
 
 func (c *connEvents) read() {
@@ -248,7 +313,11 @@ func (c *connEvents) read() {
 		if i := bytes.Index(b, fibMarker); i >= 0 {
 			// A UDP sender's every datagram is an event: parsed
 			// without allocating, or a burst outruns the reader.
-			c.udpSend(b[:i], b[i+len(fibMarker):], time.Now())
+			c.udpSend(b[:i], b[i+len(fibMarker):], false, time.Now())
+			continue
+		}
+		if i := bytes.Index(b, fib6Marker); i >= 0 {
+			c.udpSend(b[:i], b[i+len(fib6Marker):], true, time.Now())
 			continue
 		}
 		c.lineBytes(b, time.Now())
@@ -256,8 +325,9 @@ func (c *connEvents) read() {
 }
 
 var (
-	fibMarker = []byte(": fib_table_lookup: ")
-	sportKey  = []byte(" sport=0x")
+	fibMarker  = []byte(": fib_table_lookup: ")
+	fib6Marker = []byte(": fib6_table_lookup: ")
+	sportKey   = []byte(" sport=0x")
 )
 
 // line handles one event line, such as
@@ -324,13 +394,16 @@ func (c *connEvents) lineBytes(l []byte, now time.Time) {
 	}
 }
 
-// udpSend handles a route lookup of a UDP send (IPv4), such as
+// udpSend handles a route lookup of a UDP send, IPv4 (fib) or IPv6 (fib6,
+// v6), such as
 //
 //	python3-4869 ( 4869) [001] ..... 3810.2: fib_table_lookup: tb_id=0xfe (254) err=0x0 (0) oif=0x0 (0) iif=0x1 (1) proto=(17) tos=(0) scope=(0) flags=(0) src=0x0 (0) dst=0x100007f (16777343) gw4=0x0 (0) gw6=<INVALID-SIZE> sport=0x8976 (35190) dport=0x270f (9999) name=lo
+//	<...>-16518 (-------) [000] ..... 9757.2: fib6_table_lookup: tb_id=0xff (255) err=0x0 (0) oif=0x0 (0) iif=0x1 (1) flowlabel=0x0 (0) tos=(0) scope=(0) flags=(0) src=<INVALID-SIZE> dst=<INVALID-SIZE> sport=0xe0c7 (57543) dport=0xebf8 (60408) proto=(17) rt_type=(0) name=lo gw=<INVALID-SIZE>
 //
-// (the filter keeps UDP only) recording the sender as the owner of its local
-// port.
-func (c *connEvents) udpSend(head, body []byte, now time.Time) {
+// (the filters keep UDP only) recording the sender as the owner of its
+// local port. A lookup in an interrupt (a datagram received: its route
+// back) is not a send and is skipped.
+func (c *connEvents) udpSend(head, body []byte, v6 bool, now time.Time) {
 	ev, ok := parseHeadBytes(head)
 	if ok {
 		i := bytes.Index(body, sportKey)
@@ -350,7 +423,7 @@ func (c *connEvents) udpSend(head, body []byte, now time.Time) {
 		c.mu.Unlock()
 		return
 	}
-	k := connKey{udp: true, lport: ev.sport}
+	k := connKey{udp: true, v6: v6, lport: ev.sport}
 	pid := c.processOf(ev, now)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -388,10 +461,7 @@ func (c *connEvents) addKey(k connKey, who connInfo, now time.Time) {
 func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool) {
 	k := connKey{lport: f.Local.Port(), rport: f.Remote.Port()}
 	if f.Proto == unix.IPPROTO_UDP {
-		if !f.Local.Addr().Is4() {
-			return nil, false
-		}
-		k = connKey{udp: true, lport: f.Local.Port()}
+		k = connKey{udp: true, v6: !f.Local.Addr().Is4(), lport: f.Local.Port()}
 	} else if f.Local.Addr().Is4() {
 		k.laddr, k.raddr = f.Local.Addr().As4(), f.Remote.Addr().As4()
 	} else {
@@ -414,10 +484,10 @@ func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool
 	return i.id.proc, true
 }
 
-func (c *connEvents) counts() (events, errs, lost uint64) {
+func (c *connEvents) counts() (events, errs, lost, dropped uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.events, c.errs, c.lost
+	return c.events, c.errs, c.lost, c.prefetchDropped
 }
 
 type connEvent struct {
@@ -550,27 +620,43 @@ func tgidOf(tid int) int {
 // readIdentity reads the identity of pid from /proc, without the
 // Resolver's lock (a scan holding it must not delay the reads while
 // short-lived processes exit): the start time each time, the rest once per
-// process. The command line first: it is empty once a process exits.
+// process. The command line first: it is empty once a process exits. A
+// process already gone is named by the identity read when it exec'd, if
+// the process connector runs (a reused pid drops it).
 func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
+	return c.readIdentityAs(pid, false)
+}
+
+// readIdentityFresh reads the identity of pid even if one with its start
+// time is known: after an exec, which keeps the start time.
+func (c *connEvents) readIdentityFresh(pid int) (*Process, uint64) {
+	return c.readIdentityAs(pid, true)
+}
+
+func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
 	dir := "/proc/" + strconv.Itoa(pid)
 	cmdline, cmdErr := os.ReadFile(dir + "/cmdline")
 	b, err := os.ReadFile(dir + "/stat")
 	if err != nil {
-		return nil, 0
+		return c.remembered(pid)
 	}
 	comm, start, err := parseStat(b)
 	if err != nil {
-		return nil, 0
+		return c.remembered(pid)
 	}
 	c.idsMu.Lock()
 	id, ok := c.ids[pid]
 	c.idsMu.Unlock()
-	if ok && id.proc.StartTime == start {
+	if ok && id.proc.StartTime == start && !fresh {
 		return id.proc, id.netns
 	}
 	p := &Process{PID: pid, StartTime: start, Name: comm}
 	if cmdErr == nil {
 		p.Name, p.Cmdline = parseCmdline(cmdline, comm)
+	}
+	if len(p.Cmdline) == 0 && ok && id.proc.StartTime == start {
+		// A zombie (no command line any more): as it was read before.
+		return id.proc, id.netns
 	}
 	if b, err := os.ReadFile(dir + "/status"); err == nil {
 		p.UID, _ = parseStatusUID(b)
@@ -579,13 +665,33 @@ func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
 	if l, err := os.Readlink(dir + "/ns/net"); err == nil {
 		netns, _ = nsInode([]byte(l))
 	}
+	now := time.Now()
 	c.idsMu.Lock()
-	if len(c.ids) >= 4096 {
-		clear(c.ids)
+	if len(c.ids) >= idsMax {
+		for k, v := range c.ids {
+			if now.Sub(v.when) > 30*time.Second || len(c.ids) > idsMax*3/4 {
+				delete(c.ids, k)
+			}
+		}
 	}
-	c.ids[pid] = connIdentity{proc: p, netns: netns}
+	c.ids[pid] = connIdentity{proc: p, netns: netns, when: now}
 	c.idsMu.Unlock()
 	return p, netns
+}
+
+// remembered returns the identity last read for pid, a process now gone,
+// if it can be trusted to be that process's: while the process connector
+// reports forks, which drop a reused pid's.
+func (c *connEvents) remembered(pid int) (*Process, uint64) {
+	if !c.forks.Load() {
+		return nil, 0
+	}
+	c.idsMu.Lock()
+	defer c.idsMu.Unlock()
+	if id, ok := c.ids[pid]; ok {
+		return id.proc, id.netns
+	}
+	return nil, 0
 }
 
 // parseHeadBytes reads "TASK-PID (TGID) [CPU] FLAGS TIMESTAMP" (TGID may

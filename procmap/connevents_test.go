@@ -61,7 +61,7 @@ func TestParseConnEvent(t *testing.T) {
 	for _, bad := range []string{"", "garbage", "x-1 [000] ..... 1: inet_sock_set_state: skaddr=0xzz", "a: inet_sock_set_state: "} {
 		c.line(bad, now)
 	}
-	if ev, errs, _ := c.counts(); ev != 4 || errs != 2 {
+	if ev, errs, _, _ := c.counts(); ev != 4 || errs != 2 {
 		t.Errorf("events %d errors %d, want 4 and 2", ev, errs)
 	}
 }
@@ -144,7 +144,7 @@ func TestParseUDPSendEvent(t *testing.T) {
 	}
 	c := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "dig"}, 0 })
 	now := time.Now()
-	c.udpSend(b[:i], b[i+len(fibMarker):], now)
+	c.udpSend(b[:i], b[i+len(fibMarker):], false, now)
 	f := Flow{Proto: 17, Local: netip.MustParseAddrPort("10.0.0.1:35190"), Remote: netip.MustParseAddrPort("10.0.0.9:53")}
 	if p, ok := c.lookup(f, 0, now); !ok || p.PID != 4869 {
 		t.Fatalf("lookup = %+v %v", p, ok)
@@ -156,12 +156,60 @@ func TestParseUDPSendEvent(t *testing.T) {
 			j = len(bb)
 			bb = append(bb, fibMarker...)
 		}
-		c.udpSend(bb[:j], bb[j+len(fibMarker):], now)
+		c.udpSend(bb[:j], bb[j+len(fibMarker):], false, now)
 	}
-	if ev, errs, _ := c.counts(); ev != 1 || errs != 4 {
+	if ev, errs, _, _ := c.counts(); ev != 1 || errs != 4 {
 		t.Errorf("events %d errors %d, want 1 and 4", ev, errs)
 	}
-	allocs := testing.AllocsPerRun(100, func() { c.udpSend(b[:i], b[i+len(fibMarker):], now) })
+	allocs := testing.AllocsPerRun(100, func() { c.udpSend(b[:i], b[i+len(fibMarker):], false, now) })
+	if allocs != 0 {
+		t.Errorf("a known sender's datagram costs %v allocations, want 0", allocs)
+	}
+}
+
+// TestParseUDP6SendEvent: fib6_table_lookup lines as this kernel (6.18)
+// prints them with the fields option: the ports are there (the addresses
+// are not). A lookup in a softirq (a datagram received) names nobody.
+func TestParseUDP6SendEvent(t *testing.T) {
+	const (
+		send = `           <...>-16518   (-------) [000] .....  9757.233388: fib6_table_lookup: tb_id=0xff (255) err=0x0 (0) oif=0x0 (0) iif=0x1 (1) flowlabel=0x0 (0) tos=(0) scope=(0) flags=(0) src=<INVALID-SIZE> dst=<INVALID-SIZE> sport=0xe0c7 (57543) dport=0xebf8 (60408) proto=(17) rt_type=(0) name=lo gw=<INVALID-SIZE>`
+		recv = `         python3-16457   (  16457) [001] b.s2.  9748.655188: fib6_table_lookup: tb_id=0xff (255) err=0x0 (0) oif=0x1 (1) iif=0x1 (1) flowlabel=0x0 (0) tos=(0) scope=(0) flags=(0) src=<INVALID-SIZE> dst=<INVALID-SIZE> sport=0x270f (9999) dport=0xc87d (51325) proto=(17) rt_type=(0) name=lo gw=<INVALID-SIZE>`
+	)
+	c := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "sender"}, 5 })
+	now := time.Now()
+	feed := func(l string) {
+		b := []byte(l)
+		i := bytes.Index(b, fib6Marker)
+		if i < 0 {
+			t.Fatalf("no marker in %q", l)
+		}
+		c.udpSend(b[:i], b[i+len(fib6Marker):], true, now)
+	}
+	// No tgid on the line: the thread's is read from /proc, here this
+	// very process's (its pid as the thread id).
+	feed(strings.Replace(send, "<...>-16518 ", fmt.Sprintf("<...>-%d ", os.Getpid()), 1))
+	feed(recv)
+	f := Flow{Proto: 17, Local: netip.MustParseAddrPort("[fd00::1]:57543"), Remote: netip.MustParseAddrPort("[fd00::9]:60408")}
+	if p, ok := c.lookup(f, 5, now); !ok || p.PID != os.Getpid() || p.Name != "sender" {
+		t.Fatalf("lookup = %+v %v", p, ok)
+	}
+	// The same port over IPv4 is another socket.
+	f4 := Flow{Proto: 17, Local: netip.MustParseAddrPort("10.0.0.1:57543"), Remote: netip.MustParseAddrPort("10.0.0.9:60408")}
+	if p, ok := c.lookup(f4, 5, now); ok {
+		t.Fatalf("an IPv6 send named the IPv4 port: %+v", p)
+	}
+	// The receiver's route back, in a softirq: its ports are the
+	// receiver's and the sender's, and the pid is whoever ran.
+	r := Flow{Proto: 17, Local: netip.MustParseAddrPort("[::1]:9999"), Remote: netip.MustParseAddrPort("[::1]:51325")}
+	if p, ok := c.lookup(r, 0, now); ok {
+		t.Fatalf("a softirq lookup named %+v", p)
+	}
+	if ev, errs, _, _ := c.counts(); ev != 1 || errs != 0 {
+		t.Errorf("events %d errors %d, want 1 and 0", ev, errs)
+	}
+	b := []byte(strings.Replace(send, "(-------)", "(  16518)", 1))
+	i := bytes.Index(b, fib6Marker)
+	allocs := testing.AllocsPerRun(100, func() { c.udpSend(b[:i], b[i+len(fib6Marker):], true, now) })
 	if allocs != 0 {
 		t.Errorf("a known sender's datagram costs %v allocations, want 0", allocs)
 	}

@@ -114,36 +114,56 @@
 // At 200 or 2000 short connections a second, a connection is over (the
 // client's socket destroyed, the server's in TIME_WAIT without inode) before
 // capture has handed its first packet over, and a process that uploads and
-// exits may be gone as well. With root, the Resolver follows two kernel
+// exits may be gone as well. With root, the Resolver follows three kernel
 // tracepoints in a tracefs instance of its own (mounting tracefs if needed;
-// Options.NoConnEvents turns this off):
+// Options.NoConnEvents turns this off; one that the kernel lacks is counted
+// in Stats.ConnEventErrors and the others still run):
 //   - sock:inet_sock_set_state, filtered to TCP's SYN_SENT transitions:
 //     connect() runs CLOSE→SYN_SENT in the connecting thread, so its pid
 //     (the process is read from the line, or from /proc/TID/status) is the
 //     client; the port is chosen after that event, so the socket's next
 //     transition, joined on the socket's kernel address, gives it.
-//   - fib:fib_table_lookup, filtered to UDP: an unconnected send looks its
-//     route up in the sender's thread, with the local port (IPv4; the
-//     event's field dump cannot print IPv6 addresses, and fib6's has no
-//     ports).
+//   - fib:fib_table_lookup and fib6:fib6_table_lookup, filtered to UDP
+//     with a local port: an unconnected socket looks its route up on every
+//     send, a connected one once, in connect() (which binds the port
+//     first), in the sender's thread, with both ports (IPv4 and IPv6; the
+//     field dump prints no IPv6 address, so a port is keyed by family and
+//     local port only). Lookups in an interrupt (a datagram received)
+//     are skipped.
 //
 // The process's identity is read at once, on goroutines of their own, so it
-// is named even after it exits. These answers are used only when nothing
+// is named even after it exits. That is often too late: a process that
+// sends a datagram and exits is gone within a millisecond, before its event
+// is read. So, when the process connector runs too, every process is read
+// as it execs (one goroutine, in exec order; a queue of 4096), and a
+// process gone by the time its event is read is named by that identity,
+// argv[0] included; a fork of the same pid (a reused pid) forgets it. These answers are used only when nothing
 // else can answer (the socket is gone, or its holder is not seen), checked
 // against the flow's network namespace; for a UDP port, the latest sender
 // wins over the remembered owner (ports are reused by later processes).
-// What they cost: two lines of text per connect, and one per UDP datagram
-// from an unconnected socket (parsed without allocating).
+// What they cost: two lines of text per connect, one per UDP datagram from
+// an unconnected socket (parsed without allocating), and four small /proc
+// reads per exec on the host.
 //
 // # What is still missed, and why
 //
 //   - Without root or tracefs: a flow whose socket closed before it was
 //     first resolved (TIME_WAIT keeps the tuple but neither inode nor uid),
 //     unless it is the server side of a listener (credited to the listener).
-//   - IPv6 UDP senders that exit before their first datagram is looked up
-//     (see above), and a process that exits before its identity is read
-//     (its /proc/PID/cmdline is then empty: it is named by its comm, the
-//     first 15 bytes of the program name).
+//   - A UDP sender (IPv4 or IPv6) or TCP client that exits before its
+//     event is read and was not seen exec: a forked child that did not
+//     exec (pre-forked workers), a process that execed before the
+//     Resolver started, or any process without the process connector or
+//     when its exec queue overflowed (Stats.ExecReadsDropped). Its pid is
+//     known, but not who it was: it is not credited. One read as a zombie
+//     (exited, not yet reaped) is named by its comm (the first 15 bytes of
+//     the program name), its command line being gone.
+//   - On a 2-core machine 20 senders started at once, each exiting right
+//     after its datagrams, are named 99-100% (TestLiveShortLivedUDP6):
+//     the exec-time read can still lose the race when the senders keep
+//     both cores busy.
+//   - A flood of datagrams from unconnected sockets can fill the trace
+//     buffer (2 MB per CPU): the events lost are senders not named.
 //   - The server side of a connection accepted by a process other than the
 //     listener's first holder (pre-forked servers) goes to that holder.
 //   - A socket shared by several processes (fork) is credited to the first

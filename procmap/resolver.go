@@ -76,6 +76,7 @@ type Stats struct {
 	ConnEventErrors   uint64 // tracepoint unavailable, or lines not understood
 	ConnEventHits     uint64 // flows named by a connect event when nothing else could
 	ConnEventLost     uint64 // events whose process exited before it could be read
+	ExecReadsDropped  uint64 // exec'd processes whose identity was not read at exec (queue full)
 	Processes         int    // processes currently indexed
 	Sockets           int    // socket inodes currently indexed
 	CachedFlows       int    // flows currently remembered
@@ -185,20 +186,32 @@ func New(opts Options) (*Resolver, error) {
 	// Index every process now: the first flows then cost an index hit or
 	// a scan of the few new processes, not a scan of all.
 	r.scanNew(0)
-	if !opts.NoProcEvents && r.root == "/proc" {
-		ev, err := startProcEvents(r.onProcEvent, r.onProcEventError)
-		if err != nil {
-			r.stats.ProcEventErrors++ // not fatal: /proc listings find new processes
-		} else {
-			r.events = ev
-		}
-	}
 	if !opts.NoConnEvents && r.root == "/proc" {
 		c, err := startConnEvents()
 		if err != nil {
 			r.stats.ConnEventErrors++ // not fatal: the other mechanisms still run
 		} else {
 			r.conns = c
+		}
+	}
+	if !opts.NoProcEvents && r.root == "/proc" {
+		onEvent := r.onProcEvent
+		if c := r.conns; c != nil {
+			// Told first, before waiting for r.mu (a scan may hold
+			// it): an exec'd process's identity is read at once.
+			onEvent = func(pid int, exec bool) {
+				c.procEvent(pid, exec)
+				r.onProcEvent(pid, exec)
+			}
+		}
+		ev, err := startProcEvents(onEvent, r.onProcEventError)
+		if err != nil {
+			r.stats.ProcEventErrors++ // not fatal: /proc listings find new processes
+		} else {
+			r.events = ev
+			if r.conns != nil {
+				r.conns.forks.Store(true)
+			}
 		}
 	}
 	return r, nil
@@ -258,7 +271,7 @@ func (r *Resolver) Stats() Stats {
 	s.Sockets = len(r.inodes)
 	s.CachedFlows = len(r.cache.m)
 	if r.conns != nil {
-		s.ConnEvents, s.ConnEventErrors, s.ConnEventLost = r.conns.counts()
+		s.ConnEvents, s.ConnEventErrors, s.ConnEventLost, s.ExecReadsDropped = r.conns.counts()
 		s.ConnEventErrors += r.stats.ConnEventErrors
 	}
 	return s

@@ -1,0 +1,156 @@
+package procmap
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gohogs/gohogs/internal/netnstest"
+)
+
+// TestLiveShortLivedUDP6: 20 processes started at once, each sending three
+// datagrams over IPv6 UDP (half from an unconnected socket with sendto, half
+// from a connected one) and exiting at once. Only after they all exited are
+// their flows looked up: the sockets are gone, and so are the processes;
+// the fib6 route-lookup events still name them. Ground truth: the pid each
+// sender wrote in its datagrams, checked against the pids started. Without
+// the events nothing can name them.
+func TestLiveShortLivedUDP6(t *testing.T) {
+	t.Run("loopback", func(t *testing.T) {
+		recv, err := net.ListenPacket("udp6", "[::1]:0")
+		if err != nil {
+			t.Skipf("no IPv6 loopback: %v", err)
+		}
+		defer recv.Close()
+		shortUDP6Senders(t, recv, 0)
+	})
+	t.Run("netns", func(t *testing.T) {
+		netnstest.Skip(t)
+		p := netnstest.NewPair(t)
+		var recv net.PacketConn
+		if err := netnstest.Do(p.NSA, func() error {
+			var err error
+			recv, err = net.ListenPacket("udp6", netip.AddrPortFrom(p.AddrA6, 0).String())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		defer recv.Close()
+		shortUDP6Senders(t, recv, nsInodeOf(t, p.NSB), "ip", "netns", "exec", p.NSB)
+	})
+}
+
+// shortUDP6Senders runs the senders (in the namespace of wrap, e.g. "ip
+// netns exec B", if given; netns is then B's inode) to recv, and checks how many of their
+// flows a Resolver names after they exited.
+func shortUDP6Senders(t *testing.T, recv net.PacketConn, netns uint64, wrap ...string) {
+	const n = 20
+	const argv0 = "gohogs udp6 sender"
+	r := newLive(t, Options{})
+	if r.conns == nil {
+		t.Skipf("no tracepoints here (stats %+v)", r.Stats())
+	}
+	plain := newLive(t, Options{NoConnEvents: true})
+	dst := ap(recv.LocalAddr())
+
+	// The receiver: source address → the pid in the datagram, until every
+	// sender was heard or 10 s passed.
+	type heard struct {
+		from netip.AddrPort
+		pid  int
+	}
+	got := make(chan heard, 3*n)
+	recvDone := make(chan struct{})
+	go func() {
+		defer close(recvDone)
+		recv.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 64)
+		for {
+			m, from, err := recv.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pid, _ := strconv.Atoi(string(buf[:m]))
+			select {
+			case got <- heard{ap(from), pid}:
+			default:
+			}
+		}
+	}()
+
+	// The senders are started by another process (as a shell would),
+	// not by this one, whose threads read the events.
+	sp := startChildEnv(t, "gohogs udp6 spawner", "udp6spawn", -1, []string{childEnv + "_N=" + strconv.Itoa(n),
+		childEnv + "_ADDR=" + dst.String(), childEnv + "_ARGV0=" + argv0}, wrap...)
+	sp.stop(t)
+	started := map[int]bool{} // pid → connected socket
+	for _, f := range sp.fields {
+		num, conn := strings.CutSuffix(f, ":c")
+		pid, err := strconv.Atoi(num)
+		if err != nil {
+			t.Fatalf("spawner: %q", sp.fields)
+		}
+		started[pid] = conn
+	}
+	if len(started) != n {
+		t.Fatalf("%d senders started, want %d: %q", len(started), n, sp.fields)
+	}
+
+	// Every sender's datagrams, from the senders started here only.
+	flows := map[netip.AddrPort]int{}
+	pids := map[int]bool{}
+	for len(pids) < n {
+		var h heard
+		select {
+		case h = <-got:
+		case <-recvDone:
+			t.Fatalf("heard %d of %d senders", len(pids), n)
+		}
+		if _, ok := started[h.pid]; !ok {
+			t.Fatalf("datagram from %v says pid %d, not a sender started here (%v)", h.from, h.pid, started)
+		}
+		if old, ok := flows[h.from]; ok && old != h.pid {
+			t.Fatalf("%v: two senders, %d and %d", h.from, old, h.pid)
+		}
+		flows[h.from] = h.pid
+		pids[h.pid] = true
+	}
+	if len(flows) != n {
+		t.Fatalf("%d source endpoints for %d senders", len(flows), n)
+	}
+	for pid := range started {
+		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("sender %d still there (%v)", pid, err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the last events are read
+
+	good, named, plainGood := 0, 0, 0
+	missed := map[bool]int{}
+	for from, pid := range flows {
+		f := Flow{NetNS: netns, Proto: 17, Local: from, Remote: dst}
+		o, err := r.Resolve(f)
+		if err == nil && o.Process != nil && o.Process.PID == pid {
+			good++
+			if o.Process.Name == argv0 {
+				named++
+			}
+		} else {
+			missed[started[pid]]++
+			t.Logf("missed %v (pid %d, connected %v): %+v %v", f, pid, started[pid], o.Process, err)
+		}
+		if o, err := plain.Resolve(f); err == nil && o.Process != nil && o.Process.PID == pid {
+			plainGood++
+		}
+	}
+	t.Logf("%d/%d IPv6 UDP flows credited to their exited sender's pid (%d with its argv[0]); missed: %d unconnected, %d connected; without the tracepoints: %d; stats %+v",
+		good, n, named, missed[false], missed[true], plainGood, r.Stats())
+	if good < n*95/100 || plainGood != 0 {
+		t.Errorf("%d/%d flows credited to their exited senders (want >= 95%%), %d without the tracepoints (want 0)", good, n, plainGood)
+	}
+}
