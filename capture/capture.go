@@ -396,7 +396,12 @@ func (c *Capture) loop(ctx context.Context, f *iface, h Handler) {
 	f.mu.Lock()
 	src := f.src
 	f.mu.Unlock()
-	for ctx.Err() == nil {
+	for n := 0; ; n++ {
+		// ctx.Err takes a lock: look every 64 frames, and after every
+		// quiet spell (a read timeout).
+		if n&63 == 0 && ctx.Err() != nil {
+			return
+		}
 		if src == nil {
 			if !c.reopen(ctx, f) {
 				return
@@ -408,6 +413,7 @@ func (c *Capture) loop(ctx context.Context, f *iface, h Handler) {
 		}
 		err := src.read(&fr)
 		if err == errTimeout {
+			n = -1
 			continue
 		}
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 // change builds a new immutable set and publishes it atomically.
 type LocalAddrs struct {
 	cur atomic.Pointer[addrSet]
+	gen atomic.Uint64 // bumped after each cur.Store
 	h   *netlink.Handle
 	ns  netns.NsHandle
 	own bool // ns is the process's own: sockets are made without setns
@@ -203,8 +204,14 @@ func (l *LocalAddrs) reload() error {
 		slices.SortStableFunc(v, func(a, b netip.Addr) int { return cmp.Compare(a.BitLen(), b.BitLen()) })
 	}
 	l.cur.Store(s)
+	l.gen.Add(1)
 	return nil
 }
+
+// Generation changes each time the set of addresses is replaced, after the
+// new set is in place: an answer of Contains given while Generation was g is
+// still right while Generation is g.
+func (l *LocalAddrs) Generation() uint64 { return l.gen.Load() }
 
 // Contains reports whether a is an address of this host. It takes no lock
 // and allocates nothing. IPv4-mapped IPv6 addresses match their IPv4 form.

@@ -29,6 +29,7 @@ package trace
 
 import (
 	"cmp"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -44,6 +45,14 @@ import (
 // *capture.LocalAddrs implements it.
 type Locals interface {
 	Contains(netip.Addr) bool
+}
+
+// Generationer is implemented by a Locals whose answers can change: its
+// generation changes whenever they do. An Accountant whose Locals
+// implements it remembers, per recent packet tuple, which side is local;
+// with any other Locals it asks Contains for every packet.
+type Generationer interface {
+	Generation() uint64
 }
 
 // Resolver finds the owner of a flow. *procmap.Resolver implements it. It is
@@ -174,6 +183,32 @@ type Accountant struct {
 	cut        time.Time // the next refresh's expected cut
 	seq        int
 	stats      Stats
+
+	gens  Generationer // cfg.Locals, if it has a generation
+	cache *[tupleCacheSize]tupleEntry
+}
+
+// tupleCacheSize is the number of entries of the tuple cache, a power of 2.
+const tupleCacheSize = 256
+
+// tupleEntry remembers, for one packet tuple (source as key.local,
+// destination as key.remote), the flows its bytes go to: a flood of
+// packets of a few flows then skips the two Locals lookups and the flow
+// table's hash. Entries are cleared when any flow leaves the table.
+type tupleEntry struct {
+	key        mapKey
+	gen        uint64 // Locals generation the sides were decided under
+	sent, recv *flow  // the source's and the destination's flow, if local (recv also when neither is)
+}
+
+// slot returns the cache index of tuple k: a multiplicative mix of the
+// ports and the last 4 bytes of each address.
+func (k *mapKey) slot() int {
+	h := uint32(k.lport)<<16 | uint32(k.rport)
+	h ^= binary.LittleEndian.Uint32(k.local[12:]) * 0x9e3779b1
+	h ^= binary.LittleEndian.Uint32(k.remote[12:]) * 0x85ebca77
+	h *= 0xc2b2ae3d
+	return int(h >> (32 - 8))
 }
 
 // Stats are the Accountant's own counters, for diagnostics (-x).
@@ -217,6 +252,10 @@ func New(cfg Config, start time.Time) *Accountant {
 			Kind: KindUnknownTCP, Name: "unknown TCP",
 		}},
 	}
+	if g, ok := cfg.Locals.(Generationer); ok {
+		a.gens = g
+		a.cache = new([tupleCacheSize]tupleEntry)
+	}
 	if cfg.UDP {
 		a.unknownUDP = &proc{row: Row{Kind: KindUnknownUDP, Name: "unknown UDP"}}
 	}
@@ -256,11 +295,6 @@ func (a *Accountant) Packet(p *capture.Packet) {
 		return
 	}
 	n := uint64(p.Length)
-	srcLocal := a.cfg.Locals.Contains(p.Src)
-	dstLocal := a.cfg.Locals.Contains(p.Dst)
-	a.mu.Lock()
-	a.stats.Packets++
-	a.stats.Bytes += n
 	var src, dst netip.AddrPort
 	if p.HasPorts {
 		src = netip.AddrPortFrom(p.Src, p.SrcPort)
@@ -268,25 +302,65 @@ func (a *Accountant) Packet(p *capture.Packet) {
 	}
 	// (A later IP fragment has no ports: it lands on the flow with no
 	// addresses, which is never resolved and goes to the unknown rows.)
+	var tk mapKey
+	var gen uint64
+	if a.gens != nil {
+		gen = a.gens.Generation()
+		// The packet's own addresses: which side is local depends on them
+		// even when the flow has none (a later fragment).
+		tk = mapKey{local: p.Src.As16(), remote: p.Dst.As16(), lport: src.Port(), rport: dst.Port(), proto: p.Proto}
+		if !p.HasPorts {
+			tk.proto |= 0x80 // apart from ports 0 and 0
+		}
+	}
+	a.mu.Lock()
+	a.stats.Packets++
+	a.stats.Bytes += n
+	var fs, fr *flow
+	var e *tupleEntry
+	if a.cache != nil {
+		e = &a.cache[tk.slot()]
+	}
+	if e != nil && e.key == tk && e.gen == gen && (e.sent != nil || e.recv != nil) {
+		fs, fr = e.sent, e.recv
+		if fs != nil {
+			a.touch(fs, p.Timestamp)
+		}
+		if fr != nil {
+			a.touch(fr, p.Timestamp)
+		}
+	} else {
+		a.mu.Unlock()
+		srcLocal := a.cfg.Locals.Contains(p.Src)
+		dstLocal := a.cfg.Locals.Contains(p.Dst)
+		a.mu.Lock()
+		if srcLocal {
+			fs = a.flow(p.Proto, src, dst, p.Timestamp)
+		}
+		if dstLocal || !srcLocal {
+			fr = a.flow(p.Proto, dst, src, p.Timestamp)
+		}
+		if e != nil {
+			*e = tupleEntry{key: tk, gen: gen, sent: fs, recv: fr}
+		}
+	}
 	next := !p.Timestamp.Before(a.cut)
 	closing := p.TCPFlags&(capture.TCPFin|capture.TCPRst) != 0
-	if srcLocal {
-		f := a.flow(p.Proto, src, dst, p.Timestamp)
+	if fs != nil {
 		if next {
-			f.nsent += n
+			fs.nsent += n
 		} else {
-			f.sent += n
+			fs.sent += n
 		}
-		f.closing = f.closing || closing
+		fs.closing = fs.closing || closing
 	}
-	if dstLocal || !srcLocal {
-		f := a.flow(p.Proto, dst, src, p.Timestamp)
+	if fr != nil {
 		if next {
-			f.nrecv += n
+			fr.nrecv += n
 		} else {
-			f.recv += n
+			fr.recv += n
 		}
-		f.closing = f.closing || closing
+		fr.closing = fr.closing || closing
 	}
 	a.mu.Unlock()
 }
@@ -311,11 +385,20 @@ func (a *Accountant) flow(proto uint8, local, remote netip.AddrPort, ts time.Tim
 		} else {
 			f.state, f.nextTry = stateFailed, time.Unix(1<<40, 0)
 		}
-	} else if f.state == stateFailed && !f.queued && ts.After(f.nextTry) {
+		f.lastSeen = ts
+		return f
+	}
+	a.touch(f, ts)
+	return f
+}
+
+// touch notes a packet of f at ts, and queues another lookup of a flow
+// that failed once its retry time has come. a.mu is held.
+func (a *Accountant) touch(f *flow, ts time.Time) {
+	if f.state == stateFailed && !f.queued && ts.After(f.nextTry) {
 		a.enqueue(f)
 	}
 	f.lastSeen = ts
-	return f
 }
 
 // enqueue asks the workers to resolve f, without blocking. a.mu is held.
@@ -448,6 +531,7 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 	a.last = now
 	a.cut = now.Add(a.cfg.Interval)
 	var unknownConns []*flow
+	deleted := false
 	for mk, f := range a.flows {
 		k := f.key
 		f.credSent, f.credRecv = 0, 0
@@ -489,7 +573,11 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 				f.owner.flows--
 			}
 			delete(a.flows, mk)
+			deleted = true
 		}
+	}
+	if deleted && a.cache != nil {
+		clear(a.cache[:]) // no entry may point at a flow that left
 	}
 	slices.SortFunc(unknownConns, func(x, y *flow) int {
 		if c := x.first.Compare(y.first); c != 0 {

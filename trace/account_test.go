@@ -14,6 +14,44 @@ type localSet map[netip.Addr]bool
 
 func (l localSet) Contains(a netip.Addr) bool { return l[a] }
 
+// Generation makes every test run through the tuple cache, as with
+// capture.LocalAddrs; these sets never change.
+func (l localSet) Generation() uint64 { return 0 }
+
+// plainSet is a Locals without a generation: no tuple cache.
+type plainSet map[netip.Addr]bool
+
+func (l plainSet) Contains(a netip.Addr) bool { return l[a] }
+
+// changingSet is a Locals whose addresses a test changes.
+type changingSet struct {
+	mu  sync.Mutex
+	set map[netip.Addr]bool
+	gen uint64
+}
+
+func (l *changingSet) Contains(a netip.Addr) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.set[a]
+}
+
+func (l *changingSet) Generation() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen
+}
+
+func (l *changingSet) replace(addrs ...netip.Addr) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.set = map[netip.Addr]bool{}
+	for _, a := range addrs {
+		l.set[a] = true
+	}
+	l.gen++
+}
+
 // fakeResolver answers from a table of local address:port → process, and
 // can be made to hold answers back.
 type fakeResolver struct {
@@ -334,5 +372,66 @@ func TestClosedFlowsLeaveSoon(t *testing.T) {
 	a.Refresh(t0.Add(60 * time.Second))
 	if n := a.Stats().Flows; n != 0 {
 		t.Fatalf("%d flows after 60 s idle, want 0", n)
+	}
+}
+
+// The tuple cache follows the local addresses: after hostA stops being
+// local and hostB becomes so, the same packets are credited to hostB's
+// receiving process, not to hostA's sender. Without a generation (no
+// cache) the answer is the same.
+func TestTupleCacheFollowsLocalAddresses(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{
+		netip.AddrPortFrom(hostA, 40000): client, netip.AddrPortFrom(hostB, 80): server,
+	}}
+	ch := &changingSet{}
+	ch.replace(hostA)
+	for _, locals := range []Locals{ch, plainSet{hostA: true}} {
+		a := New(Config{Locals: locals, Resolver: res}, t0)
+		for range 3 {
+			a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1000))
+		}
+		waitResolved(t, a, 1)
+		if ch, ok := locals.(*changingSet); ok {
+			ch.replace(hostB)
+		} else {
+			delete(locals.(plainSet), hostA)
+			locals.(plainSet)[hostB] = true
+		}
+		for range 2 {
+			a.Packet(tcpFlow(hostA, hostB, 40000, 80, 500))
+		}
+		waitResolved(t, a, 2)
+		r := rowsByName(a.Refresh(t0.Add(time.Second)))
+		if c, s := r[client.Name], r[server.Name]; c.Sent != 3000 || c.Recv != 0 || s.Recv != 1000 || s.Sent != 0 {
+			t.Errorf("%T: client %+v, server %+v; want client sent 3000, server received 1000", locals, c, s)
+		}
+		a.Close()
+	}
+}
+
+// A flow that left the table is not credited through a stale cache
+// entry: its next packets make a new flow, which is looked up again.
+func TestTupleCacheForgetsFlowsThatLeft(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{netip.AddrPortFrom(hostA, 40001): client}}
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res}, t0)
+	defer a.Close()
+	fin := tcpFlow(hostA, hostB, 40001, 80, 100)
+	fin.TCPFlags = capture.TCPFin
+	a.Packet(fin)
+	waitResolved(t, a, 1)
+	a.Refresh(t0.Add(time.Second))
+	a.Refresh(t0.Add(4 * time.Second)) // the closed flow leaves
+	if n := a.Stats().Flows; n != 0 {
+		t.Fatalf("%d flows, want 0", n)
+	}
+	p := tcpFlow(hostA, hostB, 40001, 80, 700)
+	p.Timestamp = t0.Add(4500 * time.Millisecond)
+	a.Packet(p)
+	waitResolved(t, a, 2)
+	if r := rowsByName(a.Refresh(t0.Add(5 * time.Second)))[client.Name]; r.Sent != 700 || r.TotalSent != 800 {
+		t.Fatalf("row %+v, want 700 sent (800 in total)", r)
+	}
+	if n := a.Stats().Flows; n != 1 {
+		t.Fatalf("%d flows after the new packet, want 1", n)
 	}
 }
