@@ -49,10 +49,17 @@ type connEvents struct {
 	// (procEvent): an identity in ids is then dropped when its pid is
 	// given to a new process, and may name a process already gone.
 	forks atomic.Bool
-	// prefetch queues the pids of exec'd processes, whose identities one
-	// goroutine reads in order (the latest exec read last).
-	prefetch chan int
-	workers  sync.WaitGroup
+	// execReads is set when procEvent reads exec'd processes.
+	execReads atomic.Bool
+	// tasks is the process of every task (thread) the process connector
+	// reported (task): what a tracepoint line's tgid should say, but
+	// the kernel prints the tgid it last recorded for that tid, which may
+	// be an earlier task's of the same tid.
+	tasksMu sync.Mutex
+	tasks   map[int]int
+	// threadTgid reads a thread's process from /proc (tgidOf; tests set
+	// it).
+	threadTgid func(tid int) int
 
 	mu      sync.Mutex
 	idents  map[int]*ident         // the latest identity read started per pid
@@ -61,8 +68,6 @@ type connEvents struct {
 	events  uint64
 	errs    uint64
 	lost    uint64 // events whose process was gone before it could be read
-
-	prefetchDropped uint64 // exec'd processes not read (queue full)
 }
 
 type pendingConn struct {
@@ -111,6 +116,7 @@ const identWorkers = 4
 func newConnEvents(identify func(pid int) (*Process, uint64)) *connEvents {
 	return &connEvents{identify: identify, sem: make(chan struct{}, identWorkers), done: make(chan struct{}),
 		ids: make(map[int]connIdentity), tgids: make(map[int]tgidEntry), idents: make(map[int]*ident),
+		tasks: make(map[int]int), threadTgid: tgidOf,
 		pending: make(map[uint64]pendingConn), conns: make(map[connKey]connInfo)}
 }
 
@@ -150,8 +156,8 @@ func (c *connEvents) identFor(pid int, now time.Time) *ident {
 const (
 	connTTL = 2 * time.Minute
 	connMax = 1 << 16
-	// prefetchQueue bounds the exec'd processes waiting to be read.
-	prefetchQueue = 4096
+	// tasksMax bounds the tasks whose process is remembered.
+	tasksMax = 1 << 16
 	// idsMax bounds the identities kept (a few hundred bytes each).
 	idsMax      = 16384
 	pendingTTL  = 30 * time.Second
@@ -234,14 +240,7 @@ func startConnEvents() (*connEvents, error) {
 		return nil, fmt.Errorf("tracefs: %w", err)
 	}
 	c.pipe = f
-	c.prefetch = make(chan int, prefetchQueue)
-	c.workers.Add(1)
-	go func() {
-		defer c.workers.Done()
-		for pid := range c.prefetch {
-			c.readIdentityFresh(pid)
-		}
-	}()
+	c.execReads.Store(true)
 	go c.read()
 	return c, nil
 }
@@ -276,31 +275,39 @@ func (c *connEvents) remove() {
 func (c *connEvents) close() {
 	c.pipe.Close()
 	<-c.done
-	if c.prefetch != nil {
-		close(c.prefetch)
-		c.workers.Wait()
-	}
 	c.remove()
+}
+
+// task is told by the process connector of a new task: thread tid of
+// process tgid (tid == tgid for a new process).
+func (c *connEvents) task(tid, tgid int) {
+	c.tasksMu.Lock()
+	if len(c.tasks) >= tasksMax {
+		for k := range c.tasks {
+			if len(c.tasks) <= tasksMax/2 {
+				break
+			}
+			delete(c.tasks, k) // then read from /proc, or the line
+		}
+	}
+	c.tasks[tid] = tgid
+	c.tasksMu.Unlock()
 }
 
 // procEvent is told by the process connector of a new process (fork) or an
 // exec: the identity remembered for that pid, if any, is no longer its
-// own. An exec'd process's identity is read at once, in the background: a
-// process that sends a datagram and exits within a millisecond is gone
-// before its send event is read, and is named by this identity.
+// own. An exec'd process's identity is read at once: a process that sends a
+// datagram and exits within a millisecond is gone before its send event is
+// read, and is named by this identity. It is read here, on the connector's
+// goroutine, whose thread the kernel has just woken: a goroutine started
+// for it may wait milliseconds for a thread while the new processes keep
+// every CPU busy. Four small files, tens of µs.
 func (c *connEvents) procEvent(pid int, exec bool) {
 	c.idsMu.Lock()
 	delete(c.ids, pid)
 	c.idsMu.Unlock()
-	if !exec || c.prefetch == nil {
-		return
-	}
-	select {
-	case c.prefetch <- pid:
-	default: // an exec storm: read when (if) it sends
-		c.mu.Lock()
-		c.prefetchDropped++
-		c.mu.Unlock()
+	if exec && c.execReads.Load() {
+		c.readIdentityAs(pid, true)
 	}
 }
 
@@ -484,10 +491,10 @@ func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool
 	return i.id.proc, true
 }
 
-func (c *connEvents) counts() (events, errs, lost, dropped uint64) {
+func (c *connEvents) counts() (events, errs, lost uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.events, c.errs, c.lost, c.prefetchDropped
+	return c.events, c.errs, c.lost
 }
 
 type connEvent struct {
@@ -584,14 +591,26 @@ func hexAfter(b, key []byte) (uint64, bool) {
 // processOf returns the process id of the event's thread: the line's, or
 // the one read from /proc for the thread, remembered for a few seconds (a
 // UDP sender's every datagram is an event: /proc is read once per thread).
+//
+// The line's own tgid comes last: the kernel records a task's tgid when it
+// is next switched out, and prints at read time what it recorded last for
+// that tid; a task that sent and exited before that, with a tid an earlier
+// thread had, is printed with the earlier thread's process. The process
+// connector's report of the task's creation, or /proc while it lives,
+// is sure.
 func (c *connEvents) processOf(ev connEvent, now time.Time) int {
-	if ev.tgid > 0 {
-		return ev.tgid
-	}
 	if e, ok := c.tgids[ev.pid]; ok && now.Sub(e.when) < 5*time.Second {
 		return e.tgid
 	}
-	tgid := tgidOf(ev.pid)
+	c.tasksMu.Lock()
+	tgid := c.tasks[ev.pid]
+	c.tasksMu.Unlock()
+	if tgid == 0 {
+		tgid = c.threadTgid(ev.pid)
+	}
+	if tgid == 0 {
+		tgid = ev.tgid
+	}
 	if tgid > 0 {
 		if len(c.tgids) >= 4096 {
 			clear(c.tgids)
@@ -627,12 +646,8 @@ func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
 	return c.readIdentityAs(pid, false)
 }
 
-// readIdentityFresh reads the identity of pid even if one with its start
-// time is known: after an exec, which keeps the start time.
-func (c *connEvents) readIdentityFresh(pid int) (*Process, uint64) {
-	return c.readIdentityAs(pid, true)
-}
-
+// readIdentityAs is readIdentity; after an exec (fresh) it reads the
+// identity even if one with the same start time (kept by exec) is known.
 func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
 	dir := "/proc/" + strconv.Itoa(pid)
 	cmdline, cmdErr := os.ReadFile(dir + "/cmdline")
@@ -647,14 +662,15 @@ func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
 	c.idsMu.Lock()
 	id, ok := c.ids[pid]
 	c.idsMu.Unlock()
-	if ok && id.proc.StartTime == start && !fresh {
+	known := ok && id.proc.StartTime == start
+	if known && !fresh {
 		return id.proc, id.netns
 	}
 	p := &Process{PID: pid, StartTime: start, Name: comm}
 	if cmdErr == nil {
 		p.Name, p.Cmdline = parseCmdline(cmdline, comm)
 	}
-	if len(p.Cmdline) == 0 && ok && id.proc.StartTime == start {
+	if len(p.Cmdline) == 0 && known {
 		// A zombie (no command line any more): as it was read before.
 		return id.proc, id.netns
 	}
@@ -665,18 +681,23 @@ func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
 	if l, err := os.Readlink(dir + "/ns/net"); err == nil {
 		netns, _ = nsInode([]byte(l))
 	}
-	now := time.Now()
 	c.idsMu.Lock()
+	c.putID(pid, connIdentity{proc: p, netns: netns, when: time.Now()})
+	c.idsMu.Unlock()
+	return p, netns
+}
+
+// putID stores an identity, forgetting old ones if there are too many.
+// c.idsMu is held.
+func (c *connEvents) putID(pid int, id connIdentity) {
 	if len(c.ids) >= idsMax {
 		for k, v := range c.ids {
-			if now.Sub(v.when) > 30*time.Second || len(c.ids) > idsMax*3/4 {
+			if id.when.Sub(v.when) > 30*time.Second || len(c.ids) > idsMax*3/4 {
 				delete(c.ids, k)
 			}
 		}
 	}
-	c.ids[pid] = connIdentity{proc: p, netns: netns, when: now}
-	c.idsMu.Unlock()
-	return p, netns
+	c.ids[pid] = id
 }
 
 // remembered returns the identity last read for pid, a process now gone,

@@ -22,6 +22,7 @@ func TestParseConnEvent(t *testing.T) {
 	c := newConnEvents(func(pid int) (*Process, uint64) {
 		return &Process{PID: pid, Name: "client"}, 77
 	})
+	c.threadTgid = func(int) int { return 0 } // every thread gone
 	now := time.Now()
 	f := Flow{Proto: 6, Local: netip.MustParseAddrPort("127.0.0.1:36280"), Remote: netip.MustParseAddrPort("127.0.0.2:7204")}
 	// No tgid on the line, and the thread cannot be read from /proc (a
@@ -48,6 +49,7 @@ func TestParseConnEvent(t *testing.T) {
 	// A SYN_SENT line without the process, then the next transition in
 	// the connecting thread with it: named by the second.
 	c2 := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "client"}, 77 })
+	c2.threadTgid = c.threadTgid
 	c2.line(synSent, now)
 	c2.line(estab, now)
 	if p, ok := c2.lookup(f, 77, now); !ok || p.PID != 28961 {
@@ -61,7 +63,7 @@ func TestParseConnEvent(t *testing.T) {
 	for _, bad := range []string{"", "garbage", "x-1 [000] ..... 1: inet_sock_set_state: skaddr=0xzz", "a: inet_sock_set_state: "} {
 		c.line(bad, now)
 	}
-	if ev, errs, _, _ := c.counts(); ev != 4 || errs != 2 {
+	if ev, errs, _ := c.counts(); ev != 4 || errs != 2 {
 		t.Errorf("events %d errors %d, want 4 and 2", ev, errs)
 	}
 }
@@ -143,6 +145,7 @@ func TestParseUDPSendEvent(t *testing.T) {
 		t.Fatalf("head: %+v %v", ev, ok)
 	}
 	c := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "dig"}, 0 })
+	c.threadTgid = func(int) int { return 0 }
 	now := time.Now()
 	c.udpSend(b[:i], b[i+len(fibMarker):], false, now)
 	f := Flow{Proto: 17, Local: netip.MustParseAddrPort("10.0.0.1:35190"), Remote: netip.MustParseAddrPort("10.0.0.9:53")}
@@ -158,7 +161,7 @@ func TestParseUDPSendEvent(t *testing.T) {
 		}
 		c.udpSend(bb[:j], bb[j+len(fibMarker):], false, now)
 	}
-	if ev, errs, _, _ := c.counts(); ev != 1 || errs != 4 {
+	if ev, errs, _ := c.counts(); ev != 1 || errs != 4 {
 		t.Errorf("events %d errors %d, want 1 and 4", ev, errs)
 	}
 	allocs := testing.AllocsPerRun(100, func() { c.udpSend(b[:i], b[i+len(fibMarker):], false, now) })
@@ -176,6 +179,13 @@ func TestParseUDP6SendEvent(t *testing.T) {
 		recv = `         python3-16457   (  16457) [001] b.s2.  9748.655188: fib6_table_lookup: tb_id=0xff (255) err=0x0 (0) oif=0x1 (1) iif=0x1 (1) flowlabel=0x0 (0) tos=(0) scope=(0) flags=(0) src=<INVALID-SIZE> dst=<INVALID-SIZE> sport=0x270f (9999) dport=0xc87d (51325) proto=(17) rt_type=(0) name=lo gw=<INVALID-SIZE>`
 	)
 	c := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "sender"}, 5 })
+	self := os.Getpid()
+	c.threadTgid = func(tid int) int { // only this process's main thread lives
+		if tid == self {
+			return self
+		}
+		return 0
+	}
 	now := time.Now()
 	feed := func(l string) {
 		b := []byte(l)
@@ -187,7 +197,7 @@ func TestParseUDP6SendEvent(t *testing.T) {
 	}
 	// No tgid on the line: the thread's is read from /proc, here this
 	// very process's (its pid as the thread id).
-	feed(strings.Replace(send, "<...>-16518 ", fmt.Sprintf("<...>-%d ", os.Getpid()), 1))
+	feed(strings.Replace(send, "<...>-16518 ", fmt.Sprintf("<...>-%d ", self), 1))
 	feed(recv)
 	f := Flow{Proto: 17, Local: netip.MustParseAddrPort("[fd00::1]:57543"), Remote: netip.MustParseAddrPort("[fd00::9]:60408")}
 	if p, ok := c.lookup(f, 5, now); !ok || p.PID != os.Getpid() || p.Name != "sender" {
@@ -204,7 +214,7 @@ func TestParseUDP6SendEvent(t *testing.T) {
 	if p, ok := c.lookup(r, 0, now); ok {
 		t.Fatalf("a softirq lookup named %+v", p)
 	}
-	if ev, errs, _, _ := c.counts(); ev != 1 || errs != 0 {
+	if ev, errs, _ := c.counts(); ev != 1 || errs != 0 {
 		t.Errorf("events %d errors %d, want 1 and 0", ev, errs)
 	}
 	b := []byte(strings.Replace(send, "(-------)", "(  16518)", 1))
@@ -212,5 +222,81 @@ func TestParseUDP6SendEvent(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { c.udpSend(b[:i], b[i+len(fib6Marker):], true, now) })
 	if allocs != 0 {
 		t.Errorf("a known sender's datagram costs %v allocations, want 0", allocs)
+	}
+}
+
+// TestExecIdentity: a process's identity read when it execs (as the process
+// connector reports it) names it after it exited and was reaped, and only
+// while forks are reported (a fork of the same pid forgets it); an exec
+// re-reads it though the start time is unchanged.
+func TestExecIdentity(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	c := newConnEvents(nil)
+	c.execReads.Store(true)
+	ch := startChild(t, "gohogs exec identity", "udp", -1)
+	pid := ch.cmd.Process.Pid
+	// A stale identity of an earlier program with the same start time:
+	// what readIdentity alone would keep after an exec.
+	c.readIdentity(pid)
+	c.idsMu.Lock()
+	stale := *c.ids[pid].proc
+	stale.Name = "before exec"
+	c.ids[pid] = connIdentity{proc: &stale, when: time.Now()}
+	c.idsMu.Unlock()
+	if p, _ := c.readIdentity(pid); p.Name != "before exec" {
+		t.Fatalf("cached identity not used: %+v", p)
+	}
+	c.procEvent(pid, true)
+	c.idsMu.Lock()
+	id, ok := c.ids[pid]
+	c.idsMu.Unlock()
+	if !ok || id.proc.Name != "gohogs exec identity" {
+		t.Fatalf("identity after exec: %+v %v", id.proc, ok)
+	}
+	ch.stop(t)
+	if p, _ := c.readIdentity(pid); p != nil {
+		t.Fatalf("named a reaped process without the process connector: %+v", p)
+	}
+	c.forks.Store(true)
+	if p, _ := c.readIdentity(pid); p == nil || p.PID != pid || p.Name != "gohogs exec identity" {
+		t.Fatalf("reaped process named %+v", p)
+	}
+	c.procEvent(pid, false) // its pid given to a new process
+	if p, _ := c.readIdentity(pid); p != nil {
+		t.Fatalf("a reused pid named %+v", p)
+	}
+
+}
+
+// TestStaleLineTgid: the kernel prints the tgid it last recorded for a tid,
+// which may be an earlier thread's of the same tid. The process connector's
+// report of the task wins; the line's tgid is used only when nothing else
+// knows the thread.
+func TestStaleLineTgid(t *testing.T) {
+	const line = `           <...>-19232   (  19224) [001] .....  10341.104047: fib6_table_lookup: tb_id=0xff (255) err=0x0 (0) oif=0x0 (0) iif=0x1 (1) flowlabel=0x0 (0) tos=(0) scope=(0) flags=(0) src=<INVALID-SIZE> dst=<INVALID-SIZE> sport=0xdbea (56298) dport=0xbc38 (48184) proto=(17) rt_type=(0) name=lo gw=<INVALID-SIZE>`
+	b := []byte(line)
+	i := bytes.Index(b, fib6Marker)
+	f := Flow{Proto: 17, Local: netip.MustParseAddrPort("[::1]:56298"), Remote: netip.MustParseAddrPort("[::1]:48184")}
+	for _, tc := range []struct {
+		name     string
+		reported bool // the connector reported tid 19232 as a new process
+		live     int  // what /proc says of the thread (0: gone)
+		want     int
+	}{{"connector", true, 0, 19232}, {"proc", false, 19232, 19232}, {"line", false, 0, 19224}} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid}, 0 })
+			c.threadTgid = func(int) int { return tc.live }
+			c.task(19231, 19224) // a thread of another process
+			if tc.reported {
+				c.task(19232, 19232)
+			}
+			now := time.Now()
+			c.udpSend(b[:i], b[i+len(fib6Marker):], true, now)
+			if p, ok := c.lookup(f, 0, now); !ok || p.PID != tc.want {
+				t.Fatalf("lookup = %+v %v, want pid %d", p, ok, tc.want)
+			}
+		})
 	}
 }

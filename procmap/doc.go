@@ -119,9 +119,8 @@
 // Options.NoConnEvents turns this off; one that the kernel lacks is counted
 // in Stats.ConnEventErrors and the others still run):
 //   - sock:inet_sock_set_state, filtered to TCP's SYN_SENT transitions:
-//     connect() runs CLOSE→SYN_SENT in the connecting thread, so its pid
-//     (the process is read from the line, or from /proc/TID/status) is the
-//     client; the port is chosen after that event, so the socket's next
+//     connect() runs CLOSE→SYN_SENT in the connecting thread, so its
+//     process (see below) is the client; the port is chosen after that event, so the socket's next
 //     transition, joined on the socket's kernel address, gives it.
 //   - fib:fib_table_lookup and fib6:fib6_table_lookup, filtered to UDP
 //     with a local port: an unconnected socket looks its route up on every
@@ -134,16 +133,27 @@
 // The process's identity is read at once, on goroutines of their own, so it
 // is named even after it exits. That is often too late: a process that
 // sends a datagram and exits is gone within a millisecond, before its event
-// is read. So, when the process connector runs too, every process is read
-// as it execs (one goroutine, in exec order; a queue of 4096), and a
-// process gone by the time its event is read is named by that identity,
-// argv[0] included; a fork of the same pid (a reused pid) forgets it. These answers are used only when nothing
-// else can answer (the socket is gone, or its holder is not seen), checked
-// against the flow's network namespace; for a UDP port, the latest sender
-// wins over the remembered owner (ports are reused by later processes).
-// What they cost: two lines of text per connect, one per UDP datagram from
-// an unconnected socket (parsed without allocating), and four small /proc
-// reads per exec on the host.
+// is read. So, when the process connector (see above) runs too:
+//   - every process is read as it execs, on the connector's goroutine (its
+//     thread is the one the kernel has just woken; a goroutine started for
+//     the read may wait milliseconds for a CPU while the new processes keep
+//     them all busy), and a process gone by the time its event is read is
+//     named by that identity, argv[0] included; a fork of the same pid (a
+//     reused pid) forgets it;
+//   - the process of each event's thread is the one the connector reported
+//     for that task when it was created (threads included), or the one
+//     /proc says; the event line's own tgid comes last, because the kernel
+//     prints the tgid it last recorded for that tid, which for a task that
+//     exited before being switched out is an earlier thread's of the same
+//     tid.
+//
+// These answers are used only when nothing else can answer (the socket is
+// gone, or its holder is not seen), checked against the flow's network
+// namespace; for a UDP port, the latest sender wins over the remembered
+// owner (ports are reused by later processes). What they cost: two lines of
+// text per connect, one per UDP datagram from an unconnected socket (parsed
+// without allocating), four small /proc reads per exec and a map entry per
+// new thread on the host.
 //
 // # What is still missed, and why
 //
@@ -153,15 +163,14 @@
 //   - A UDP sender (IPv4 or IPv6) or TCP client that exits before its
 //     event is read and was not seen exec: a forked child that did not
 //     exec (pre-forked workers), a process that execed before the
-//     Resolver started, or any process without the process connector or
-//     when its exec queue overflowed (Stats.ExecReadsDropped). Its pid is
-//     known, but not who it was: it is not credited. One read as a zombie
-//     (exited, not yet reaped) is named by its comm (the first 15 bytes of
-//     the program name), its command line being gone.
-//   - On a 2-core machine 20 senders started at once, each exiting right
-//     after its datagrams, are named 99-100% (TestLiveShortLivedUDP6):
-//     the exec-time read can still lose the race when the senders keep
-//     both cores busy.
+//     Resolver started, or any process without the process connector.
+//     Its pid is known, but not who it was: it is not credited. One read
+//     as a zombie (exited, not yet reaped) is named by its comm (the
+//     first 15 bytes of the program name), its command line being gone.
+//   - A process whose exec the connector reports only after it exited:
+//     on a 2-core machine, 20 senders started at once, each exiting right
+//     after its datagrams, are named 99.8% of the time (599 of 600 in 30
+//     runs of TestLiveShortLivedUDP6, loopback and a netns).
 //   - A flood of datagrams from unconnected sockets can fill the trace
 //     buffer (2 MB per CPU): the events lost are senders not named.
 //   - The server side of a connection accepted by a process other than the

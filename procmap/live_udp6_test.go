@@ -13,7 +13,8 @@ import (
 	"github.com/gohogs/gohogs/internal/netnstest"
 )
 
-// TestLiveShortLivedUDP6: 20 processes started at once, each sending three
+// TestLiveShortLivedUDP6: 20 processes started at once by a helper process
+// (as a shell would start them, not by this one), each sending three
 // datagrams over IPv6 UDP (half from an unconnected socket with sendto, half
 // from a connected one) and exiting at once. Only after they all exited are
 // their flows looked up: the sockets are gone, and so are the processes;
@@ -83,8 +84,8 @@ func shortUDP6Senders(t *testing.T, recv net.PacketConn, netns uint64, wrap ...s
 		}
 	}()
 
-	// The senders are started by another process (as a shell would),
-	// not by this one, whose threads read the events.
+	// The senders are started by another process, not by this one, whose
+	// threads read the events (its forks would delay them).
 	sp := startChildEnv(t, "gohogs udp6 spawner", "udp6spawn", -1, []string{childEnv + "_N=" + strconv.Itoa(n),
 		childEnv + "_ADDR=" + dst.String(), childEnv + "_ARGV0=" + argv0}, wrap...)
 	sp.stop(t)
@@ -112,7 +113,8 @@ func shortUDP6Senders(t *testing.T, recv net.PacketConn, netns uint64, wrap ...s
 			t.Fatalf("heard %d of %d senders", len(pids), n)
 		}
 		if _, ok := started[h.pid]; !ok {
-			t.Fatalf("datagram from %v says pid %d, not a sender started here (%v)", h.from, h.pid, started)
+			t.Logf("ignored a datagram from %v: pid %d is not a sender started here", h.from, h.pid)
+			continue
 		}
 		if old, ok := flows[h.from]; ok && old != h.pid {
 			t.Fatalf("%v: two senders, %d and %d", h.from, old, h.pid)
@@ -150,7 +152,11 @@ func shortUDP6Senders(t *testing.T, recv net.PacketConn, netns uint64, wrap ...s
 	}
 	t.Logf("%d/%d IPv6 UDP flows credited to their exited sender's pid (%d with its argv[0]); missed: %d unconnected, %d connected; without the tracepoints: %d; stats %+v",
 		good, n, named, missed[false], missed[true], plainGood, r.Stats())
-	if good < n*95/100 || plainGood != 0 {
-		t.Errorf("%d/%d flows credited to their exited senders (want >= 95%%), %d without the tracepoints (want 0)", good, n, plainGood)
+	// The target is 95% with the right pid. The name is argv[0] when the
+	// identity was read before the sender exited (at its exec), its comm
+	// when read from the zombie: 90% at least.
+	if good < n*95/100 || named < n*90/100 || plainGood != 0 {
+		t.Errorf("%d/%d flows credited to their exited senders (want >= 95%%), %d named %q (want >= 90%%), %d without the tracepoints (want 0)",
+			good, n, named, argv0, plainGood)
 	}
 }

@@ -29,8 +29,9 @@ type procEvents struct {
 }
 
 // startProcEvents subscribes to the process connector; on events it calls
-// onEvent(pid, exec).
-func startProcEvents(onEvent func(pid int, exec bool), onError func()) (*procEvents, error) {
+// onEvent(pid, exec) for processes, and onTask(tid, tgid), if not nil, for
+// every new task (a thread, or a process's first thread: tid == tgid).
+func startProcEvents(onEvent func(pid int, exec bool), onTask func(tid, tgid int), onError func()) (*procEvents, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_CONNECTOR)
 	if err != nil {
 		return nil, fmt.Errorf("process connector socket: %w", err)
@@ -58,11 +59,11 @@ func startProcEvents(onEvent func(pid int, exec bool), onError func()) (*procEve
 	}
 	p := &procEvents{fd: fd, efd: efd}
 	p.done.Add(1)
-	go p.loop(onEvent, onError)
+	go p.loop(onEvent, onTask, onError)
 	return p, nil
 }
 
-func (p *procEvents) loop(onEvent func(pid int, exec bool), onError func()) {
+func (p *procEvents) loop(onEvent func(pid int, exec bool), onTask func(tid, tgid int), onError func()) {
 	defer p.done.Done()
 	buf := make([]byte, 64*1024)
 	fds := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
@@ -102,6 +103,9 @@ func (p *procEvents) loop(onEvent func(pid int, exec bool), onError func()) {
 			switch binary.NativeEndian.Uint32(ev[0:]) {
 			case procEventFork:
 				child, tgid := binary.NativeEndian.Uint32(ev[24:]), binary.NativeEndian.Uint32(ev[28:])
+				if onTask != nil {
+					onTask(int(child), int(tgid))
+				}
 				if child == tgid { // a process, not a thread
 					onEvent(int(tgid), false)
 				}

@@ -76,7 +76,6 @@ type Stats struct {
 	ConnEventErrors   uint64 // tracepoint unavailable, or lines not understood
 	ConnEventHits     uint64 // flows named by a connect event when nothing else could
 	ConnEventLost     uint64 // events whose process exited before it could be read
-	ExecReadsDropped  uint64 // exec'd processes whose identity was not read at exec (queue full)
 	Processes         int    // processes currently indexed
 	Sockets           int    // socket inodes currently indexed
 	CachedFlows       int    // flows currently remembered
@@ -196,6 +195,7 @@ func New(opts Options) (*Resolver, error) {
 	}
 	if !opts.NoProcEvents && r.root == "/proc" {
 		onEvent := r.onProcEvent
+		var onTask func(tid, tgid int)
 		if c := r.conns; c != nil {
 			// Told first, before waiting for r.mu (a scan may hold
 			// it): an exec'd process's identity is read at once.
@@ -203,8 +203,9 @@ func New(opts Options) (*Resolver, error) {
 				c.procEvent(pid, exec)
 				r.onProcEvent(pid, exec)
 			}
+			onTask = c.task
 		}
-		ev, err := startProcEvents(onEvent, r.onProcEventError)
+		ev, err := startProcEvents(onEvent, onTask, r.onProcEventError)
 		if err != nil {
 			r.stats.ProcEventErrors++ // not fatal: /proc listings find new processes
 		} else {
@@ -271,7 +272,7 @@ func (r *Resolver) Stats() Stats {
 	s.Sockets = len(r.inodes)
 	s.CachedFlows = len(r.cache.m)
 	if r.conns != nil {
-		s.ConnEvents, s.ConnEventErrors, s.ConnEventLost, s.ExecReadsDropped = r.conns.counts()
+		s.ConnEvents, s.ConnEventErrors, s.ConnEventLost = r.conns.counts()
 		s.ConnEventErrors += r.stats.ConnEventErrors
 	}
 	return s
