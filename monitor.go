@@ -65,6 +65,9 @@ type Options struct {
 	// KeepIdle keeps idle processes in the refreshes forever (as nethogs's
 	// total view modes do); otherwise they leave 150 s after their last byte.
 	KeepIdle bool
+	// NoConns leaves trace.Row.Conns empty in every refresh (see
+	// trace.Config.NoConns).
+	NoConns bool
 	// OnError, if set, hears of an interface that went down or away (capture
 	// goes on on the others, and resumes when it comes back).
 	OnError func(iface string, err error)
@@ -178,6 +181,7 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 		UDP:      opts.UDP,
 		PIDs:     opts.PIDs,
 		KeepIdle: opts.KeepIdle,
+		NoConns:  opts.NoConns,
 		Interval: opts.Interval,
 	}, m.start)
 	m.capErr = make(chan error, len(m.caps))

@@ -90,6 +90,10 @@ type Config struct {
 	PendingLimit time.Duration
 	// Workers is the number of resolver goroutines; defaults to 2.
 	Workers int
+	// NoConns leaves Row.Conns empty: the trace format does not print
+	// them, and under a churn of short connections building them is most
+	// of a refresh's work.
+	NoConns bool
 	// Interval is the expected time between two refreshes' cut times;
 	// defaults to 1 s. Packets stamped after the next cut are held for the
 	// refresh after it.
@@ -591,7 +595,7 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 	conns := make(map[*proc][]Conn)
 	for _, f := range a.flows {
 		k := f.key
-		if f.state == stateResolved && f.owner.row.Kind <= KindSocket {
+		if !a.cfg.NoConns && f.state == stateResolved && f.owner.row.Kind <= KindSocket {
 			conns[f.owner] = append(conns[f.owner], Conn{Proto: k.proto, Local: k.local, Remote: k.remote, Sent: f.credSent, Recv: f.credRecv})
 		}
 	}

@@ -435,3 +435,18 @@ func TestTupleCacheForgetsFlowsThatLeft(t *testing.T) {
 		t.Fatalf("%d flows after the new packet, want 1", n)
 	}
 }
+
+// With NoConns the rows carry no connections; the bytes are the same.
+func TestNoConns(t *testing.T) {
+	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{netip.AddrPortFrom(hostA, 40000): client}}
+	for _, no := range []bool{false, true} {
+		a := New(Config{Locals: localSet{hostA: true}, Resolver: res, NoConns: no}, t0)
+		a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1000))
+		waitResolved(t, a, 1)
+		r := rowsByName(a.Refresh(t0.Add(time.Second)))[client.Name]
+		if r.Sent != 1000 || (len(r.Conns) == 0) != no {
+			t.Errorf("NoConns %v: row %+v", no, r)
+		}
+		a.Close()
+	}
+}

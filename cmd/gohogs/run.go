@@ -239,6 +239,7 @@ func openMonitor(ctx context.Context, o *options, stderr io.Writer, onError func
 		PIDs:        o.pids,
 		Interval:    o.delay,
 		KeepIdle:    !o.view.IsRate(),
+		NoConns:     o.trace && !o.json, // only --json and the screen show them
 		OnError:     onError,
 	})
 	if oe := (*gohogs.OpenError)(nil); errors.As(err, &oe) {
