@@ -285,3 +285,24 @@ func BenchmarkResolveKnownFlow(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExecIdentity: what the process connector's goroutine spends per
+// exec on the host (the exec'd process's identity read from /proc), and
+// per new task.
+func BenchmarkExecIdentity(b *testing.B) {
+	c := newConnEvents(nil)
+	c.execReads.Store(true)
+	pid := os.Getpid()
+	b.Run("exec", func(b *testing.B) {
+		for b.Loop() {
+			c.procEvent(pid, true)
+		}
+	})
+	b.Run("task", func(b *testing.B) {
+		tid := 0
+		for b.Loop() {
+			tid++
+			c.task(tid, tid)
+		}
+	})
+}

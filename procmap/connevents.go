@@ -592,12 +592,13 @@ func hexAfter(b, key []byte) (uint64, bool) {
 // the one read from /proc for the thread, remembered for a few seconds (a
 // UDP sender's every datagram is an event: /proc is read once per thread).
 //
-// The line's own tgid comes last: the kernel records a task's tgid when it
-// is next switched out, and prints at read time what it recorded last for
-// that tid; a task that sent and exited before that, with a tid an earlier
+// The line's own tgid comes last, unless it says the thread is its
+// process's main one: the kernel records a task's tgid when it is next
+// switched out, and prints at read time what it recorded last for that
+// tid; a task that sent and exited before that, with a tid an earlier
 // thread had, is printed with the earlier thread's process. The process
-// connector's report of the task's creation, or /proc while it lives,
-// is sure.
+// connector's report of the task's creation, or /proc while it lives, is
+// sure.
 func (c *connEvents) processOf(ev connEvent, now time.Time) int {
 	if e, ok := c.tgids[ev.pid]; ok && now.Sub(e.when) < 5*time.Second {
 		return e.tgid
@@ -605,6 +606,11 @@ func (c *connEvents) processOf(ev connEvent, now time.Time) int {
 	c.tasksMu.Lock()
 	tgid := c.tasks[ev.pid]
 	c.tasksMu.Unlock()
+	if tgid == 0 && ev.tgid == ev.pid {
+		// A process's main thread: were it stale, it would be an
+		// earlier process of the same pid, and /proc/PID is the latest.
+		tgid = ev.tgid
+	}
 	if tgid == 0 {
 		tgid = c.threadTgid(ev.pid)
 	}

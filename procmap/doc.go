@@ -87,7 +87,10 @@
 // connector reported an exec (a first read between fork and exec saw the
 // parent's command line). With root, the netlink process connector
 // (fork/exec events, read on a goroutine of its own) reports new processes
-// at once; they are scanned first on a miss. The name is
+// at once; they are scanned first on a miss. It exists in the initial
+// network namespace only: a Resolver made in another one (gohogs run with
+// "ip netns exec") opens its socket in the namespace of pid 1, or of
+// kthreadd (pid 2) if pid 1's cannot be opened. The name is
 // argv[0] as nethogs takes it: the bytes of /proc/PID/cmdline up to the
 // first NUL (it may hold '/' and spaces, as "sshd: root@pts/0"; a process
 // that rewrote its command line with spaces keeps the whole string), or
@@ -141,11 +144,12 @@
 //     named by that identity, argv[0] included; a fork of the same pid (a
 //     reused pid) forgets it;
 //   - the process of each event's thread is the one the connector reported
-//     for that task when it was created (threads included), or the one
-//     /proc says; the event line's own tgid comes last, because the kernel
-//     prints the tgid it last recorded for that tid, which for a task that
-//     exited before being switched out is an earlier thread's of the same
-//     tid.
+//     for that task when it was created (threads included), else the
+//     line's tgid if it names the thread itself (a main thread), else the
+//     one /proc says; another tgid on the line comes last, because the
+//     kernel prints the tgid it last recorded for that tid, which for a
+//     task that exited before being switched out is an earlier thread's of
+//     the same tid.
 //
 // These answers are used only when nothing else can answer (the socket is
 // gone, or its holder is not seen), checked against the flow's network

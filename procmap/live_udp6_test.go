@@ -28,7 +28,7 @@ func TestLiveShortLivedUDP6(t *testing.T) {
 			t.Skipf("no IPv6 loopback: %v", err)
 		}
 		defer recv.Close()
-		shortUDP6Senders(t, recv, 0)
+		shortUDP6Senders(t, recv, 0, newLive)
 	})
 	t.Run("netns", func(t *testing.T) {
 		netnstest.Skip(t)
@@ -42,21 +42,39 @@ func TestLiveShortLivedUDP6(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer recv.Close()
-		shortUDP6Senders(t, recv, nsInodeOf(t, p.NSB), "ip", "netns", "exec", p.NSB)
+		shortUDP6Senders(t, recv, nsInodeOf(t, p.NSB), newLive, "ip", "netns", "exec", p.NSB)
+		// gohogs run with "ip netns exec B": the Resolver lives in B too;
+		// the process connector is reached from pid 1's namespace.
+		shortUDP6Senders(t, recv, nsInodeOf(t, p.NSB), func(t *testing.T, opts Options) *Resolver {
+			var r *Resolver
+			if err := netnstest.Do(p.NSB, func() error {
+				var err error
+				r, err = New(opts)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			if st := r.Stats(); r.events == nil || st.ProcEventErrors != 0 {
+				t.Fatalf("no process connector from inside a namespace: %+v", st)
+			}
+			return r
+		}, "ip", "netns", "exec", p.NSB)
 	})
 }
 
 // shortUDP6Senders runs the senders (in the namespace of wrap, e.g. "ip
-// netns exec B", if given; netns is then B's inode) to recv, and checks how many of their
-// flows a Resolver names after they exited.
-func shortUDP6Senders(t *testing.T, recv net.PacketConn, netns uint64, wrap ...string) {
+// netns exec B", if given; netns is then B's inode) to recv, and checks how
+// many of their flows a Resolver made by mk names after they exited.
+func shortUDP6Senders(t *testing.T, recv net.PacketConn, netns uint64, mk func(*testing.T, Options) *Resolver, wrap ...string) {
+	t.Helper()
 	const n = 20
 	const argv0 = "gohogs udp6 sender"
-	r := newLive(t, Options{})
+	r := mk(t, Options{})
 	if r.conns == nil {
 		t.Skipf("no tracepoints here (stats %+v)", r.Stats())
 	}
-	plain := newLive(t, Options{NoConnEvents: true})
+	plain := mk(t, Options{NoConnEvents: true})
 	dst := ap(recv.LocalAddr())
 
 	// The receiver: source address → the pid in the datagram, until every
@@ -67,6 +85,10 @@ func shortUDP6Senders(t *testing.T, recv net.PacketConn, netns uint64, wrap ...s
 	}
 	got := make(chan heard, 3*n)
 	recvDone := make(chan struct{})
+	defer func() { // recv is read again by the next call
+		recv.SetReadDeadline(time.Now())
+		<-recvDone
+	}()
 	go func() {
 		defer close(recvDone)
 		recv.SetReadDeadline(time.Now().Add(10 * time.Second))

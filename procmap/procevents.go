@@ -2,6 +2,7 @@ package procmap
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -31,14 +32,48 @@ type procEvents struct {
 // startProcEvents subscribes to the process connector; on events it calls
 // onEvent(pid, exec) for processes, and onTask(tid, tgid), if not nil, for
 // every new task (a thread, or a process's first thread: tid == tgid).
+//
+// The connector exists in the initial network namespace only: from another
+// one (gohogs run with "ip netns exec"), the socket is opened in the
+// namespace of pid 1 or of kthreadd (pid 2), the initial one unless in a
+// container.
 func startProcEvents(onEvent func(pid int, exec bool), onTask func(tid, tgid int), onError func()) (*procEvents, error) {
+	fd, err := openProcConnector()
+	for _, pid := range []string{"1", "2"} {
+		if !errors.Is(err, unix.ECONNREFUSED) {
+			break
+		}
+		if nerr := inNetNS("/proc/"+pid+"/ns/net", func() error {
+			fd, err = openProcConnector()
+			return nil
+		}); nerr != nil {
+			err = fmt.Errorf("process connector: %w (from pid %s's network namespace: %v)", unix.ECONNREFUSED, pid, nerr)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("process connector eventfd: %w", err)
+	}
+	p := &procEvents{fd: fd, efd: efd}
+	p.done.Add(1)
+	go p.loop(onEvent, onTask, onError)
+	return p, nil
+}
+
+// openProcConnector opens a socket of the process connector and subscribes
+// to its events.
+func openProcConnector() (int, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_CONNECTOR)
 	if err != nil {
-		return nil, fmt.Errorf("process connector socket: %w", err)
+		return -1, fmt.Errorf("process connector socket: %w", err)
 	}
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("process connector bind: %w", err)
+		return -1, fmt.Errorf("process connector bind: %w", err)
 	}
 	msg := make([]byte, unix.NLMSG_HDRLEN+cnMsgLen+4)
 	binary.NativeEndian.PutUint32(msg[0:], uint32(len(msg)))
@@ -50,17 +85,9 @@ func startProcEvents(onEvent func(pid int, exec bool), onTask func(tid, tgid int
 	binary.NativeEndian.PutUint32(c[cnMsgLen:], procCnMcastListen)
 	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("process connector listen: %w", err)
+		return -1, fmt.Errorf("process connector listen: %w", err)
 	}
-	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
-	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("process connector eventfd: %w", err)
-	}
-	p := &procEvents{fd: fd, efd: efd}
-	p.done.Add(1)
-	go p.loop(onEvent, onTask, onError)
-	return p, nil
+	return fd, nil
 }
 
 func (p *procEvents) loop(onEvent func(pid int, exec bool), onTask func(tid, tgid int), onError func()) {

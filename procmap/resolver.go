@@ -45,9 +45,9 @@ type Options struct {
 	// events, root only), used when ProcRoot is "/proc" to scan new
 	// processes first and to re-read the identity of exec'd ones.
 	NoProcEvents bool
-	// NoConnEvents disables the TCP connect tracepoint (tracefs; needs
-	// root). It names the process of a connection that closed before it
-	// could be looked up.
+	// NoConnEvents disables the TCP connect and UDP send tracepoints
+	// (tracefs; needs root). They name the process of a connection that
+	// closed, or a UDP sender that exited, before it could be looked up.
 	NoConnEvents bool
 	// FlowCacheSize bounds the number of remembered flows; default
 	// DefaultFlowCacheSize. The oldest are forgotten first.
@@ -72,9 +72,9 @@ type Stats struct {
 	Unreadable        uint64 // fd directories not readable (EACCES)
 	ProcEvents        uint64 // fork/exec events from the process connector
 	ProcEventErrors   uint64 // process connector failures (events lost)
-	ConnEvents        uint64 // TCP connect tracepoint events read
+	ConnEvents        uint64 // TCP connect and UDP send tracepoint events read
 	ConnEventErrors   uint64 // tracepoint unavailable, or lines not understood
-	ConnEventHits     uint64 // flows named by a connect event when nothing else could
+	ConnEventHits     uint64 // flows named by a connect or send event when nothing else could
 	ConnEventLost     uint64 // events whose process exited before it could be read
 	Processes         int    // processes currently indexed
 	Sockets           int    // socket inodes currently indexed
