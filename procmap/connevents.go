@@ -316,19 +316,23 @@ func (c *connEvents) read() {
 	sc := bufio.NewScanner(c.pipe)
 	sc.Buffer(make([]byte, 4096), 64<<10)
 	for sc.Scan() {
-		b := sc.Bytes()
-		if i := bytes.Index(b, fibMarker); i >= 0 {
-			// A UDP sender's every datagram is an event: parsed
-			// without allocating, or a burst outruns the reader.
-			c.udpSend(b[:i], b[i+len(fibMarker):], false, time.Now())
-			continue
-		}
-		if i := bytes.Index(b, fib6Marker); i >= 0 {
-			c.udpSend(b[:i], b[i+len(fib6Marker):], true, time.Now())
-			continue
-		}
-		c.lineBytes(b, time.Now())
+		c.handle(sc.Bytes(), time.Now())
 	}
+}
+
+// handle handles one line of trace_pipe.
+func (c *connEvents) handle(b []byte, now time.Time) {
+	if i := bytes.Index(b, fibMarker); i >= 0 {
+		// A UDP sender's every datagram is an event: parsed without
+		// allocating, or a burst outruns the reader.
+		c.udpSend(b[:i], b[i+len(fibMarker):], false, now)
+		return
+	}
+	if i := bytes.Index(b, fib6Marker); i >= 0 {
+		c.udpSend(b[:i], b[i+len(fib6Marker):], true, now)
+		return
+	}
+	c.lineBytes(b, now)
 }
 
 var (

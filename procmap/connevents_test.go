@@ -300,3 +300,17 @@ func TestStaleLineTgid(t *testing.T) {
 		})
 	}
 }
+
+// FuzzConnEventLine: any line from trace_pipe (the task name in it is any
+// process's choice) is handled without panicking, as the reader does.
+func FuzzConnEventLine(f *testing.F) {
+	f.Add([]byte(`           <...>-16518   (-------) [000] .....  9757.233388: fib6_table_lookup: tb_id=0xff (255) err=0x0 (0) oif=0x0 (0) iif=0x1 (1) flowlabel=0x0 (0) tos=(0) scope=(0) flags=(0) src=<INVALID-SIZE> dst=<INVALID-SIZE> sport=0xe0c7 (57543) dport=0xebf8 (60408) proto=(17) rt_type=(0) name=lo gw=<INVALID-SIZE>`))
+	f.Add([]byte(`         python3-4869    (   4869) [001] .....  3810.212425: fib_table_lookup: tb_id=0xfe (254) err=0x0 (0) oif=0x0 (0) iif=0x1 (1) proto=(17) tos=(0) scope=(0) flags=(0) src=0x0 (0) dst=0x100007f (16777343) gw4=0x0 (0) gw6=<INVALID-SIZE> sport=0x8976 (35190) dport=0x270f (9999) name=lo`))
+	f.Add([]byte(`         python3-28961   (  28961) [001] .N...  3387.942602: inet_sock_set_state: skaddr=0xffff8881c4693780 (-131384049322112) oldstate=0x2 (2) newstate=0x1 (1) sport=0x8db8 (36280) dport=0x1c24 (7204) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x200007f (33554559) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>`))
+	c := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid}, 0 })
+	c.threadTgid = func(int) int { return 0 }
+	now := time.Now()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c.handle(b, now)
+	})
+}
