@@ -295,7 +295,7 @@ func BenchmarkExecIdentity(b *testing.B) {
 	pid := os.Getpid()
 	b.Run("exec", func(b *testing.B) {
 		for b.Loop() {
-			c.procEvent(pid, true)
+			c.procEvent(pid, pid, true)
 		}
 	})
 	b.Run("task", func(b *testing.B) {

@@ -278,8 +278,8 @@ func (c *connEvents) close() {
 	c.remove()
 }
 
-// task is told by the process connector of a new task: thread tid of
-// process tgid (tid == tgid for a new process).
+// task records a new task: thread tid of process tgid (tid == tgid for a
+// new process).
 func (c *connEvents) task(tid, tgid int) {
 	c.tasksMu.Lock()
 	if len(c.tasks) >= tasksMax {
@@ -294,20 +294,28 @@ func (c *connEvents) task(tid, tgid int) {
 	c.tasksMu.Unlock()
 }
 
-// procEvent is told by the process connector of a new process (fork) or an
-// exec: the identity remembered for that pid, if any, is no longer its
-// own. An exec'd process's identity is read at once: a process that sends a
-// datagram and exits within a millisecond is gone before its send event is
-// read, and is named by this identity. It is read here, on the connector's
-// goroutine, whose thread the kernel has just woken: a goroutine started
-// for it may wait milliseconds for a thread while the new processes keep
-// every CPU busy. Four small files, tens of µs.
-func (c *connEvents) procEvent(pid int, exec bool) {
+// procEvent is told by the process connector of a new task (fork: thread
+// pid of process tgid, pid == tgid for a new process) or an exec (of
+// process tgid). A new process's or an exec'd one's pid no longer has the
+// identity remembered for it, if any. An exec'd process's identity is read
+// at once: a process that sends a datagram and exits within a millisecond
+// is gone before its send event is read, and is named by this identity.
+// It is read here, on the connector's goroutine, whose thread the kernel
+// has just woken: a goroutine started for it may wait milliseconds for a
+// thread while the new processes keep every CPU busy. Four small files,
+// tens of µs.
+func (c *connEvents) procEvent(pid, tgid int, exec bool) {
+	if !exec {
+		c.task(pid, tgid)
+		if pid != tgid {
+			return
+		}
+	}
 	c.idsMu.Lock()
-	delete(c.ids, pid)
+	delete(c.ids, tgid)
 	c.idsMu.Unlock()
 	if exec && c.execReads.Load() {
-		c.readIdentityAs(pid, true)
+		c.readIdentityAs(tgid, true)
 	}
 }
 

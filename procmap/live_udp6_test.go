@@ -42,24 +42,28 @@ func TestLiveShortLivedUDP6(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer recv.Close()
-		shortUDP6Senders(t, recv, nsInodeOf(t, p.NSB), newLive, "ip", "netns", "exec", p.NSB)
+		t.Run("resolver outside", func(t *testing.T) {
+			shortUDP6Senders(t, recv, nsInodeOf(t, p.NSB), newLive, "ip", "netns", "exec", p.NSB)
+		})
 		// gohogs run with "ip netns exec B": the Resolver lives in B too;
 		// the process connector is reached from pid 1's namespace.
-		shortUDP6Senders(t, recv, nsInodeOf(t, p.NSB), func(t *testing.T, opts Options) *Resolver {
-			var r *Resolver
-			if err := netnstest.Do(p.NSB, func() error {
-				var err error
-				r, err = New(opts)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { r.Close() })
-			if st := r.Stats(); r.events == nil || st.ProcEventErrors != 0 {
-				t.Fatalf("no process connector from inside a namespace: %+v", st)
-			}
-			return r
-		}, "ip", "netns", "exec", p.NSB)
+		t.Run("resolver inside", func(t *testing.T) {
+			shortUDP6Senders(t, recv, nsInodeOf(t, p.NSB), func(t *testing.T, opts Options) *Resolver {
+				var r *Resolver
+				if err := netnstest.Do(p.NSB, func() error {
+					var err error
+					r, err = New(opts)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { r.Close() })
+				if st := r.Stats(); r.events == nil || st.ProcEventErrors != 0 {
+					t.Fatalf("no process connector from inside a namespace: %+v", st)
+				}
+				return r
+			}, "ip", "netns", "exec", p.NSB)
+		})
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -30,14 +31,14 @@ type procEvents struct {
 }
 
 // startProcEvents subscribes to the process connector; on events it calls
-// onEvent(pid, exec) for processes, and onTask(tid, tgid), if not nil, for
-// every new task (a thread, or a process's first thread: tid == tgid).
+// onFirst, if not nil, for every fork (of a thread too) and exec of a batch
+// (see eachProcEvent), then onEvent(pid, exec) for those of processes.
 //
 // The connector exists in the initial network namespace only: from another
 // one (gohogs run with "ip netns exec"), the socket is opened in the
 // namespace of pid 1 or of kthreadd (pid 2), the initial one unless in a
 // container.
-func startProcEvents(onEvent func(pid int, exec bool), onTask func(tid, tgid int), onError func()) (*procEvents, error) {
+func startProcEvents(onEvent func(pid int, exec bool), onFirst func(pid, tgid int, exec bool), onError func()) (*procEvents, error) {
 	fd, err := openProcConnector()
 	for _, pid := range []string{"1", "2"} {
 		if !errors.Is(err, unix.ECONNREFUSED) {
@@ -60,7 +61,7 @@ func startProcEvents(onEvent func(pid int, exec bool), onTask func(tid, tgid int
 	}
 	p := &procEvents{fd: fd, efd: efd}
 	p.done.Add(1)
-	go p.loop(onEvent, onTask, onError)
+	go p.loop(onEvent, onFirst, onError)
 	return p, nil
 }
 
@@ -90,8 +91,14 @@ func openProcConnector() (int, error) {
 	return fd, nil
 }
 
-func (p *procEvents) loop(onEvent func(pid int, exec bool), onTask func(tid, tgid int), onError func()) {
+func (p *procEvents) loop(onEvent func(pid int, exec bool), onFirst func(pid, tgid int, exec bool), onError func()) {
 	defer p.done.Done()
+	// A thread of its own, woken before the others when new processes
+	// keep every CPU busy: an exec'd process is read (onFirst) before it
+	// exits. The thread ends with the goroutine (never unlocked), and its
+	// priority with it. Without CAP_SYS_NICE it keeps the default.
+	runtime.LockOSThread()
+	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), -10)
 	buf := make([]byte, 64*1024)
 	fds := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
 	for {
@@ -116,29 +123,39 @@ func (p *procEvents) loop(onEvent func(pid int, exec bool), onTask func(tid, tgi
 			onError()
 			continue
 		}
-		for r := buf[:n]; len(r) >= unix.NLMSG_HDRLEN; {
-			l := int(binary.NativeEndian.Uint32(r[0:]))
-			if l < unix.NLMSG_HDRLEN || l > len(r) {
-				break
+		// Everything first that must not wait for the Resolver's lock
+		// (held during a scan), then the Resolver.
+		if onFirst != nil {
+			eachProcEvent(buf[:n], onFirst)
+		}
+		eachProcEvent(buf[:n], func(pid, tgid int, exec bool) {
+			if exec || pid == tgid { // a process, not a thread
+				onEvent(tgid, exec)
 			}
-			data := r[unix.NLMSG_HDRLEN:l]
-			r = r[min((l+3)&^3, len(r)):]
-			if len(data) < cnMsgLen+24 {
-				continue
-			}
-			ev := data[cnMsgLen:]
-			switch binary.NativeEndian.Uint32(ev[0:]) {
-			case procEventFork:
-				child, tgid := binary.NativeEndian.Uint32(ev[24:]), binary.NativeEndian.Uint32(ev[28:])
-				if onTask != nil {
-					onTask(int(child), int(tgid))
-				}
-				if child == tgid { // a process, not a thread
-					onEvent(int(tgid), false)
-				}
-			case procEventExec:
-				onEvent(int(binary.NativeEndian.Uint32(ev[20:])), true)
-			}
+		})
+	}
+}
+
+// eachProcEvent calls fn for each fork (pid is the new task's, tgid its
+// process's: equal for a new process) and exec (of process tgid) in buf.
+func eachProcEvent(buf []byte, fn func(pid, tgid int, exec bool)) {
+	for r := buf; len(r) >= unix.NLMSG_HDRLEN; {
+		l := int(binary.NativeEndian.Uint32(r[0:]))
+		if l < unix.NLMSG_HDRLEN || l > len(r) {
+			break
+		}
+		data := r[unix.NLMSG_HDRLEN:l]
+		r = r[min((l+3)&^3, len(r)):]
+		if len(data) < cnMsgLen+32 {
+			continue
+		}
+		ev := data[cnMsgLen:]
+		switch binary.NativeEndian.Uint32(ev[0:]) {
+		case procEventFork:
+			fn(int(binary.NativeEndian.Uint32(ev[24:])), int(binary.NativeEndian.Uint32(ev[28:])), false)
+		case procEventExec:
+			tgid := int(binary.NativeEndian.Uint32(ev[20:]))
+			fn(tgid, tgid, true)
 		}
 	}
 }

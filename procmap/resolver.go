@@ -194,18 +194,13 @@ func New(opts Options) (*Resolver, error) {
 		}
 	}
 	if !opts.NoProcEvents && r.root == "/proc" {
-		onEvent := r.onProcEvent
-		var onTask func(tid, tgid int)
-		if c := r.conns; c != nil {
+		var onFirst func(pid, tgid int, exec bool)
+		if r.conns != nil {
 			// Told first, before waiting for r.mu (a scan may hold
 			// it): an exec'd process's identity is read at once.
-			onEvent = func(pid int, exec bool) {
-				c.procEvent(pid, exec)
-				r.onProcEvent(pid, exec)
-			}
-			onTask = c.task
+			onFirst = r.conns.procEvent
 		}
-		ev, err := startProcEvents(onEvent, onTask, r.onProcEventError)
+		ev, err := startProcEvents(r.onProcEvent, onFirst, r.onProcEventError)
 		if err != nil {
 			r.stats.ProcEventErrors++ // not fatal: /proc listings find new processes
 		} else {
