@@ -119,8 +119,9 @@
 // capture has handed its first packet over, and a process that uploads and
 // exits may be gone as well. With root, the Resolver follows three kernel
 // tracepoints in a tracefs instance of its own (mounting tracefs if needed;
-// Options.NoConnEvents turns this off; one that the kernel lacks is counted
-// in Stats.ConnEventErrors and the others still run):
+// Options.NoConnEvents turns this off; without tracefs or either of the
+// first two, Stats.ConnEventErrors counts it and none runs; without fib6 (a
+// kernel without IPv6) it counts it and the others run):
 //   - sock:inet_sock_set_state, filtered to TCP's SYN_SENT transitions:
 //     connect() runs CLOSE→SYN_SENT in the connecting thread, so its
 //     process (see below) is the client; the port is chosen after that event, so the socket's next
