@@ -350,14 +350,17 @@ func (r *Resolver) scanProc(pid int, target uint64, depth scanDepth) bool {
 // maxRereadFDs bounds the known fds read again on a miss.
 const maxRereadFDs = 1024
 
-// processOf returns the process holding socket inode. On a miss it updates
-// the index incrementally, cheapest first, stopping once inode is found:
+// processOfQuick returns the process holding socket inode. On a miss it
+// updates the index incrementally, cheapest first, stopping once inode is
+// found:
 //  1. the fds that lately held new sockets in the hot processes (those that
 //     owned the latest resolved sockets);
 //  2. the processes never scanned (new pids);
-//  3. every fd of the hot processes;
-//  4. every process, at most once per FullScanInterval.
-func (r *Resolver) processOf(inode uint64) *Process {
+//  3. every fd of the hot processes.
+//
+// The last resort, every process (at most once per FullScanInterval), is
+// processOfFull.
+func (r *Resolver) processOfQuick(inode uint64) *Process {
 	if p, ok := r.indexed(inode); ok {
 		return p
 	}
@@ -382,14 +385,31 @@ func (r *Resolver) processOf(inode uint64) *Process {
 			return r.mustIndexed(inode)
 		}
 	}
-	now := time.Now()
-	if r.fullEvery < 0 || now.Sub(r.lastFull) >= r.fullEvery {
-		r.fullScan(now)
-		if p, ok := r.indexed(inode); ok {
-			return p
-		}
-	}
 	return nil
+}
+
+// processOf finds the process holding inode: processOfQuick, then a full
+// scan if one is due.
+func (r *Resolver) processOf(inode uint64) *Process {
+	if p := r.processOfQuick(inode); p != nil {
+		return p
+	}
+	return r.processOfFull(inode, time.Now())
+}
+
+// fullDue reports whether a full scan may run now (they are rate-limited).
+func (r *Resolver) fullDue(now time.Time) bool {
+	return r.fullEvery < 0 || now.Sub(r.lastFull) >= r.fullEvery
+}
+
+// processOfFull scans every process for inode, if a full scan is due.
+func (r *Resolver) processOfFull(inode uint64, now time.Time) *Process {
+	if !r.fullDue(now) {
+		return nil
+	}
+	r.fullScan(now)
+	p, _ := r.indexed(inode)
+	return p
 }
 
 func (r *Resolver) mustIndexed(inode uint64) *Process {

@@ -68,6 +68,7 @@ type Stats struct {
 	MalformedLines    uint64 // /proc/net lines skipped as malformed
 	PartialScans      uint64 // scans of hot and new processes only
 	FullScans         uint64 // scans of every process's fds
+	ScansSkipped      uint64 // full scans not made: the socket closed meanwhile
 	ProcsScanned      uint64 // /proc/PID/fd directories read
 	Unreadable        uint64 // fd directories not readable (EACCES)
 	ProcEvents        uint64 // fork/exec events from the process connector
@@ -328,15 +329,23 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 		if f.Proto == unix.IPPROTO_TCP && e.State == tcpListen {
 			r.stats.ListenerFallbacks++
 		}
-		o := r.owner(e)
+		o := Owner{Inode: e.Inode, UID: e.UID, Process: r.processOfQuick(e.Inode)}
 		if o.Process == nil {
-			// Its holder is not seen now (exited, or a scan is due):
+			// Its holder is not among the processes scanned cheaply:
 			// the process remembered for this very socket, if any, or
-			// the one that connected it.
+			// the one that connected it; else every process is scanned,
+			// if that is due and the socket is still open (a short-lived
+			// socket closed since the lookup has no fd left to find).
 			if c, ok := r.cache.get(f, now); ok && c.Inode == o.Inode && c.Process != nil {
 				o.Process = c.Process
 			} else if p := r.connected(f, now); p != nil {
 				o.Process = p
+			} else if r.fullDue(now) {
+				if e2, ok, err := r.lookupSocket(ns, f, false); err == nil && ok && e2.Inode == e.Inode {
+					o.Process = r.processOfFull(e.Inode, now)
+				} else {
+					r.stats.ScansSkipped++
+				}
 			}
 		}
 		r.remember(f, o, now)
