@@ -19,7 +19,7 @@ import (
 const (
 	afBlockSize    = 256 << 10              // one block is handed over when full or after afBlockTimeout
 	afFrameSize    = 2048                   // TPACKET_V3 packs packets in blocks; this only sets tp_frame_nr
-	afBlockTimeout = 2 * time.Millisecond   // latency of a block with few packets
+	afBlockTimeout = 10 * time.Millisecond  // latency of a block with few packets
 	afPollTimeout  = 100 * time.Millisecond // bounds a read, so Run notices ctx and Close
 )
 
@@ -146,17 +146,9 @@ func openAFPacket(name string, cooked bool, prog []bpf.RawInstruction, opts *Opt
 
 // ifindexOf returns the index of interface name.
 func ifindexOf(name string) (int, error) {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, fmt.Errorf("socket: %w", err)
-	}
-	defer unix.Close(fd)
-	ifr, err := unix.NewIfreq(name)
+	ifr, err := ioctlIfreq(name, unix.SIOCGIFINDEX)
 	if err != nil {
 		return 0, err
-	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFINDEX, ifr); err != nil {
-		return 0, fmt.Errorf("SIOCGIFINDEX: %w", err)
 	}
 	return int(ifr.Uint32()), nil
 }

@@ -281,19 +281,28 @@ func permError(name string, err error) error {
 
 // arpHardwareType returns the ARPHRD_* type of interface name.
 func arpHardwareType(name string) (uint16, error) {
+	ifr, err := ioctlIfreq(name, unix.SIOCGIFHWADDR)
+	if err != nil {
+		return 0, err
+	}
+	return ifr.Uint16(), nil
+}
+
+// ioctlIfreq runs the interface ioctl req on name and returns its answer.
+func ioctlIfreq(name string, req uint) (*unix.Ifreq, error) {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 0, fmt.Errorf("socket: %w", err)
+		return nil, fmt.Errorf("socket: %w", err)
 	}
 	defer unix.Close(fd)
 	ifr, err := unix.NewIfreq(name)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFHWADDR, ifr); err != nil {
-		return 0, fmt.Errorf("SIOCGIFHWADDR: %w", err)
+	if err := unix.IoctlIfreq(fd, req, ifr); err != nil {
+		return nil, fmt.Errorf("ioctl %#x on %q: %w", req, name, err)
 	}
-	return ifr.Uint16(), nil
+	return ifr, nil
 }
 
 // ifaceUp reports whether interface name exists and is up, in the current
