@@ -25,10 +25,11 @@ import (
 // not chosen yet (sport=0), so the event of the socket's next state change
 // (SYN_SENT to ESTABLISHED, or to CLOSE), joined on the socket's kernel
 // address, gives the local port. The result, (family, addresses, ports) →
-// pid, is kept for connTTL. It names the owner of a connection that opened,
-// moved its bytes and closed before a packet of it could be looked up — a
-// storm of short connections, or a process that lived a fraction of a
-// second — when neither sock_diag nor the fd index can any more.
+// pid, is kept for connTTL (seconds: until the flow is resolved). It names
+// the owner of a connection that opened, moved its bytes and closed before
+// a packet of it could be looked up — a storm of short connections, or a
+// process that lived a fraction of a second — when neither sock_diag nor
+// the fd index can any more.
 type connEvents struct {
 	dir  string // the tracefs instance
 	pipe *os.File
@@ -61,18 +62,19 @@ type connEvents struct {
 	// it).
 	threadTgid func(tid int) int
 
+	// What the events said, kept only as long as it is useful (see
+	// identTTL, pendingTTL, connTTL); c.mu guards them.
 	mu      sync.Mutex
-	idents  map[int]*ident         // the latest identity read started per pid
-	pending map[uint64]pendingConn // socket kernel address → the connecting process
-	conns   map[connKey]connInfo
+	idents  *fifoMap[int, *ident]         // the latest identity read started per pid
+	pending *fifoMap[uint64, pendingConn] // socket kernel address → the connecting process
+	conns   *fifoMap[connKey, connInfo]
 	events  uint64
 	errs    uint64
 	lost    uint64 // events whose process was gone before it could be read
 }
 
 type pendingConn struct {
-	who   connInfo
-	since time.Time
+	who connInfo
 }
 
 // connKey is a connection as the tracepoint gives it: IPv4 addresses (zero
@@ -115,26 +117,21 @@ const identWorkers = 4
 
 func newConnEvents(identify func(pid int) (*Process, uint64)) *connEvents {
 	return &connEvents{identify: identify, sem: make(chan struct{}, identWorkers), done: make(chan struct{}),
-		ids: make(map[int]connIdentity), tgids: make(map[int]tgidEntry), idents: make(map[int]*ident),
+		ids: make(map[int]connIdentity), tgids: make(map[int]tgidEntry),
 		tasks: make(map[int]int), threadTgid: tgidOf,
-		pending: make(map[uint64]pendingConn), conns: make(map[connKey]connInfo)}
+		idents:  newFIFOMap[int, *ident](identTTL, connMax),
+		pending: newFIFOMap[uint64, pendingConn](pendingTTL, connMax),
+		conns:   newFIFOMap[connKey, connInfo](connTTL, connMax)}
 }
 
 // identFor returns the identity of pid, reading it (in the background)
-// unless a read started less than a second ago. c.mu is held.
+// unless a read started less than identTTL ago. c.mu is held.
 func (c *connEvents) identFor(pid int, now time.Time) *ident {
-	if id := c.idents[pid]; id != nil && now.Sub(id.born) < time.Second {
+	if id, ok := c.idents.get(pid, now); ok && now.Sub(id.born) < identTTL {
 		return id
 	}
 	id := &ident{pid: pid, born: now, ready: make(chan struct{})}
-	if len(c.idents) >= connMax {
-		for p, old := range c.idents {
-			if now.Sub(old.born) > connTTL {
-				delete(c.idents, p)
-			}
-		}
-	}
-	c.idents[pid] = id
+	c.idents.put(pid, id, now)
 	fill := func() {
 		id.proc, id.netns = c.identify(pid)
 		if id.proc == nil {
@@ -154,12 +151,27 @@ func (c *connEvents) identFor(pid int, now time.Time) *ident {
 }
 
 const (
-	connTTL = 2 * time.Minute
+	// connTTL is how long a connection's or a UDP port's process is kept
+	// after its event was read. It is needed until the flow is resolved:
+	// the Accountant looks a new flow up at once and retries for its 2 s
+	// pending limit, then, while the flow still sends, after 0.25, 0.75,
+	// 1.75, 3.75 and 7.75 s; the Resolver remembers the answer (flow
+	// cache). At 3000 connections a second that is 30,000 entries; they
+	// were kept 2 minutes (capped at connMax) before.
+	connTTL = 10 * time.Second
+	// connMax bounds the connections (and pending connects) kept; beyond
+	// it the oldest are forgotten first.
 	connMax = 1 << 16
+	// identTTL is how long an identity read is reused for later events of
+	// the same pid, rather than read again.
+	identTTL = time.Second
 	// tasksMax bounds the tasks whose process is remembered.
 	tasksMax = 1 << 16
 	// idsMax bounds the identities kept (a few hundred bytes each).
-	idsMax      = 16384
+	idsMax = 16384
+	// pendingTTL is how long a connect whose port is not known yet waits
+	// for its socket's next transition (a SYN_SENT that lasts longer was
+	// seen live, with its socket, by its SYN's lookup).
 	pendingTTL  = 30 * time.Second
 	tracefsRoot = "/sys/kernel/tracing"
 	instPrefix  = "gohogs-"
@@ -385,14 +397,14 @@ func (c *connEvents) lineBytes(l []byte, now time.Time) {
 		if ev.sport != 0 && who.id != nil { // bound before connect: the port is known now
 			c.add(ev, who, now)
 		} else {
-			c.pending[ev.skaddr] = pendingConn{who: who, since: now}
+			c.pending.put(ev.skaddr, pendingConn{who: who}, now)
 		}
 	case ev.oldstate == tcpSynSent:
-		p, ok := c.pending[ev.skaddr]
+		p, ok := c.pending.get(ev.skaddr, now)
 		if !ok {
 			break
 		}
-		delete(c.pending, ev.skaddr)
+		c.pending.delete(ev.skaddr)
 		if p.who.id == nil && pid > 0 {
 			// Handled in the connecting thread too (the reply was
 			// processed as it left the kernel): it names the process.
@@ -402,13 +414,6 @@ func (c *connEvents) lineBytes(l []byte, now time.Time) {
 			c.lost++
 		} else if ev.sport != 0 {
 			c.add(ev, p.who, now)
-		}
-	}
-	if len(c.pending) > connMax {
-		for k, p := range c.pending {
-			if now.Sub(p.since) > pendingTTL {
-				delete(c.pending, k)
-			}
 		}
 	}
 }
@@ -451,7 +456,7 @@ func (c *connEvents) udpSend(head, body []byte, v6 bool, now time.Time) {
 		c.lost++
 		return
 	}
-	if old, seen := c.conns[k]; seen && now.Sub(old.when) < time.Second && old.id.pid == pid {
+	if old, seen := c.conns.get(k, now); seen && now.Sub(old.when) < time.Second && old.id.pid == pid {
 		return // a burst of sends from the same process: known already
 	}
 	c.addKey(k, connInfo{id: c.identFor(pid, now), when: now}, now)
@@ -464,15 +469,8 @@ func (c *connEvents) add(ev connEvent, who connInfo, now time.Time) {
 
 // addKey records an owner. c.mu is held.
 func (c *connEvents) addKey(k connKey, who connInfo, now time.Time) {
-	if len(c.conns) >= connMax {
-		for k, i := range c.conns {
-			if now.Sub(i.when) > connTTL || len(c.conns) >= connMax {
-				delete(c.conns, k)
-			}
-		}
-	}
 	who.when = now
-	c.conns[k] = who
+	c.conns.put(k, who, now)
 }
 
 // lookup returns the process that connected the TCP flow f, if an event
@@ -487,9 +485,9 @@ func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool
 		k.v6 = true
 	}
 	c.mu.Lock()
-	i, ok := c.conns[k]
+	i, ok := c.conns.get(k, now)
 	c.mu.Unlock()
-	if !ok || i.id == nil || now.Sub(i.when) > connTTL {
+	if !ok || i.id == nil {
 		return nil, false
 	}
 	select {

@@ -31,11 +31,11 @@ func TestParseConnEvent(t *testing.T) {
 	// No tgid on the line, and the thread cannot be read from /proc (a
 	// pid surely gone): nothing to name the connection by yet.
 	c.line(synSent, now)
-	if len(c.pending) != 1 || c.pending[0xffff8881c4693780].who.id != nil {
+	if p, ok := c.pending.get(0xffff8881c4693780, now); c.pending.len() != 1 || !ok || p.who.id != nil {
 		t.Fatalf("pending %v, want one without a process", c.pending)
 	}
 	c.line(strings.Replace(synSent, "(-------)", "(  28961)", 1), now)
-	if len(c.pending) != 1 || len(c.conns) != 0 {
+	if c.pending.len() != 1 || c.conns.len() != 0 {
 		t.Fatalf("after SYN_SENT: pending %v conns %v", c.pending, c.conns)
 	}
 	c.line(estab, now)
@@ -60,7 +60,7 @@ func TestParseConnEvent(t *testing.T) {
 	}
 	// In a softirq the pid is whoever was running: never taken.
 	c.line(softirq, now)
-	if len(c.pending) != 0 || len(c.conns) != 1 {
+	if c.pending.len() != 0 || c.conns.len() != 1 {
 		t.Fatalf("softirq event recorded: pending %v conns %v", c.pending, c.conns)
 	}
 	for _, bad := range []string{"", "garbage", "x-1 [000] ..... 1: inet_sock_set_state: skaddr=0xzz", "a: inet_sock_set_state: "} {
