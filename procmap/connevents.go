@@ -108,9 +108,10 @@ type ident struct {
 	netns uint64 // 0 if unknown
 }
 
+// connInfo is who made a connection (or sent from a UDP port); when is
+// the time it was stored, kept by the map.
 type connInfo struct {
-	id   *ident
-	when time.Time
+	id *ident
 }
 
 const identWorkers = 4
@@ -152,13 +153,14 @@ func (c *connEvents) identFor(pid int, now time.Time) *ident {
 
 const (
 	// connTTL is how long a connection's or a UDP port's process is kept
-	// after its event was read. It is needed until the flow is resolved:
-	// the Accountant looks a new flow up at once and retries for its 2 s
-	// pending limit, then, while the flow still sends, after 0.25, 0.75,
-	// 1.75, 3.75 and 7.75 s; the Resolver remembers the answer (flow
-	// cache). At 3000 connections a second that is 30,000 entries; they
-	// were kept 2 minutes (capped at connMax) before.
-	connTTL = 10 * time.Second
+	// after its event was read (normally milliseconds after the connect
+	// or send). It is needed until the flow is resolved: the Accountant
+	// looks a new flow up at its first packet and retries for 0.6 s, then,
+	// while the flow still sends, 0.25, 0.75, 1.75 and 3.75 s later; the
+	// Resolver then remembers the answer (flow cache). At 3000 connections
+	// a second that is 15,000 entries, about 1.5 MB; kept 2 minutes (up to
+	// connMax) they cost 5 MB, and a walk of the map per event once full.
+	connTTL = 5 * time.Second
 	// connMax bounds the connections (and pending connects) kept; beyond
 	// it the oldest are forgotten first.
 	connMax = 1 << 16
@@ -392,7 +394,7 @@ func (c *connEvents) lineBytes(l []byte, now time.Time) {
 		// thread could not be read: the next event may still name it.
 		var who connInfo
 		if pid > 0 {
-			who = connInfo{id: c.identFor(pid, now), when: now}
+			who = connInfo{id: c.identFor(pid, now)}
 		}
 		if ev.sport != 0 && who.id != nil { // bound before connect: the port is known now
 			c.add(ev, who, now)
@@ -408,7 +410,7 @@ func (c *connEvents) lineBytes(l []byte, now time.Time) {
 		if p.who.id == nil && pid > 0 {
 			// Handled in the connecting thread too (the reply was
 			// processed as it left the kernel): it names the process.
-			p.who = connInfo{id: c.identFor(pid, now), when: now}
+			p.who = connInfo{id: c.identFor(pid, now)}
 		}
 		if p.who.id == nil {
 			c.lost++
@@ -456,10 +458,10 @@ func (c *connEvents) udpSend(head, body []byte, v6 bool, now time.Time) {
 		c.lost++
 		return
 	}
-	if old, seen := c.conns.get(k, now); seen && now.Sub(old.when) < time.Second && old.id.pid == pid {
+	if old, when, seen := c.conns.getAt(k, now); seen && now.Sub(when) < time.Second && old.id.pid == pid {
 		return // a burst of sends from the same process: known already
 	}
-	c.addKey(k, connInfo{id: c.identFor(pid, now), when: now}, now)
+	c.addKey(k, connInfo{id: c.identFor(pid, now)}, now)
 }
 
 // add records a connection. c.mu is held.
@@ -469,13 +471,18 @@ func (c *connEvents) add(ev connEvent, who connInfo, now time.Time) {
 
 // addKey records an owner. c.mu is held.
 func (c *connEvents) addKey(k connKey, who connInfo, now time.Time) {
-	who.when = now
 	c.conns.put(k, who, now)
 }
 
 // lookup returns the process that connected the TCP flow f, if an event
 // said so within connTTL, in f's network namespace (netns, when known).
 func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool) {
+	p, _, ok := c.lookupAt(f, netns, now)
+	return p, ok
+}
+
+// lookupAt is lookup, with the time the event was read.
+func (c *connEvents) lookupAt(f Flow, netns uint64, now time.Time) (*Process, time.Time, bool) {
 	k := connKey{lport: f.Local.Port(), rport: f.Remote.Port()}
 	if f.Proto == unix.IPPROTO_UDP {
 		k = connKey{udp: true, v6: !f.Local.Addr().Is4(), lport: f.Local.Port()}
@@ -485,20 +492,20 @@ func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool
 		k.v6 = true
 	}
 	c.mu.Lock()
-	i, ok := c.conns.get(k, now)
+	i, when, ok := c.conns.getAt(k, now)
 	c.mu.Unlock()
 	if !ok || i.id == nil {
-		return nil, false
+		return nil, time.Time{}, false
 	}
 	select {
 	case <-i.id.ready:
 	case <-time.After(100 * time.Millisecond):
-		return nil, false // /proc is very slow: the flow is looked up again later
+		return nil, time.Time{}, false // /proc is very slow: the flow is looked up again later
 	}
 	if i.id.proc == nil || (netns != 0 && i.id.netns != 0 && netns != i.id.netns) {
-		return nil, false
+		return nil, time.Time{}, false
 	}
-	return i.id.proc, true
+	return i.id.proc, when, true
 }
 
 func (c *connEvents) counts() (events, errs, lost uint64) {

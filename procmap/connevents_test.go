@@ -344,3 +344,46 @@ func TestEachProcEvent(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// TestConnEventAfterCache: a client port given to a new connection to the
+// same peer, by another process, after the first connection's owner was
+// remembered. Its socket gone, the tuple is answered by the connect event
+// read after the remembered owner, not by the old owner; without such an
+// event the remembered owner still answers.
+func TestConnEventAfterCache(t *testing.T) {
+	const (
+		synSent = `         python3-28961   (  28961) [001] .....  3387.942529: inet_sock_set_state: skaddr=0xffff8881c4693780 (-131384049322112) oldstate=0x7 (7) newstate=0x2 (2) sport=0x0 (0) dport=0x1c24 (7204) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x200007f (33554559) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>`
+		estab   = `           <...>-28961   (  28961) [001] ..s2.  3387.942602: inet_sock_set_state: skaddr=0xffff8881c4693780 (-131384049322112) oldstate=0x2 (2) newstate=0x1 (1) sport=0x8db8 (36280) dport=0x1c24 (7204) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x200007f (33554559) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>`
+	)
+	r := fixture(t, "testdata/proc1", Options{})
+	c := newConnEvents(func(pid int) (*Process, uint64) { return &Process{PID: pid, Name: "new client"}, 0 })
+	c.threadTgid = func(int) int { return 0 }
+	r.conns = c
+	t.Cleanup(func() { // before Close: no reader to stop
+		r.mu.Lock()
+		r.conns = nil
+		r.mu.Unlock()
+	})
+	f := Flow{Proto: 6, Local: netip.MustParseAddrPort("127.0.0.1:36280"), Remote: netip.MustParseAddrPort("127.0.0.2:7204")}
+	old := &Process{PID: 1111, Name: "old client"}
+	r.mu.Lock()
+	r.cache.put(r.normalize(f), Owner{Process: old}, time.Now().Add(-time.Second))
+	r.mu.Unlock()
+	if o, err := r.Resolve(f); err != nil || o.Process != old {
+		t.Fatalf("before the new connect: %+v %v, want the remembered %+v", o.Process, err, old)
+	}
+	c.line(synSent, time.Now())
+	c.line(estab, time.Now())
+	o, err := r.Resolve(f)
+	if err != nil || o.Process == nil || o.Process.PID != 28961 || o.Process.Name != "new client" {
+		t.Fatalf("after the new connect: %+v %v, want pid 28961", o.Process, err)
+	}
+	// The new owner is remembered now, and answers while the event is
+	// still newer than nothing else.
+	if o, err := r.Resolve(f); err != nil || o.Process.PID != 28961 {
+		t.Fatalf("again: %+v %v", o.Process, err)
+	}
+	if s := r.Stats(); s.CacheHits < 2 || s.ConnEventHits != 1 {
+		t.Errorf("cache hits %d (want >= 2), connect-event hits %d (want 1)", s.CacheHits, s.ConnEventHits)
+	}
+}

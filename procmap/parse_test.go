@@ -102,8 +102,28 @@ func TestFlowCache(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		c.put(f(i), Owner{}, t0.Add(11*time.Minute))
 	}
-	if len(c.m) != 3 || len(c.order)-c.head != 3 || len(c.order) > 2100 {
-		t.Fatalf("map %d queue %d head %d", len(c.m), len(c.order), c.head)
+	if len(c.m) != 3 || len(c.q)-c.head != 3 || len(c.q) > 2100 {
+		t.Fatalf("map %d queue %d head %d", len(c.m), len(c.q), c.head)
+	}
+	// Keys are flat records: an endpoint (no remote), a remote [::]:0 and
+	// an IPv4-mapped remote stay apart.
+	c = newFlowCache(time.Minute, 10)
+	l := netip.MustParseAddrPort("[fd00::1]:53")
+	keys := []Flow{
+		{Proto: 17, Local: l},
+		{Proto: 17, Local: l, Remote: netip.MustParseAddrPort("[::]:0")},
+		{Proto: 17, Local: l, Remote: netip.MustParseAddrPort("[::ffff:10.0.0.2]:7")},
+		{Proto: 17, Local: l, Remote: netip.MustParseAddrPort("10.0.0.2:7")},
+		{Proto: 17, Local: l, Remote: netip.MustParseAddrPort("10.0.0.2:7"), NetNS: 5},
+		{Proto: 6, Local: l, Remote: netip.MustParseAddrPort("10.0.0.2:7")},
+	}
+	for i, k := range keys {
+		c.put(k, Owner{Inode: uint64(i + 1)}, t0)
+	}
+	for i, k := range keys {
+		if o, ok := c.get(k, t0); !ok || o.Inode != uint64(i+1) {
+			t.Errorf("key %d (%+v): %+v %v", i, k, o, ok)
+		}
 	}
 }
 
