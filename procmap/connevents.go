@@ -483,14 +483,7 @@ func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool
 
 // lookupAt is lookup, with the time the event was read.
 func (c *connEvents) lookupAt(f Flow, netns uint64, now time.Time) (*Process, time.Time, bool) {
-	k := connKey{lport: f.Local.Port(), rport: f.Remote.Port()}
-	if f.Proto == unix.IPPROTO_UDP {
-		k = connKey{udp: true, v6: !f.Local.Addr().Is4(), lport: f.Local.Port()}
-	} else if f.Local.Addr().Is4() {
-		k.laddr, k.raddr = f.Local.Addr().As4(), f.Remote.Addr().As4()
-	} else {
-		k.v6 = true
-	}
+	k := flowConnKey(f)
 	c.mu.Lock()
 	i, when, ok := c.conns.getAt(k, now)
 	c.mu.Unlock()
@@ -506,6 +499,30 @@ func (c *connEvents) lookupAt(f Flow, netns uint64, now time.Time) (*Process, ti
 		return nil, time.Time{}, false
 	}
 	return i.id.proc, when, true
+}
+
+// forget drops what an event said about the TCP flow f, once the Resolver
+// remembers its owner: a connection is connected once.
+func (c *connEvents) forget(f Flow) {
+	if f.Proto != unix.IPPROTO_TCP {
+		return // a UDP port's latest sender still names its next flows
+	}
+	c.mu.Lock()
+	c.conns.delete(flowConnKey(f))
+	c.mu.Unlock()
+}
+
+// flowConnKey is the key of the events about flow f.
+func flowConnKey(f Flow) connKey {
+	k := connKey{lport: f.Local.Port(), rport: f.Remote.Port()}
+	if f.Proto == unix.IPPROTO_UDP {
+		k = connKey{udp: true, v6: !f.Local.Addr().Is4(), lport: f.Local.Port()}
+	} else if f.Local.Addr().Is4() {
+		k.laddr, k.raddr = f.Local.Addr().As4(), f.Remote.Addr().As4()
+	} else {
+		k.v6 = true
+	}
+	return k
 }
 
 func (c *connEvents) counts() (events, errs, lost uint64) {

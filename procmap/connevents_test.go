@@ -378,8 +378,11 @@ func TestConnEventAfterCache(t *testing.T) {
 	if err != nil || o.Process == nil || o.Process.PID != 28961 || o.Process.Name != "new client" {
 		t.Fatalf("after the new connect: %+v %v, want pid 28961", o.Process, err)
 	}
-	// The new owner is remembered now, and answers while the event is
-	// still newer than nothing else.
+	// The new owner is remembered now, and the event forgotten (a
+	// connection is connected once).
+	if n := c.conns.len(); n != 0 {
+		t.Errorf("%d connect events kept after the flow was resolved, want 0", n)
+	}
 	if o, err := r.Resolve(f); err != nil || o.Process.PID != 28961 {
 		t.Fatalf("again: %+v %v", o.Process, err)
 	}

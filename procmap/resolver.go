@@ -454,6 +454,9 @@ func (r *Resolver) connectedAt(f Flow, now time.Time) (*Process, time.Time) {
 	if !ok || p == nil {
 		return nil, time.Time{}
 	}
+	// Every caller remembers the owner it returns (or a newer one): the
+	// event is not needed any more.
+	r.conns.forget(f)
 	return p, when
 }
 
