@@ -358,10 +358,13 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 	}
 	if o, at, ok := r.cache.getAt(f, now); ok {
 		if f.Proto == unix.IPPROTO_TCP {
-			// Connected again since it was remembered (a client port
-			// given to a new connection to the same peer): the new
-			// connection's process, not the old one's.
-			if p, when := r.connectedAt(f, now); p != nil && when.After(at) {
+			// Connected again by another process since it was
+			// remembered (a client port given to a new connection to
+			// the same peer): the new connection's process, not the old
+			// one's. (An event read after the remembered answer may be
+			// the same connection's, read late: same process.)
+			if p, when := r.connectedAt(f, now); p != nil && when.After(at) &&
+				(o.Process == nil || p.PID != o.Process.PID || p.StartTime != o.Process.StartTime) {
 				r.stats.ConnEventHits++
 				o := Owner{UID: p.UID, Process: p}
 				r.remember(f, o, now)
