@@ -419,7 +419,10 @@ func (a *Accountant) enqueue(f *flow) {
 }
 
 // A failed lookup is retried quickRetries times, after 20, 40, 80, 160 and
-// 320 ms, before its flow's bytes go to the unknown rows.
+// 320 ms, then every 320 ms while the flow's bytes are held (PendingLimit
+// after its first packet), before they go to the unknown rows: the event
+// that names a short connection's owner may be read late on a busy
+// machine.
 const (
 	quickRetries = 5
 	quickRetry   = 10 * time.Millisecond
@@ -462,11 +465,13 @@ func (a *Accountant) worker() {
 				f.owner = a.procFor(owner, k)
 				f.owner.flows++
 				a.stats.Resolved++
-			} else if f.tries < quickRetries {
+			} else if f.tries < quickRetries || now.Sub(f.first) < a.cfg.PendingLimit-quickRetry<<quickRetries {
 				// The owner may be known a moment later (an event about
 				// it still on its way): look again soon, even if the flow
 				// sends nothing more, holding its bytes meanwhile.
-				f.tries++
+				if f.tries < quickRetries {
+					f.tries++
+				}
 				f.queued = true
 				time.AfterFunc(quickRetry<<f.tries, func() { a.requeue(f) })
 			} else {

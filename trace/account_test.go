@@ -184,6 +184,44 @@ func TestPendingBytesWaitThenGoToOwner(t *testing.T) {
 	}
 }
 
+// TestLateOwnerWithinPendingLimit: the owner becomes known 1.2 s after the
+// flow's first packet (its event read late), after the quick retries
+// (0.62 s) but within the 2 s its bytes are held: they go to the owner.
+func TestLateOwnerWithinPendingLimit(t *testing.T) {
+	start := time.Now()
+	calls := 0
+	var mu sync.Mutex
+	res := resolverFunc(func(f procmap.Flow) (procmap.Owner, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		if time.Since(start) < 1200*time.Millisecond {
+			return procmap.Owner{}, procmap.ErrNotFound
+		}
+		return procmap.Owner{Inode: 1, Process: client}, nil
+	})
+	a := New(Config{Locals: localSet{hostA: true}, Resolver: res}, start)
+	defer a.Close()
+	p := tcpFlow(hostA, hostB, 40000, 80, 1500)
+	p.Timestamp = start
+	a.Packet(p)
+	for i := 0; i < 300 && a.Stats().Resolved+a.Stats().Failed == 0; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := a.Stats(); st.Resolved != 1 || st.Failed != 0 {
+		t.Fatalf("stats %+v, want resolved 1 failed 0", st)
+	}
+	rows := rowsByName(a.Refresh(start.Add(1900 * time.Millisecond)))
+	if rows[client.Name].Sent != 1500 || rows["unknown TCP"].Sent != 0 {
+		t.Fatalf("client %+v unknown %+v, want 1500 bytes to the client", rows[client.Name], rows["unknown TCP"])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls < 7 || calls > 12 {
+		t.Errorf("%d lookups, want 5 quick retries and a few more, 320 ms apart", calls)
+	}
+}
+
 func TestUnresolvedGoesToUnknownOnce(t *testing.T) {
 	res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{}}
 	a := New(Config{Locals: localSet{hostA: true}, Resolver: res}, t0)
