@@ -215,10 +215,12 @@ const maxLine = 64 << 10
 // warnings. An input that fails part way keeps what was read before.
 func (r *Report) Add(name string, rd io.Reader) error {
 	br := bufio.NewReaderSize(rd, maxLine)
+	compressed := false
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		compressed = true
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return fmt.Errorf("report: %s: %w", name, err)
+			return fmt.Errorf("report: %s: gzip-compressed, but its gzip header is truncated or corrupt: %w", name, err)
 		}
 		defer zr.Close()
 		br = bufio.NewReaderSize(zr, maxLine)
@@ -265,6 +267,9 @@ func (r *Report) Add(name string, rd io.Reader) error {
 			p.finish()
 			if _, ok := errors.AsType[*fs.PathError](err); ok {
 				return fmt.Errorf("report: %w", err) // names the file already
+			}
+			if compressed {
+				return fmt.Errorf("report: read %s: its gzip data is truncated or corrupt after line %d (the lines before are counted): %w", name, lineNo, err)
 			}
 			return fmt.Errorf("report: read %s: %w", name, err)
 		}

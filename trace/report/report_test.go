@@ -443,6 +443,24 @@ func TestGzip(t *testing.T) {
 	}
 }
 
+// A truncated gzip log (logrotate still compressing it, a full disk) is an
+// error that says so; its header alone too.
+func TestGzipTruncated(t *testing.T) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	for range 200 {
+		zw.Write([]byte(logText(nil, [][]prow{{{"a", 1, 0, 2, 3}}})))
+	}
+	zw.Close()
+	for _, n := range []int{5, buf.Len() - 20} {
+		rep := New(Options{})
+		err := rep.Add("x.log.gz", bytes.NewReader(buf.Bytes()[:n]))
+		if err == nil || !strings.Contains(err.Error(), "x.log.gz") || !strings.Contains(err.Error(), "truncated or corrupt") {
+			t.Errorf("first %d of %d bytes: error %v", n, buf.Len(), err)
+		}
+	}
+}
+
 func TestHumanBytes(t *testing.T) {
 	for v, want := range map[float64]string{
 		0: "0 B", 512: "512 B", 1023: "1023 B", 1024: "1.00 KiB", 1536: "1.50 KiB",
