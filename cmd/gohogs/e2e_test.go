@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -193,19 +194,42 @@ func startIn(t *testing.T, ns, prog string, args ...string) *gohogsRun {
 	return r
 }
 
-// wait waits (bounded) for gohogs to exit by itself and returns its stdout.
+// wait waits (bounded) for gohogs to exit by itself, with status 0, and
+// returns its stdout.
 func (r *gohogsRun) wait(t *testing.T, limit time.Duration) string {
+	t.Helper()
+	if err := r.exit(t, limit); err != nil {
+		t.Fatalf("gohogs: %v\nstderr: %s", err, r.stderr)
+	}
+	return r.stdout.String()
+}
+
+// exitCode waits (bounded) for gohogs to exit and returns its exit status
+// (-1 if it did not exit normally).
+func (r *gohogsRun) exitCode(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	err := r.exit(t, limit)
+	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// exit waits (bounded) for gohogs to exit and returns Wait's error; the
+// test fails if it does not exit within limit.
+func (r *gohogsRun) exit(t *testing.T, limit time.Duration) error {
 	t.Helper()
 	select {
 	case err := <-r.done:
 		r.done <- err
-		if err != nil {
-			t.Fatalf("gohogs: %v\nstderr: %s", err, r.stderr)
-		}
+		return err
 	case <-time.After(limit):
 		t.Fatalf("gohogs did not exit within %v\nstdout: %s\nstderr: %s", limit, r.stdout, r.stderr)
+		return nil
 	}
-	return r.stdout.String()
 }
 
 // block is one parsed refresh.

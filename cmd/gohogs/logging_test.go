@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,15 +144,7 @@ func TestSignals(t *testing.T) {
 	if err := run.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-run.done:
-		run.done <- err
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v (stderr %s)", err, run.stderr)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("gohogs did not exit after SIGTERM")
-	}
+	run.wait(t, 5*time.Second) // SIGTERM: exit 0
 	if n := checkLogFile(t, rotated); n < 2 {
 		t.Errorf("rotated file has %d blocks", n)
 	}
@@ -172,15 +163,8 @@ func TestOutputErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := startGohogs(t, ns, "-t", "-a", "-c", "2", "--output", filepath.Join(blocker, "sub", "%H.log"), "lo")
-	select {
-	case err := <-run.done:
-		run.done <- err
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-			t.Errorf("exit %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("gohogs did not exit")
+	if c := run.exitCode(t, 10*time.Second); c != 1 {
+		t.Errorf("exit status %d, want 1", c)
 	}
 	if lines := strings.Split(strings.TrimSpace(run.stderr.String()), "\n"); len(lines) != 1 ||
 		!strings.Contains(lines[0], "--output") || !strings.Contains(lines[0], "not a directory") {
@@ -189,15 +173,8 @@ func TestOutputErrors(t *testing.T) {
 
 	// /dev/full: every write fails with ENOSPC, as on a full disk.
 	run = startGohogs(t, ns, "-t", "-a", "-c", "3", "--output", "/dev/full", "lo")
-	select {
-	case err := <-run.done:
-		run.done <- err
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-			t.Errorf("exit %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("gohogs did not exit")
+	if c := run.exitCode(t, 10*time.Second); c != 1 {
+		t.Errorf("exit status %d, want 1", c)
 	}
 	if lines := strings.Split(strings.TrimSpace(run.stderr.String()), "\n"); len(lines) != 1 ||
 		!strings.Contains(lines[0], "no space left on device") {

@@ -62,45 +62,15 @@ func stormMain(spec string) int {
 		fmt.Println("done")
 		return 0
 	case len(f) == 2 && f[0] == "sink":
-		ln, err := net.Listen("tcp", f[1])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		fmt.Println(ln.Addr())
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return 1
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(20 * time.Second))
-				io.Copy(io.Discard, c)
-			}()
-		}
+		return serveTCP(f[1], 20*time.Second, func(c net.Conn) { io.Copy(io.Discard, c) })
 	case len(f) == 2 && f[0] == "server":
-		ln, err := net.Listen("tcp", f[1])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		fmt.Println(ln.Addr())
 		reply := make([]byte, 1024)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return 1
+		return serveTCP(f[1], 5*time.Second, func(c net.Conn) {
+			buf := make([]byte, 64)
+			if _, err := io.ReadFull(c, buf); err == nil {
+				c.Write(reply)
 			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				buf := make([]byte, 64)
-				if _, err := io.ReadFull(c, buf); err == nil {
-					c.Write(reply)
-				}
-			}()
-		}
+		})
 	case len(f) == 4 && f[0] == "client":
 		n, _ := strconv.Atoi(f[2])
 		rate, _ := strconv.Atoi(f[3])
@@ -131,6 +101,29 @@ func stormMain(spec string) int {
 	}
 	fmt.Fprintln(os.Stderr, "bad GOHOGS_STORM", spec)
 	return 2
+}
+
+// serveTCP listens on addr, prints the address, and serves each connection
+// with serve on a goroutine of its own, closing it after serve or limit.
+// It returns (1) only when accepting fails.
+func serveTCP(addr string, limit time.Duration, serve func(net.Conn)) int {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(ln.Addr())
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return 1
+		}
+		go func() {
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(limit))
+			serve(c)
+		}()
+	}
 }
 
 // startStorm starts a storm child in ns; for the server it returns the
