@@ -68,6 +68,10 @@ type Options struct {
 	// NoConns leaves trace.Row.Conns empty in every refresh (see
 	// trace.Config.NoConns).
 	NoConns bool
+	// Resolver configures the process lookup. Its zero value changes
+	// nothing on the host (no mount, no priority change, no removal of
+	// other processes' tracefs instances); the gohogs command allows them.
+	Resolver procmap.Options
 	// OnError, if set, hears of an interface that went down or away (capture
 	// goes on on the others, and resumes when it comes back).
 	OnError func(iface string, err error)
@@ -147,7 +151,7 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 		cancel()
 		return nil, fmt.Errorf("gohogs: reading local addresses: %w", err)
 	}
-	m.resolver, err = procmap.New(procmap.Options{})
+	m.resolver, err = procmap.New(opts.Resolver)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("gohogs: %w", err)

@@ -57,6 +57,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gohogs/gohogs/internal/netns"
 )
 
 // Options selects what Open captures.
@@ -523,32 +525,7 @@ func (c *Capture) describeFailure(name string, err error) error {
 
 // inNetns runs fn on a thread of its own that joins the capture's network
 // namespace.
-func (c *Capture) inNetns(fn func() error) error {
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// If the namespace cannot be restored, the thread stays locked and
-		// the runtime discards it when this goroutine ends.
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			ch <- err
-			return
-		}
-		defer orig.Close()
-		if err := unix.Setns(int(c.netns.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- fmt.Errorf("join network namespace: %w", err)
-			return
-		}
-		ferr := fn()
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- fmt.Errorf("restore network namespace: %w", err)
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- ferr
-	}()
-	return <-ch
-}
+func (c *Capture) inNetns(fn func() error) error { return netns.Do(int(c.netns.Fd()), fn) }
 
 // Close stops Run (and waits for it) and closes every interface.
 func (c *Capture) Close() error {

@@ -181,15 +181,20 @@ const (
 )
 
 // startConnEvents creates the tracefs instance (mounting tracefs if it is
-// not), enables the tracepoint filtered to SYN_SENT transitions, and reads
+// not and mount allows it), enables the tracepoint filtered to SYN_SENT transitions, and reads
 // the events on a goroutine of its own until close.
-func startConnEvents() (*connEvents, error) {
+func startConnEvents(mount, removeStale bool) (*connEvents, error) {
 	if _, err := os.Stat(filepath.Join(tracefsRoot, "instances")); err != nil {
+		if !mount {
+			return nil, fmt.Errorf("tracefs is not mounted on %s", tracefsRoot)
+		}
 		if err := unix.Mount("tracefs", tracefsRoot, "tracefs", 0, ""); err != nil {
 			return nil, fmt.Errorf("mount tracefs on %s: %w", tracefsRoot, err)
 		}
 	}
-	removeStaleInstances()
+	if removeStale {
+		removeStaleInstances()
+	}
 	// One instance per Resolver (several may live in one process): each
 	// reader must see every event.
 	var dir string

@@ -79,7 +79,7 @@ func TestLiveConnEventsAfterClose(t *testing.T) {
 	const n = 50
 	for _, fam := range []struct{ net, addr string }{{"tcp4", "127.0.0.1:0"}, {"tcp6", "[::1]:0"}} {
 		t.Run(fam.net, func(t *testing.T) {
-			r := newLive(t, Options{})
+			r := newLive(t, Options{RaisePriority: true})
 			if r.conns == nil {
 				t.Skipf("no connect tracepoint here (stats %+v)", r.Stats())
 			}

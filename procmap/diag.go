@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gohogs/gohogs/internal/netns"
 )
 
 // sock_diag (NETLINK_SOCK_DIAG) wire formats, from linux/inet_diag.h.
@@ -50,7 +52,7 @@ func dialDiag(nsPath string) (*diagConn, error) {
 	if nsPath == "" {
 		err = open()
 	} else {
-		err = inNetNS(nsPath, open)
+		err = netns.DoPath(nsPath, open)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sock_diag socket: %w", err)

@@ -22,7 +22,7 @@ func TestLiveShortConnections(t *testing.T) {
 	const n = 200
 	for _, fam := range []struct{ net, addr string }{{"tcp4", "127.0.0.1:0"}, {"tcp6", "[::1]:0"}} {
 		t.Run(fam.net, func(t *testing.T) {
-			r := newLive(t, Options{})
+			r := newLive(t, Options{RaisePriority: true})
 			ln, err := net.Listen(fam.net, fam.addr)
 			if err != nil {
 				t.Fatal(err)
@@ -90,7 +90,7 @@ func TestLiveShortConnections(t *testing.T) {
 // exited, their flows still give their names (remembered owners).
 func TestLiveShortLivedProcesses(t *testing.T) {
 	const n = 20
-	r := newLive(t, Options{})
+	r := newLive(t, Options{RaisePriority: true})
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestLiveShortLivedProcesses(t *testing.T) {
 // child; the child's socket is then found by scanning the reported pids,
 // before listing /proc.
 func TestLiveProcEvents(t *testing.T) {
-	r := newLive(t, Options{})
+	r := newLive(t, Options{RaisePriority: true})
 	if r.events == nil {
 		t.Skipf("no process connector: %+v", r.Stats())
 	}

@@ -74,7 +74,7 @@ func shortUDP6Senders(t *testing.T, recv net.PacketConn, netns uint64, mk func(*
 	t.Helper()
 	const n = 20
 	const argv0 = "gohogs udp6 sender"
-	r := mk(t, Options{})
+	r := mk(t, Options{RaisePriority: true})
 	if r.conns == nil {
 		t.Skipf("no tracepoints here (stats %+v)", r.Stats())
 	}

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gohogs/gohogs/internal/netns"
 )
 
 // Process connector (linux/cn_proc.h): fork, exec and exit events of every
@@ -38,13 +40,13 @@ type procEvents struct {
 // one (gohogs run with "ip netns exec"), the socket is opened in the
 // namespace of pid 1 or of kthreadd (pid 2), the initial one unless in a
 // container.
-func startProcEvents(onEvent func(pid int, exec bool), onFirst func(pid, tgid int, exec bool), onError func()) (*procEvents, error) {
+func startProcEvents(onEvent func(pid int, exec bool), onFirst func(pid, tgid int, exec bool), onError func(), nice bool) (*procEvents, error) {
 	fd, err := openProcConnector()
 	for _, pid := range []string{"1", "2"} {
 		if !errors.Is(err, unix.ECONNREFUSED) {
 			break
 		}
-		if nerr := inNetNS("/proc/"+pid+"/ns/net", func() error {
+		if nerr := netns.DoPath("/proc/"+pid+"/ns/net", func() error {
 			fd, err = openProcConnector()
 			return nil
 		}); nerr != nil {
@@ -61,7 +63,7 @@ func startProcEvents(onEvent func(pid int, exec bool), onFirst func(pid, tgid in
 	}
 	p := &procEvents{fd: fd, efd: efd}
 	p.done.Add(1)
-	go p.loop(onEvent, onFirst, onError)
+	go p.loop(onEvent, onFirst, onError, nice)
 	return p, nil
 }
 
@@ -91,14 +93,16 @@ func openProcConnector() (int, error) {
 	return fd, nil
 }
 
-func (p *procEvents) loop(onEvent func(pid int, exec bool), onFirst func(pid, tgid int, exec bool), onError func()) {
+func (p *procEvents) loop(onEvent func(pid int, exec bool), onFirst func(pid, tgid int, exec bool), onError func(), nice bool) {
 	defer p.done.Done()
 	// A thread of its own, woken before the others when new processes
 	// keep every CPU busy: an exec'd process is read (onFirst) before it
 	// exits. The thread ends with the goroutine (never unlocked), and its
 	// priority with it. Without CAP_SYS_NICE it keeps the default.
 	runtime.LockOSThread()
-	_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), -10)
+	if nice {
+		_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), -10)
+	}
 	buf := make([]byte, 64*1024)
 	fds := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}, {Fd: int32(p.efd), Events: unix.POLLIN}}
 	for {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gohogs/gohogs/internal/netns"
 )
 
 // Defaults for Options.
@@ -57,6 +59,20 @@ type Options struct {
 	// of flows at the highest rate are enough: 4096 is 1.4 s at 3000 new
 	// flows a second (16384 were 5 MB there), 2 minutes below 34 a second.
 	FlowCacheSize int
+
+	// The Resolver changes nothing on the host unless the caller allows it
+	// here; the gohogs command allows all three.
+
+	// MountTracefs mounts tracefs on /sys/kernel/tracing when it is not
+	// mounted there (the connect events need it).
+	MountTracefs bool
+	// RaisePriority runs the process connector's thread at nice -10 (with
+	// CAP_SYS_NICE), so that an exec'd process is read before it exits
+	// while new processes keep every CPU busy.
+	RaisePriority bool
+	// RemoveStaleInstances removes the tracefs instances that gohogs
+	// processes which have died left behind.
+	RemoveStaleInstances bool
 }
 
 // Stats are counters for diagnostics, totals since New.
@@ -192,7 +208,7 @@ func New(opts Options) (*Resolver, error) {
 	// a scan of the few new processes, not a scan of all.
 	r.scanNew(0)
 	if !opts.NoConnEvents && r.root == "/proc" {
-		c, err := startConnEvents()
+		c, err := startConnEvents(opts.MountTracefs, opts.RemoveStaleInstances)
 		if err != nil {
 			r.stats.ConnEventErrors++ // not fatal: the other mechanisms still run
 		} else {
@@ -206,7 +222,7 @@ func New(opts Options) (*Resolver, error) {
 			// it): an exec'd process's identity is read at once.
 			onFirst = r.conns.procEvent
 		}
-		ev, err := startProcEvents(r.onProcEvent, onFirst, r.onProcEventError)
+		ev, err := startProcEvents(r.onProcEvent, onFirst, r.onProcEventError, opts.RaisePriority)
 		if err != nil {
 			r.stats.ProcEventErrors++ // not fatal: /proc listings find new processes
 		} else {
@@ -524,7 +540,7 @@ func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]sockEntry, error) {
 	ents := r.ents[:0]
 	switch {
 	case ns == nil && r.selfNSFile != nil && r.mainNS() != r.selfNS:
-		err = inNetNS(fmt.Sprintf("/proc/self/fd/%d", r.selfNSFile.Fd()), func() error {
+		err = netns.DoPath(fmt.Sprintf("/proc/self/fd/%d", r.selfNSFile.Fd()), func() error {
 			var e error
 			ents, m, e = readTables(r.root+"/thread-self/net", proto, ents)
 			return e
@@ -534,7 +550,7 @@ func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]sockEntry, error) {
 	case ns.pid > 0:
 		ents, m, err = readTables(r.root+"/"+strconv.Itoa(ns.pid)+"/net", proto, ents)
 	default:
-		err = inNetNS(ns.path, func() error {
+		err = netns.DoPath(ns.path, func() error {
 			var e error
 			ents, m, e = readTables(r.root+"/thread-self/net", proto, ents)
 			return e

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gohogs/gohogs"
+	"github.com/gohogs/gohogs/procmap"
 	"github.com/gohogs/gohogs/trace"
 	"github.com/gohogs/gohogs/trace/report"
 )
@@ -240,7 +241,10 @@ func openMonitor(ctx context.Context, o *options, stderr io.Writer, onError func
 		Interval:    o.delay,
 		KeepIdle:    !o.view.IsRate(),
 		NoConns:     o.trace && !o.json, // only --json and the screen show them
-		OnError:     onError,
+		// The command may change the host to see short-lived processes
+		// (README, "What gohogs changes on the host").
+		Resolver: procmap.Options{MountTracefs: true, RaisePriority: true, RemoveStaleInstances: true},
+		OnError:  onError,
 	})
 	if oe := (*gohogs.OpenError)(nil); errors.As(err, &oe) {
 		for _, d := range oe.Devices {
