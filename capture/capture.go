@@ -85,11 +85,11 @@ func Open(opts Options) (*Capture, error) {
 		opts.RingBytes = DefaultRingBytes
 	}
 	switch opts.Backend {
-	case "", "afpacket", "pcap":
+	case BackendDefault, BackendAFPacket, BackendPcap:
 	default:
-		return nil, fmt.Errorf("capture: unknown backend %q (want afpacket or pcap)", opts.Backend)
+		return nil, fmt.Errorf("capture: unknown backend %v (want afpacket or pcap)", opts.Backend)
 	}
-	if !PcapAvailable && (opts.Backend == "pcap" || opts.Filter != "") {
+	if !PcapAvailable && (opts.Backend == BackendPcap || opts.Filter != "") {
 		_, _, err := openPcap("", false, &opts)
 		if opts.Filter != "" {
 			_, err = compileFilter(LinkEthernet, opts.SnapLen, opts.Filter)
@@ -145,7 +145,7 @@ func (c *Capture) openIface(name string) (*iface, error) {
 		return nil, err
 	}
 	f.dlink = dlink
-	if c.opts.Backend == "pcap" {
+	if c.opts.Backend == BackendPcap {
 		f.link.Type = dlink // what libpcap reports
 	}
 	f.src = src
@@ -154,7 +154,7 @@ func (c *Capture) openIface(name string) (*iface, error) {
 
 // openSource opens the configured backend on f.
 func (c *Capture) openSource(f *iface) (source, LinkType, error) {
-	if c.opts.Backend == "pcap" {
+	if c.opts.Backend == BackendPcap {
 		return openPcap(f.link.Name, f.lo, &c.opts)
 	}
 	prog, err := buildFilter(f.lo, f.dlink, c.opts.SnapLen, c.opts.Filter)

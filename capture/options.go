@@ -13,9 +13,9 @@ type Options struct {
 	// libpcap, so it needs the `pcap` build tag; without it a non-empty
 	// Filter is an error.
 	Filter string
-	// Backend is "afpacket" (the default, also for "") or "pcap" (only in a
-	// build with the `pcap` tag).
-	Backend string
+	// Backend is how the interfaces are read: afpacket (the default) or
+	// pcap (only in a build with the `pcap` tag, see PcapAvailable).
+	Backend Backend
 	// RingBytes is the size of each interface's capture ring (afpacket) or
 	// kernel buffer (pcap); 0 means DefaultRingBytes.
 	RingBytes int
