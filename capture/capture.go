@@ -43,9 +43,10 @@ type Stats struct {
 
 // iface is the state of one captured interface.
 type iface struct {
-	link  Link
-	lo    bool     // a loopback interface
-	dlink LinkType // the link type of the frames read (may differ from link.Type)
+	link   Link
+	arphrd uint16   // its ARPHRD_* type when Open found it
+	lo     bool     // a loopback interface
+	dlink  LinkType // the link type of the frames read (may differ from link.Type)
 
 	mu      sync.Mutex // guards src, dropped, index
 	src     source
@@ -57,9 +58,14 @@ type iface struct {
 
 // Capture is a set of opened interfaces.
 type Capture struct {
-	opts   Options
-	ifaces []*iface
-	netns  *os.File // the network namespace Open ran in, for reopening
+	opts     Options
+	ifaces   []*iface
+	netns    *os.File // the network namespace Open ran in, for reopening
+	netnsIno uint64   // its inode number
+
+	// openSrc opens the backend on an interface: openSource, or what a
+	// test puts in its place.
+	openSrc func(f *iface) (source, LinkType, error)
 
 	mu      sync.Mutex
 	running bool
@@ -72,29 +78,8 @@ type Capture struct {
 // network namespace. Errors name the interface; without the right to open
 // packet sockets the error says that CAP_NET_RAW or root is needed.
 func Open(opts Options) (*Capture, error) {
-	if len(opts.Interfaces) == 0 {
-		return nil, errors.New("capture: no interface given")
-	}
-	if opts.SnapLen <= 0 {
-		opts.SnapLen = DefaultSnapLen
-	}
-	if opts.SnapLen > 65535 {
-		opts.SnapLen = 65535
-	}
-	if opts.RingBytes <= 0 {
-		opts.RingBytes = DefaultRingBytes
-	}
-	switch opts.Backend {
-	case BackendDefault, BackendAFPacket, BackendPcap:
-	default:
-		return nil, fmt.Errorf("capture: unknown backend %v (want afpacket or pcap)", opts.Backend)
-	}
-	if !PcapAvailable && (opts.Backend == BackendPcap || opts.Filter != "") {
-		_, _, err := openPcap("", false, &opts)
-		if opts.Filter != "" {
-			_, err = compileFilter(LinkEthernet, opts.SnapLen, opts.Filter)
-			err = fmt.Errorf("capture: %w", err)
-		}
+	opts, err := opts.withDefaults()
+	if err != nil {
 		return nil, err
 	}
 	// Everything below runs on this OS thread, so that the sockets are
@@ -105,7 +90,13 @@ func Open(opts Options) (*Capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture: open own network namespace: %w", err)
 	}
-	c := &Capture{opts: opts, netns: ns, stop: make(chan struct{})}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(ns.Fd()), &st); err != nil {
+		ns.Close()
+		return nil, fmt.Errorf("capture: own network namespace: %w", err)
+	}
+	c := &Capture{opts: opts, netns: ns, netnsIno: st.Ino, stop: make(chan struct{})}
+	c.openSrc = c.openSource
 	for _, name := range opts.Interfaces {
 		f, err := c.openIface(name)
 		if err != nil {
@@ -127,22 +118,23 @@ func (c *Capture) openIface(name string) (*iface, error) {
 	}
 	arphrd, err := arpHardwareType(name)
 	if err != nil {
-		return nil, permError(name, err)
+		return nil, fmt.Errorf("capture: interface %q: %w", name, hint(err))
 	}
 	lt, raw := dltOf(arphrd)
 	f := &iface{
-		link:  Link{Name: name, Index: ni.Index, Type: lt},
-		lo:    arphrd == unix.ARPHRD_LOOPBACK,
-		index: ni.Index,
+		link:   Link{Name: name, Index: ni.Index, Type: lt},
+		arphrd: arphrd,
+		lo:     arphrd == unix.ARPHRD_LOOPBACK,
+		index:  ni.Index,
 	}
 	if raw {
 		f.dlink = LinkRaw
 	} else {
 		f.dlink = LinkEthernet
 	}
-	src, dlink, err := c.openSource(f)
+	src, dlink, err := c.openSrc(f)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("capture: interface %q: %w", name, err)
 	}
 	f.dlink = dlink
 	if c.opts.Backend == BackendPcap {
@@ -152,29 +144,21 @@ func (c *Capture) openIface(name string) (*iface, error) {
 	return f, nil
 }
 
-// openSource opens the configured backend on f.
+// openSource opens the configured backend on f, in the current thread's
+// network namespace. Its errors do not name the interface.
 func (c *Capture) openSource(f *iface) (source, LinkType, error) {
 	if c.opts.Backend == BackendPcap {
 		return openPcap(f.link.Name, f.lo, &c.opts)
 	}
 	prog, err := buildFilter(f.lo, f.dlink, c.opts.SnapLen, c.opts.Filter)
 	if err != nil {
-		return nil, 0, fmt.Errorf("capture: interface %q: %w", f.link.Name, err)
+		return nil, 0, err
 	}
 	src, err := openAFPacket(f.link.Name, f.dlink != LinkEthernet, prog, &c.opts)
 	if err != nil {
-		return nil, 0, permError(f.link.Name, err)
+		return nil, 0, hint(err)
 	}
 	return src, f.dlink, nil
-}
-
-// permError wraps err with the interface name, and says what is missing
-// when it is a permission error.
-func permError(name string, err error) error {
-	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("capture: interface %q: permission denied: capturing needs CAP_NET_RAW (or root): %w", name, err)
-	}
-	return fmt.Errorf("capture: interface %q: %w", name, err)
 }
 
 // Links returns the opened interfaces in the order given to Open.
@@ -208,9 +192,13 @@ func (c *Capture) Stats() []Stats {
 }
 
 // Run reads every interface, one goroutine each, and calls h for each
-// decoded packet until ctx is done (it then returns nil) or Close is called.
-// An interface that fails is reported through Options.OnError and reopened;
-// Run returns an error only if it is called twice or after Close.
+// decoded packet. It returns nil when ctx is done or Close is called. An
+// interface that fails is reported through Options.OnError: one that went
+// down or disappeared is reopened when it is back, one that failed
+// permanently (see InterfaceError) is given up while the others go on.
+// Once every interface has failed permanently, Run returns their
+// *InterfaceErrors joined (errors.Join). Run is an error if it is called
+// twice or after Close.
 func (c *Capture) Run(ctx context.Context, h Handler) error {
 	c.mu.Lock()
 	if c.closed {
@@ -233,14 +221,20 @@ func (c *Capture) Run(ctx context.Context, h Handler) error {
 		case <-ctx.Done():
 		}
 	}()
-	for _, f := range c.ifaces {
+	errs := make([]error, len(c.ifaces))
+	for i, f := range c.ifaces {
 		go func() {
 			defer c.wg.Done()
-			c.loop(ctx, f, h)
+			errs[i] = c.loop(ctx, f, h)
 		}()
 	}
 	c.wg.Wait()
-	return nil
+	for _, err := range errs {
+		if err == nil {
+			return nil // ctx ended while this interface was still captured
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Close stops Run (and waits for it) and closes every interface.

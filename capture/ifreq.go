@@ -1,8 +1,8 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
-	"net"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,14 +33,27 @@ func ioctlIfreq(name string, req uint) (*unix.Ifreq, error) {
 	return ifr, nil
 }
 
-// ifaceUp reports whether interface name exists and is up, in the current
-// thread's network namespace, and returns its index.
-func ifaceUp(name string) (int, bool) {
-	ni, err := net.InterfaceByName(name)
-	if err != nil {
-		return 0, false
+// stateOf looks interface name up in the current thread's network
+// namespace: whether it exists and is up, and its index when it is up.
+func stateOf(name string) (linkState, int, error) {
+	ifr, err := ioctlIfreq(name, unix.SIOCGIFFLAGS)
+	if errors.Is(err, unix.ENODEV) {
+		return linkMissing, 0, nil
 	}
-	return ni.Index, ni.Flags&net.FlagUp != 0
+	if err != nil {
+		return linkUnknown, 0, err
+	}
+	if ifr.Uint16()&unix.IFF_UP == 0 {
+		return linkDown, 0, nil
+	}
+	index, err := ifindexOf(name)
+	if errors.Is(err, unix.ENODEV) {
+		return linkMissing, 0, nil
+	}
+	if err != nil {
+		return linkUnknown, 0, err
+	}
+	return linkUp, index, nil
 }
 
 // dltOf maps an ARPHRD type to the DLT libpcap reports for it, and says

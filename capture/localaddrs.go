@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"sync/atomic"
-	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -142,20 +141,13 @@ func (l *LocalAddrs) follow(ctx context.Context, cancel context.CancelFunc, ch c
 // resubscribe subscribes again, with backoff, until it works or ctx ends
 // (then it returns nil).
 func (l *LocalAddrs) resubscribe(ctx context.Context) chan netlink.AddrUpdate {
-	backoff := 100 * time.Millisecond
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		if ch, err := l.subscribe(ctx); err == nil {
-			return ch
-		}
-		if backoff < 5*time.Second {
-			backoff *= 2
-		}
-	}
+	var ch chan netlink.AddrUpdate
+	_, _ = retry(ctx, resubscribeBackoff, func() (bool, error) {
+		var err error
+		ch, err = l.subscribe(ctx)
+		return err == nil, nil
+	})
+	return ch
 }
 
 // reload reads every address and link and publishes a new set.
