@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -97,9 +96,7 @@ func (s *faultySource) read(fr *frame) error {
 // on on lo. Then a read on lo fails with an errno no interface state
 // explains: that is permanent too, and Run returns both failures.
 func TestPermanentFailure(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.String(), func(t *testing.T) { testPermanentFailure(t, b) })
-	}
+	forEachBackend(t, testPermanentFailure)
 }
 
 func testPermanentFailure(t *testing.T, backend Backend) {
@@ -151,12 +148,7 @@ func testPermanentFailure(t *testing.T, backend Backend) {
 
 	// lo is up, so EIO from a read is permanent; it was the last one.
 	lo.fault <- fmt.Errorf("read ring: %w", unix.EIO)
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(8 * time.Second):
-		t.Fatal("Run did not return within 8s of the last interface failing")
-	}
+	err := runResult(t, done, "the last interface failing")
 	ev = log.get()
 	if len(ev) != 3 || ev[2].iface != "lo" || !errors.Is(ev[2].err, ErrPermanent) || !errors.Is(ev[2].err, unix.EIO) {
 		t.Errorf("reports %v; want a third, lo failed permanently with EIO", ev)

@@ -22,9 +22,7 @@ import (
 // traffic over IPv4 and IPv6 crosses it, and compares with the kernel's
 // interface counters for the same interval: every frame, every byte.
 func TestCaptureVeth(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.String(), func(t *testing.T) { testCaptureVeth(t, b) })
-	}
+	forEachBackend(t, testCaptureVeth)
 }
 
 // backends lists the backends this build has.
@@ -33,6 +31,13 @@ func backends() []Backend {
 		return []Backend{BackendAFPacket, BackendPcap}
 	}
 	return []Backend{BackendAFPacket}
+}
+
+// forEachBackend runs test as a subtest for each backend this build has.
+func forEachBackend(t *testing.T, test func(t *testing.T, b Backend)) {
+	for _, b := range backends() {
+		t.Run(b.String(), func(t *testing.T) { test(t, b) })
+	}
 }
 
 func testCaptureVeth(t *testing.T, backend Backend) {
@@ -128,9 +133,7 @@ func statsWithTally(t *testing.T, c *Capture, tl *tally) ([]Stats, uint64, uint6
 // captured frames equal lo's tx_packets and bytes, in a namespace of our
 // own so that no other loopback traffic interferes.
 func TestCaptureLoopback(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.String(), func(t *testing.T) { testCaptureLoopback(t, b) })
-	}
+	forEachBackend(t, testCaptureLoopback)
 }
 
 func testCaptureLoopback(t *testing.T, backend Backend) {
@@ -212,9 +215,7 @@ func TestOpenWithoutCapNetRaw(t *testing.T) {
 // deletes and re-creates it: Run survives, reports each failure once, and
 // captures again when the interface is back.
 func TestInterfaceDownAndBack(t *testing.T) {
-	for _, b := range backends() {
-		t.Run(b.String(), func(t *testing.T) { testInterfaceDownAndBack(t, b) })
-	}
+	forEachBackend(t, testInterfaceDownAndBack)
 }
 
 func testInterfaceDownAndBack(t *testing.T, backend Backend) {
@@ -367,13 +368,8 @@ func TestRunStopsOnCancelAndClose(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run after Close: %v, want nil", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Error("Run did not return within 5s of Close")
+	if err := runResult(t, done, "Close"); err != nil {
+		t.Errorf("Run after Close: %v, want nil", err)
 	}
 }
 

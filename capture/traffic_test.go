@@ -141,19 +141,27 @@ func startCapture(t *testing.T, ns string, opts Options) (*Capture, *tally) {
 	go func() { done <- c.Run(ctx, tl.handle) }()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			t.Errorf("Run did not return within 5s of cancel")
+		if err := runResult(t, done, "cancel"); err != nil {
+			t.Errorf("Run: %v", err)
 		}
 		if err := c.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
 	})
 	return c, tl
+}
+
+// runResult waits (at most 8 s) for what Run sent on done, and fails the
+// test if nothing comes.
+func runResult(t testing.TB, done <-chan error, after string) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(8 * time.Second):
+		t.Fatalf("Run did not return within 8s of %s", after)
+		return nil
+	}
 }
 
 // metric turns an interface's kernel counters into the packets and bytes a
