@@ -30,8 +30,9 @@ type LocalAddrs struct {
 // addrSet is one immutable snapshot of the local addresses.
 type addrSet struct {
 	// keys holds every address in its 16-byte form (IPv4 as IPv4-mapped):
-	// a fixed-size key hashes as plain memory, several times faster than
-	// netip.Addr with its zone handle, and Contains runs for every packet.
+	// a fixed-size key hashes as plain memory, where netip.Addr would hash
+	// its zone handle too, and Contains runs for every packet
+	// (BenchmarkLocalAddrsContains).
 	keys   map[[16]byte]struct{}
 	all    []netip.Addr
 	byName map[string][]netip.Addr
