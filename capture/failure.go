@@ -44,7 +44,11 @@ func (e *InterfaceError) Error() string {
 	if e.Permanent {
 		return fmt.Sprintf("capture: interface %q: %v; capture on it has stopped", e.Interface, e.Err)
 	}
-	return fmt.Sprintf("capture: interface %q %s (%v); capture resumes when it is back", e.Interface, e.what, e.Err)
+	what := e.what
+	if what == "" {
+		what = "failed"
+	}
+	return fmt.Sprintf("capture: interface %q %s (%v); capture resumes when it is back", e.Interface, what, e.Err)
 }
 
 func (e *InterfaceError) Unwrap() error { return e.Err }
