@@ -143,9 +143,12 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
 	}
+	backend, err := capture.ParseBackend(opts.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("gohogs: %w", err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	m := &Monitor{opts: opts, cancel: cancel}
-	var err error
 	m.locals, err = capture.WatchLocalAddrs(ctx)
 	if err != nil {
 		cancel()
@@ -162,7 +165,7 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 			Interfaces:  []string{name},
 			Promiscuous: opts.Promiscuous,
 			Filter:      opts.Filter,
-			Backend:     opts.Backend,
+			Backend:     backend,
 			OnError:     opts.OnError,
 		})
 		if err != nil {

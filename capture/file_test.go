@@ -118,6 +118,23 @@ func expected(t *testing.T, frames []fileFrame) (want []Packet, malformed int) {
 	return want, malformed
 }
 
+// testFile is one capture file of the tests.
+type testFile struct {
+	name   string
+	data   []byte
+	offs   []int       // where each record starts
+	frames []fileFrame // the frames as written
+}
+
+// testFiles writes frames as pcap and as pcapng, named base.pcap and
+// base.pcapng.
+func testFiles(t testing.TB, base string, frames []fileFrame) []testFile {
+	t.Helper()
+	pcapBytes, pcapOffs := writePcap(t, frames)
+	ngBytes, ngOffs, ngFrames := writePcapng(t, frames)
+	return []testFile{{base + ".pcap", pcapBytes, pcapOffs, frames}, {base + ".pcapng", ngBytes, ngOffs, ngFrames}}
+}
+
 func readAll(t *testing.T, path string) ([]Packet, Stats, error) {
 	t.Helper()
 	var got []Packet
@@ -126,15 +143,8 @@ func readAll(t *testing.T, path string) ([]Packet, Stats, error) {
 }
 
 func TestReadFileRoundTrip(t *testing.T) {
-	frames := testFrames()
-	pcapBytes, _ := writePcap(t, frames)
-	ngBytes, _, ngFrames := writePcapng(t, frames)
 	dir := t.TempDir()
-	for _, x := range []struct {
-		name   string
-		data   []byte
-		frames []fileFrame
-	}{{"test.pcap", pcapBytes, frames}, {"test.pcapng", ngBytes, ngFrames}} {
+	for _, x := range testFiles(t, "test", testFrames()) {
 		t.Run(x.name, func(t *testing.T) {
 			path := filepath.Join(dir, x.name)
 			if err := os.WriteFile(path, x.data, 0o644); err != nil {
@@ -175,14 +185,9 @@ func TestReadFileRoundTrip(t *testing.T) {
 func TestReadFileTruncated(t *testing.T) {
 	frames := testFrames()
 	frames = frames[:len(frames)-1] // no malformed frame: every record is a packet
-	pcapBytes, pcapOffs := writePcap(t, frames)
-	ngBytes, ngOffs, _ := writePcapng(t, frames)
 	dir := t.TempDir()
-	for _, x := range []struct {
-		name string
-		data []byte
-		offs []int
-	}{{"cut.pcap", pcapBytes, pcapOffs}, {"cut.pcapng", ngBytes, ngOffs}} {
+	files := testFiles(t, "cut", frames)
+	for _, x := range files {
 		last := x.offs[len(x.offs)-1]
 		for cut := last; cut < len(x.data); cut++ {
 			path := filepath.Join(dir, x.name)
@@ -205,8 +210,8 @@ func TestReadFileTruncated(t *testing.T) {
 		}
 	}
 	// The error reads well.
-	path := filepath.Join(dir, "cut.pcap")
-	_ = os.WriteFile(path, pcapBytes[:len(pcapBytes)-3], 0o644)
+	path := filepath.Join(dir, files[0].name)
+	_ = os.WriteFile(path, files[0].data[:len(files[0].data)-3], 0o644)
 	_, _, err := readAll(t, path)
 	t.Logf("truncated file: %v", err)
 }

@@ -3,11 +3,8 @@ package capture
 import (
 	"context"
 	"net/netip"
-	"os/exec"
 	"slices"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/gohogs/gohogs/internal/netnstest"
 )
@@ -15,14 +12,9 @@ import (
 // TestLocalAddrs watches the addresses of a namespace of our own: the
 // initial set is loaded, and adding and removing addresses is followed.
 func TestLocalAddrs(t *testing.T) {
-	ns := newNetns(t)
+	ns := netnstest.NewLoopback(t, "ghL")
 	dummy := netnstest.UniqueName("ghd")
-	ip := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", append([]string{"-n", ns}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
+	ip := func(args ...string) { t.Helper(); ipCmd(t, append([]string{"-n", ns}, args...)...) }
 	// A veth pair inside the namespace (the dummy driver may be missing).
 	ip("link", "add", dummy, "type", "veth", "peer", "name", netnstest.UniqueName("ghp"))
 	ip("addr", "add", "192.0.2.10/24", "dev", dummy)
@@ -33,12 +25,10 @@ func TestLocalAddrs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var l *LocalAddrs
-	if err := netnstest.Do(ns, func() (err error) {
+	do(t, ns, func() (err error) {
 		l, err = WatchLocalAddrs(ctx)
 		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	a := netip.MustParseAddr
 	for _, x := range []string{"127.0.0.1", "::1", "192.0.2.10", "192.0.2.11", "2001:db8:5::10"} {
 		if !l.Contains(a(x)) {
@@ -69,27 +59,17 @@ func TestLocalAddrs(t *testing.T) {
 		t.Error("Of(nonexistent) not nil")
 	}
 
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		for i := 0; i < 100; i++ {
-			if cond() {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatalf("timed out (2s) waiting for %s", what)
-	}
 	ip("addr", "add", "198.51.100.99/32", "dev", dummy)
-	waitFor("added IPv4 address", func() bool { return l.Contains(a("198.51.100.99")) })
+	eventually(t, "added IPv4 address", func() bool { return l.Contains(a("198.51.100.99")) })
 	ip("addr", "add", "2001:db8:6::1/128", "dev", dummy, "nodad")
-	waitFor("added IPv6 address", func() bool { return l.Contains(a("2001:db8:6::1")) })
+	eventually(t, "added IPv6 address", func() bool { return l.Contains(a("2001:db8:6::1")) })
 	if got := l.Of(dummy); !slices.Contains(got, a("198.51.100.99")) {
 		t.Errorf("Of after add = %v", got)
 	}
 	ip("addr", "del", "192.0.2.10/24", "dev", dummy)
-	waitFor("removed IPv4 address", func() bool { return !l.Contains(a("192.0.2.10")) })
+	eventually(t, "removed IPv4 address", func() bool { return !l.Contains(a("192.0.2.10")) })
 	ip("link", "del", dummy)
-	waitFor("addresses of a deleted link gone", func() bool { return !l.Contains(a("2001:db8:6::1")) && !l.Contains(a("198.51.100.99")) })
+	eventually(t, "addresses of a deleted link gone", func() bool { return !l.Contains(a("2001:db8:6::1")) && !l.Contains(a("198.51.100.99")) })
 	if !l.Contains(a("127.0.0.1")) {
 		t.Error("lost 127.0.0.1")
 	}

@@ -19,5 +19,5 @@ func compileFilter(LinkType, int, string) ([]bpf.RawInstruction, error) {
 
 // openPcap needs libpcap, which this build does not have.
 func openPcap(string, bool, *Options) (source, LinkType, error) {
-	return nil, 0, errors.New("capture: the pcap backend needs a build with libpcap (go build -tags pcap)")
+	return nil, 0, errors.New("the pcap backend needs a build with libpcap (go build -tags pcap)")
 }

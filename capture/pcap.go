@@ -38,11 +38,13 @@ type pcapSource struct {
 }
 
 // openPcap opens interface name with libpcap. libpcap itself drops the
-// outgoing copy of packets on loopback.
+// outgoing copy of packets on loopback. Its errors do not name the
+// interface; libpcap's answers that mean the interface is missing, down or
+// forbidden carry ENODEV, ENETDOWN or EPERM, as the AF_PACKET backend's do.
 func openPcap(name string, lo bool, opts *Options) (source, LinkType, error) {
 	in, err := pcap.NewInactiveHandle(name)
 	if err != nil {
-		return nil, 0, fmt.Errorf("capture: interface %q: pcap: %w", name, err)
+		return nil, 0, fmt.Errorf("pcap: %w", err)
 	}
 	defer in.CleanUp()
 	for _, err := range []error{
@@ -52,20 +54,27 @@ func openPcap(name string, lo bool, opts *Options) (source, LinkType, error) {
 		in.SetBufferSize(opts.RingBytes),
 	} {
 		if err != nil {
-			return nil, 0, fmt.Errorf("capture: interface %q: pcap: %w", name, err)
+			return nil, 0, fmt.Errorf("pcap: %w", err)
 		}
 	}
 	h, err := in.Activate()
 	if err != nil {
-		if strings.Contains(strings.ToLower(err.Error()), "permission denied") { // PCAP_ERROR_PERM_DENIED
+		// gopacket's activate errors are PCAP_ERROR_* codes, told apart
+		// only by their text.
+		switch msg := strings.ToLower(err.Error()); {
+		case strings.Contains(msg, "permission denied"): // PCAP_ERROR_PERM_DENIED
 			err = fmt.Errorf("%w: %w", unix.EPERM, err)
+		case strings.Contains(msg, "no such device"): // PCAP_ERROR_NO_SUCH_DEVICE
+			err = fmt.Errorf("%w: %w", unix.ENODEV, err)
+		case strings.Contains(msg, "not up"): // PCAP_ERROR_IFACE_NOT_UP
+			err = fmt.Errorf("%w: %w", unix.ENETDOWN, err)
 		}
-		return nil, 0, permError(name, fmt.Errorf("pcap: %w", err))
+		return nil, 0, hint(fmt.Errorf("pcap: %w", err))
 	}
 	if opts.Filter != "" {
 		if err := h.SetBPFFilter(opts.Filter); err != nil {
 			h.Close()
-			return nil, 0, fmt.Errorf("capture: interface %q: filter %q: %w", name, opts.Filter, err)
+			return nil, 0, fmt.Errorf("filter %q: %w", opts.Filter, err)
 		}
 	}
 	return &pcapSource{h: h, lo: lo}, LinkType(h.LinkType()), nil
@@ -77,7 +86,7 @@ func (s *pcapSource) read(fr *frame) error {
 		if errors.Is(err, pcap.NextErrorTimeoutExpired) {
 			return errTimeout
 		}
-		return err
+		return fmt.Errorf("pcap: %w: %v", err, s.h.Error())
 	}
 	fr.data, fr.ts, fr.length, fr.ifindex = data, ci.Timestamp, ci.Length, ci.InterfaceIndex
 	// libpcap's Ethernet frames do not say; on loopback the outgoing copy
