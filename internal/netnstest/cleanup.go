@@ -14,8 +14,10 @@ type remover interface{ Remove() error }
 // live is what NewPair and NewLoopback made and t.Cleanup has not removed
 // yet. An interrupted test binary never runs its cleanups, so the first
 // NewPair or NewLoopback of a process starts a handler that removes these
-// on SIGINT or SIGTERM and then lets the signal end the process as it
-// would have. (CreatePair and CreateLoopback leave signals to their caller.)
+// on SIGINT, SIGTERM or SIGHUP and then lets the signal end the process as
+// it would have. (A binary killed otherwise, or by go test's -timeout
+// panic, leaves them behind. CreatePair and CreateLoopback leave signals to
+// their caller.)
 var live struct {
 	sync.Mutex
 	set   map[remover]struct{}
@@ -42,12 +44,12 @@ func removeWhenDone(t testing.TB, r remover) {
 	})
 }
 
-// watchSignals removes everything in live on the first SIGINT or SIGTERM,
-// stops listening and sends the signal again, which now ends the process
-// (unless the program listens to it too).
+// watchSignals removes everything in live on the first SIGINT, SIGTERM or
+// SIGHUP, stops listening and sends the signal again, which now ends the
+// process (unless the program listens to it too).
 func watchSignals() {
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		sig := <-ch
 		live.Lock()

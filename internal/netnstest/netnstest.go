@@ -4,10 +4,11 @@
 //
 // Tests use NewPair and NewLoopback, which remove what they made with
 // t.Cleanup, even when the test fails, and also when the test binary is
-// interrupted (SIGINT, SIGTERM). A program that is not a test (the bench
-// suite) uses CreatePair and CreateLoopback and calls Remove itself; on an
-// error half-way they remove what they had made before returning. Every
-// namespace and interface gets a name unique to the process (UniqueName).
+// interrupted (SIGINT, SIGTERM, SIGHUP). A program that is not a test (the
+// bench suite) uses CreatePair and CreateLoopback and calls Remove itself;
+// on an error half-way they remove what they had made before returning.
+// Every namespace and interface gets a name unique to the process
+// (UniqueName).
 //
 // It runs ip(8) and ethtool(8) the way one would by hand, reads interface
 // counters and waits for links over netlink, and needs root.

@@ -76,7 +76,11 @@ func (p *Pair) setUp() error {
 	cmds := [][]string{
 		{"ip", "netns", "add", p.NSA},
 		{"ip", "netns", "add", p.NSB},
-		{"ip", "link", "add", p.IfA, "netns", p.NSA, "type", "veth", "peer", "name", p.IfB, "netns", p.NSB},
+		// Different interface indexes at the two ends (each namespace is
+		// fresh: only lo, index 1): with equal ones the kernel does not
+		// treat the carrier change as urgent and brings one end's operstate
+		// up only about a second later, and IPv6 drops what is sent before.
+		{"ip", "link", "add", p.IfA, "netns", p.NSA, "index", "2", "type", "veth", "peer", "name", p.IfB, "netns", p.NSB, "index", "3"},
 		{"ip", "-n", p.NSA, "link", "set", "lo", "up"},
 		{"ip", "-n", p.NSB, "link", "set", "lo", "up"},
 		{"ip", "-n", p.NSA, "addr", "add", p.AddrA4.String() + "/24", "dev", p.IfA},
@@ -87,15 +91,14 @@ func (p *Pair) setUp() error {
 		// No IPv6 link-local chatter (router solicitations, MLD) to blur byte counts.
 		{"ip", "netns", "exec", p.NSA, "sysctl", "-qw", "net.ipv6.conf." + p.IfA + ".addr_gen_mode=1"},
 		{"ip", "netns", "exec", p.NSB, "sysctl", "-qw", "net.ipv6.conf." + p.IfB + ".addr_gen_mode=1"},
-		{"ip", "-n", p.NSA, "link", "set", p.IfA, "up"},
-		{"ip", "-n", p.NSB, "link", "set", p.IfB, "up"},
 	}
 	for _, c := range cmds {
 		if err := run(c...); err != nil {
 			return err
 		}
 	}
-	// Offloads off, when ethtool is there: captured frames then match the wire.
+	// Offloads off, when ethtool is there, before the links come up:
+	// captured frames then match the wire from the first one.
 	if _, err := exec.LookPath("ethtool"); err == nil {
 		p.OffloadsOff = true
 		for _, x := range [][2]string{{p.NSA, p.IfA}, {p.NSB, p.IfB}} {
@@ -104,9 +107,14 @@ func (p *Pair) setUp() error {
 			}
 		}
 	}
+	for _, x := range [][2]string{{p.NSA, p.IfA}, {p.NSB, p.IfB}} {
+		if err := run("ip", "-n", x[0], "link", "set", x[1], "up"); err != nil {
+			return err
+		}
+	}
 	deadline := time.Now().Add(upLimit)
 	for _, x := range [][2]string{{p.NSA, p.IfA}, {p.NSB, p.IfB}} {
-		if err := waitLowerUp(x[0], x[1], deadline); err != nil {
+		if err := waitUp(x[0], x[1], deadline); err != nil {
 			return err
 		}
 	}
@@ -135,11 +143,12 @@ func run(args ...string) error {
 	return nil
 }
 
-// waitLowerUp waits until interface ifname in namespace ns has its carrier
-// (IFF_LOWER_UP: for a veth, both ends are up), or the deadline passes. It
-// listens to the kernel's link notifications, starting with a dump of the
-// current links, instead of polling.
-func waitLowerUp(ns, ifname string, deadline time.Time) error {
+// waitUp waits until interface ifname in namespace ns has its carrier
+// (IFF_LOWER_UP: for a veth, both ends are up) and its operational state is
+// up (IPv6 sends nothing before), or the deadline passes. It listens to the
+// kernel's link notifications, starting with a dump of the current links,
+// instead of polling.
+func waitUp(ns, ifname string, deadline time.Time) error {
 	nsh, err := vnetns.GetFromName(ns)
 	if err != nil {
 		return fmt.Errorf("open netns %s: %w", ns, err)
@@ -178,7 +187,7 @@ func waitLowerUp(ns, ifname string, deadline time.Time) error {
 			if !ok {
 				return fmt.Errorf("watch links in netns %s: subscription ended", ns)
 			}
-			if u.Link.Attrs().Name == ifname && u.IfInfomsg.Flags&unix.IFF_LOWER_UP != 0 {
+			if a := u.Link.Attrs(); a.Name == ifname && u.IfInfomsg.Flags&unix.IFF_LOWER_UP != 0 && a.OperState == netlink.OperUp {
 				return nil
 			}
 		case err := <-errc:
