@@ -161,6 +161,33 @@ func TestReadCounters(t *testing.T) {
 	if sys != after {
 		t.Errorf("netlink says %+v, /sys says %+v", after, sys)
 	}
+	// The caller's namespace (""): the host's lo, which others may use
+	// meanwhile, read between two reads of /sys.
+	readSys := func() Counters {
+		var c Counters
+		for _, f := range []struct {
+			name string
+			dst  *uint64
+		}{{"rx_packets", &c.RxPackets}, {"tx_packets", &c.TxPackets}, {"rx_bytes", &c.RxBytes}, {"tx_bytes", &c.TxBytes}} {
+			b, err := os.ReadFile("/sys/class/net/lo/statistics/" + f.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := fmt.Sscan(string(b), f.dst); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return c
+	}
+	lo0 := readSys()
+	host, err := ReadCounters("", "lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo1 := readSys()
+	if host.TxBytes < lo0.TxBytes || host.TxBytes > lo1.TxBytes || host.RxPackets < lo0.RxPackets || host.RxPackets > lo1.RxPackets {
+		t.Errorf("host lo: netlink says %+v, /sys %+v before and %+v after", host, lo0, lo1)
+	}
 	if _, err := ReadCounters(ns, "nosuchif0"); err == nil {
 		t.Error("no error for a missing interface")
 	}
