@@ -14,7 +14,9 @@ import (
 
 // The traffic generators run as child processes of the suite (the bench
 // binary re-executed with -gen MODE inside a namespace), so that their pids
-// and names are known. Every loop is bounded by a count or a deadline.
+// and names are known. Every loop is bounded by a count or a deadline. The
+// generators pace their traffic with a pacer or a ticker: those timers
+// shape the load; nothing here sleeps to wait for readiness.
 
 // Server ports, all dual-stack (the server listens on every address of B).
 const (
@@ -66,6 +68,24 @@ func atoi(s string) int {
 	return n
 }
 
+// pacer spreads units of work (bytes, connections, rounds) evenly at rate
+// units per second from start: wait(n) returns when unit n is due, at once
+// if it is late, so a generator that stalls catches up. It is a timer that
+// paces traffic, not a wait for anything.
+type pacer struct {
+	start time.Time
+	rate  float64
+}
+
+func newPacer(rate float64) pacer { return pacer{start: time.Now(), rate: rate} }
+
+func (p pacer) wait(n int) {
+	due := p.start.Add(time.Duration(float64(n) / p.rate * float64(time.Second)))
+	if d := time.Until(due); d > 0 {
+		time.Sleep(d)
+	}
+}
+
 // genServer serves every server port until stdin closes (the suite ended)
 // or serverLimit passes.
 func genServer() error {
@@ -83,7 +103,9 @@ func genServer() error {
 					if errors.Is(err, net.ErrClosed) {
 						return
 					}
-					time.Sleep(time.Millisecond) // EMFILE and the like: back off
+					// EMFILE and the like: back off a little before
+					// the next Accept (a pause, not a wait for anything).
+					time.Sleep(time.Millisecond)
 					continue
 				}
 				go handle(c)
@@ -169,9 +191,9 @@ func genSend(a []string) error {
 		chunk = udpPayload
 	}
 	buf := make([]byte, chunk)
-	start := time.Now()
+	pace := newPacer(float64(rate))
 	sent := 0
-	stop := start.Add(limit)
+	stop := pace.start.Add(limit)
 	for i := 0; sent < total; i++ {
 		if i%64 == 0 && time.Now().After(stop) {
 			break
@@ -186,10 +208,7 @@ func genSend(a []string) error {
 		}
 		sent += n
 		if rate > 0 {
-			due := start.Add(time.Duration(float64(sent) / float64(rate) * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
-				time.Sleep(d)
-			}
+			pace.wait(sent)
 		}
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
@@ -258,10 +277,13 @@ func genStorm(a []string) error {
 			}
 		}()
 	}
+	// Every millisecond, hand the workers the connections that are due.
 	start := time.Now()
 	end := start.Add(dur)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
 	issued := 0
-	for now := time.Now(); now.Before(end); now = time.Now() {
+	for now := start; now.Before(end); now = <-tick.C {
 		due := int(now.Sub(start).Seconds() * float64(rate))
 		for ; issued < due; issued++ {
 			select {
@@ -270,7 +292,6 @@ func genStorm(a []string) error {
 				issued = due
 			}
 		}
-		time.Sleep(time.Millisecond)
 	}
 	close(tokens)
 	wg.Wait()
@@ -291,8 +312,8 @@ func genHold(a []string) error {
 	if err != nil || n <= 0 {
 		return fmt.Errorf("bad hold arguments %q", a)
 	}
-	start := time.Now()
-	end := start.Add(dur)
+	dial := newPacer(2000)
+	end := dial.start.Add(dur)
 	conns := make([]net.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
@@ -305,21 +326,20 @@ func genHold(a []string) error {
 			return fmt.Errorf("connection %d: %w", i, err)
 		}
 		conns = append(conns, c)
-		if due := start.Add(time.Duration(i+1) * time.Second / 2000); time.Until(due) > 0 {
-			time.Sleep(time.Until(due))
-		}
+		dial.wait(i + 1)
 	}
 	fmt.Printf("open %d\n", len(conns))
 	msg := make([]byte, 64)
 	perTick := max(1, len(conns)/100) // 100 ticks per 10 s round
-	for i := 0; time.Now().Before(end); {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; time.Now().Before(end); <-tick.C {
 		for range perTick {
 			c := conns[i%len(conns)]
 			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 			_, _ = c.Write(msg)
 			i++
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	return nil
 }
@@ -331,17 +351,19 @@ func genTick(a []string) error {
 		return fmt.Errorf("want ADDR N INTERVAL, got %q", a)
 	}
 	d, err := time.ParseDuration(a[2])
-	if err != nil {
-		return fmt.Errorf("INTERVAL: %w", err)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("bad INTERVAL %q", a[2])
 	}
 	c, err := net.Dial("udp", a[0])
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
 	defer c.Close()
+	tick := time.NewTicker(d)
+	defer tick.Stop()
 	for range atoi(a[1]) {
 		_, _ = c.Write([]byte{0})
-		time.Sleep(d)
+		<-tick.C
 	}
 	return nil
 }

@@ -6,15 +6,17 @@
 //	sudo go run ./bench -out bench/RESULTS.md
 //
 // Design: the suite makes two network namespaces joined by a veth pair
-// (unique names, offloads off) and starts one traffic server in B. For each
-// run of each scenario it starts gohogs and nethogs on A's veth at the same
-// time (`ip netns exec A ...`), waits until both print, samples their CPU
-// (utime+stime from /proc/PID/stat), the veth's counters and the clock,
-// starts client processes in A (this binary re-executed with -gen MODE, so
-// their pids and argv[0] are known), waits for them (bounded), samples
-// again, waits two more refreshes, stops both monitors and compares their
-// trace output with the ground truth: the bytes the generators sent and the
-// frame counters of the interface. Traffic goes only between the suite's
+// (internal/netnstest: unique names, offloads off) and starts one traffic
+// server in B. A scenario is its traffic and what it measures; one loop
+// (scenario.run) does the rest. For each run of each scenario it starts
+// gohogs and nethogs on A's veth at the same time (`ip netns exec A ...`),
+// waits until both print, samples their CPU (utime+stime from
+// /proc/PID/stat), the veth's counters and the clock, starts client
+// processes in A (this binary re-executed with -gen MODE, so their pids and
+// argv[0] are known), waits for them (bounded), waits until the veth is
+// quiet, samples again, waits two more refreshes, stops both monitors and
+// compares their trace output with the ground truth: the bytes the
+// generators sent and the frame counters of the interface. Traffic goes only between the suite's
 // own namespaces. Everything it creates is removed at the end, also on
 // error or Ctrl-C. `-passive IFACE -for 60s` adds a run on a real interface
 // in the host namespace that generates nothing.
@@ -32,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gohogs/gohogs/internal/netnstest"
 )
 
 func main() {
@@ -126,61 +130,33 @@ func suite(ctx context.Context, cl *cleanups, logf func(string, ...any), runs in
 			return "", fmt.Errorf("go build ./cmd/gohogs (run from the repository root): %w: %s", err, out)
 		}
 	}
-	p, err := newPair(cl)
-	if err != nil {
-		return "", err
-	}
-	e := &env{ctx: ctx, cl: cl, p: p, self: self, gohogs: gohogsBin, nethogs: nethogsBin, log: logf, raw: raw}
 	if raw != "" {
 		if err := os.MkdirAll(raw, 0o755); err != nil {
 			return "", fmt.Errorf("-raw: %w", err)
 		}
 	}
-	srv, err := e.gen(p.NSB, "server")
-	if err != nil {
+	e := &env{ctx: ctx, cl: cl, self: self, gohogs: gohogsBin, nethogs: nethogsBin, log: logf, raw: raw}
+	if err := e.makeNamespaces(); err != nil {
 		return "", err
-	}
-	// A namespace with only lo, for the storms on loopback, with its own server.
-	e.lo = uniqueName("gbL")
-	cl.add(func() { _ = exec.Command("ip", "netns", "del", e.lo).Run() })
-	if err := runCmd("ip", "netns", "add", e.lo); err != nil {
-		return "", err
-	}
-	if err := runCmd("ip", "-n", e.lo, "link", "set", "lo", "up"); err != nil {
-		return "", err
-	}
-	if e.loServer, err = e.gen(e.lo, "server"); err != nil {
-		return "", err
-	}
-	for _, g := range []*genProc{srv, e.loServer} {
-		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(g.out.String(), "ready"); {
-			if time.Now().After(deadline) {
-				return "", fmt.Errorf("server not ready: %s", g.out.String())
-			}
-			if err := e.sleep(20 * time.Millisecond); err != nil {
-				return "", err
-			}
-		}
 	}
 	load0, _ := os.ReadFile("/proc/loadavg")
 	var results []*result
+	var chosen []*scenario
 	for _, sc := range scenarios() {
-		if re != nil && !re.MatchString(sc.name) {
-			continue
+		if re == nil || re.MatchString(sc.name) {
+			chosen = append(chosen, sc)
 		}
+	}
+	if passiveIf != "" {
+		chosen = append(chosen, passive(passiveIf, passiveFor))
+	}
+	for _, sc := range chosen {
 		logf("scenario %s", sc.name)
 		r := sc.run(e, runs)
 		if r.Err != "" {
 			logf("scenario %s failed: %s", sc.name, r.Err)
 		}
 		results = append(results, r)
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-	}
-	if passiveIf != "" {
-		logf("passive on %s for %v", passiveIf, passiveFor)
-		results = append(results, passive(e, passiveIf, passiveFor))
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
@@ -193,6 +169,44 @@ func suite(ctx context.Context, cl *cleanups, logf func(string, ...any), runs in
 	}
 	head := header(began, commit, nethogsBin, runs, passiveIf, passiveFor, string(load0), string(load1))
 	return markdown(head, results, limits+microText), nil
+}
+
+// makeNamespaces makes the veth pair (A: clients and monitors, B: the
+// server) and a namespace with only lo (the storms on loopback, with a
+// server of its own), starts both servers and registers the removal of all
+// of it with e.cl.
+func (e *env) makeNamespaces() error {
+	p, err := netnstest.CreatePair("gb")
+	if err != nil {
+		return err
+	}
+	e.cl.add(func() { e.removed("veth pair", p.Remove()) })
+	e.p = p
+	if !p.OffloadsOff {
+		return fmt.Errorf("veth pair %s–%s: could not turn offloads off (ethtool)", p.NSA, p.NSB)
+	}
+	// Short connection storms leave TIME_WAIT sockets; let the client reuse ports.
+	if out, err := exec.Command("ip", "netns", "exec", p.NSA, "sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1").CombinedOutput(); err != nil {
+		return fmt.Errorf("tcp_tw_reuse in %s: %w: %s", p.NSA, err, strings.TrimSpace(string(out)))
+	}
+	lo, err := netnstest.CreateLoopback("gbL")
+	if err != nil {
+		return err
+	}
+	e.cl.add(func() { e.removed("loopback namespace", lo.Remove()) })
+	e.lo = lo.NS
+	if _, err := e.server(p.NSB); err != nil {
+		return err
+	}
+	e.loServer, err = e.server(e.lo)
+	return err
+}
+
+// removed logs a failed removal at cleanup.
+func (e *env) removed(what string, err error) {
+	if err != nil {
+		e.log("remove %s: %v", what, err)
+	}
 }
 
 func gitDescribe() string {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,45 +21,28 @@ const clkTck = 100
 
 // monitor is a running gohogs or nethogs.
 type monitor struct {
-	Tool   string // "gohogs" or "nethogs"
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	lines  []line
-	stderr *lockedBuffer
-	done   chan struct{}
-	err    error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 8<<20 { // keep the first 8 MiB only
-		return len(p), nil
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	Tool     string // "gohogs" or "nethogs"
+	ctx      context.Context
+	cmd      *exec.Cmd
+	mu       sync.Mutex
+	lines    []line
+	nRefresh int // "Refreshing:" lines in lines
+	changed  changes
+	stderr   *output
+	done     chan struct{}
+	err      error
 }
 
 // startMonitor runs bin with args inside namespace ns ("" for the current
 // one) and collects its stdout lines with their arrival times.
-func startMonitor(cl *cleanups, tool, ns, bin string, args ...string) (*monitor, error) {
+func startMonitor(ctx context.Context, cl *cleanups, tool, ns, bin string, args ...string) (*monitor, error) {
 	var cmd *exec.Cmd
 	if ns == "" {
 		cmd = exec.Command(bin, args...)
 	} else {
 		cmd = exec.Command("ip", append([]string{"netns", "exec", ns, bin}, args...)...)
 	}
-	m := &monitor{Tool: tool, cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	m := &monitor{Tool: tool, ctx: ctx, cmd: cmd, stderr: &output{}, done: make(chan struct{})}
 	cmd.Stderr = m.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -73,7 +58,11 @@ func startMonitor(cl *cleanups, tool, ns, bin string, args ...string) (*monitor,
 		for l := range ch {
 			m.mu.Lock()
 			m.lines = append(m.lines, l)
+			if l.Text == "Refreshing:" {
+				m.nRefresh++
+			}
 			m.mu.Unlock()
+			m.changed.notify()
 		}
 		m.err = cmd.Wait()
 		close(m.done)
@@ -88,28 +77,17 @@ func (m *monitor) pid() int { return m.cmd.Process.Pid }
 func (m *monitor) refreshes() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	n := 0
-	for _, l := range m.lines {
-		if l.Text == "Refreshing:" {
-			n++
-		}
-	}
-	return n
+	return m.nRefresh
 }
 
 // waitRefreshes waits (bounded) until n refresh blocks have been read.
 func (m *monitor) waitRefreshes(n int, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for m.refreshes() < n {
-		select {
-		case <-m.done:
-			return fmt.Errorf("%s exited early: %v: %s", m.Tool, m.err, m.stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: %d refreshes not seen within %v: %s", m.Tool, n, limit, m.stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	err := waitUntil(m.ctx, &m.changed, m.done, limit, func() bool { return m.refreshes() >= n })
+	switch {
+	case errors.Is(err, errExited):
+		return fmt.Errorf("%s exited early: %v: %s", m.Tool, m.err, m.stderr.String())
+	case err != nil:
+		return fmt.Errorf("%s: %d refreshes not seen within %v: %w: %s", m.Tool, n, limit, err, m.stderr.String())
 	}
 	return nil
 }
