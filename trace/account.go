@@ -101,7 +101,7 @@ type Config struct {
 }
 
 type flowKey struct {
-	proto         uint8
+	proto         capture.Proto
 	local, remote netip.AddrPort
 }
 
@@ -121,7 +121,7 @@ type mapKey struct {
 
 func (k flowKey) mapKey() mapKey {
 	return mapKey{local: k.local.Addr().As16(), remote: k.remote.Addr().As16(),
-		lport: k.local.Port(), rport: k.remote.Port(), proto: k.proto}
+		lport: k.local.Port(), rport: k.remote.Port(), proto: uint8(k.proto)}
 }
 
 type flowState uint8
@@ -312,7 +312,7 @@ func (a *Accountant) Packet(p *capture.Packet) {
 		gen = a.gens.Generation()
 		// The packet's own addresses: which side is local depends on them
 		// even when the flow has none (a later fragment).
-		tk = mapKey{local: p.Src.As16(), remote: p.Dst.As16(), lport: src.Port(), rport: dst.Port(), proto: p.Proto}
+		tk = mapKey{local: p.Src.As16(), remote: p.Dst.As16(), lport: src.Port(), rport: dst.Port(), proto: uint8(p.Proto)}
 		if !p.HasPorts {
 			tk.proto |= 0x80 // apart from ports 0 and 0
 		}
@@ -377,7 +377,7 @@ func (a *Accountant) ignore() {
 
 // flow returns the flow for the key, creating it and queueing its lookup if
 // it is new. a.mu is held.
-func (a *Accountant) flow(proto uint8, local, remote netip.AddrPort, ts time.Time) *flow {
+func (a *Accountant) flow(proto capture.Proto, local, remote netip.AddrPort, ts time.Time) *flow {
 	k := flowKey{proto: proto, local: local, remote: remote}
 	mk := k.mapKey()
 	f := a.flows[mk]
@@ -455,7 +455,7 @@ func (a *Accountant) worker() {
 		case f := <-a.queue:
 			k := f.key // immutable
 			owner, err := a.cfg.Resolver.Resolve(procmap.Flow{
-				NetNS: a.cfg.NetNS, Proto: k.proto, Local: k.local, Remote: k.remote,
+				NetNS: a.cfg.NetNS, Proto: uint8(k.proto), Local: k.local, Remote: k.remote,
 			})
 			now := time.Now()
 			a.mu.Lock()
@@ -518,7 +518,7 @@ func (a *Accountant) procFor(o procmap.Owner, k flowKey) *proc {
 	return p
 }
 
-func (a *Accountant) unknownFor(proto uint8) *proc {
+func (a *Accountant) unknownFor(proto capture.Proto) *proc {
 	if proto == capture.ProtoUDP && a.unknownUDP != nil {
 		return a.unknownUDP
 	}

@@ -2,13 +2,16 @@ package trace
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
+
+	"github.com/gohogs/gohogs/capture"
 )
 
 // Conn is one flow of a row: a socket's view of a connection.
 type Conn struct {
-	// Proto is the IP protocol number (6 TCP, 17 UDP).
-	Proto uint8
+	// Proto is the transport: capture.ProtoTCP or capture.ProtoUDP.
+	Proto capture.Proto
 	// Local and Remote are the two ends, the local one being the socket's.
 	Local, Remote netip.AddrPort
 	// Sent and Recv are the bytes credited in this refresh.
@@ -31,6 +34,22 @@ const (
 	// KindUnknownTCP holds TCP traffic of flows with no known owner.
 	KindUnknownTCP
 )
+
+// String names the kind as gohogs's JSON output does: "process", "socket",
+// "unknown_tcp", "unknown_udp" ("kindN" for a number that is no kind).
+func (k Kind) String() string {
+	switch k {
+	case KindProcess:
+		return "process"
+	case KindSocket:
+		return "socket"
+	case KindUnknownUDP:
+		return "unknown_udp"
+	case KindUnknownTCP:
+		return "unknown_tcp"
+	}
+	return "kind" + strconv.Itoa(int(k))
+}
 
 func (k Kind) unknownRank() int {
 	switch k {
