@@ -3,15 +3,14 @@ package report
 import (
 	"errors"
 	"io"
-	"strconv"
 	"strings"
 	"testing"
 )
 
 // FuzzParse feeds arbitrary text to the line parser, line by line, and as a
-// whole log to Report: nothing may panic, a parsed process row must print
-// back to an equal row, a parsed header must round-trip through String, and
-// the totals must stay non-negative.
+// whole log to Report: nothing may panic, a parsed header must round-trip
+// through String, and the totals must stay non-negative. (The process rows'
+// round trip is nethogs.FuzzParseLine's.)
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"iperf3/4096/0\t25.2139\t0",
@@ -32,19 +31,7 @@ func FuzzParse(f *testing.F) {
 				}
 				continue
 			}
-			switch ln.Kind {
-			case KindProcess:
-				p := ln.Proc
-				again := p.Name + "/" + strconv.Itoa(p.PID) + "/" + strconv.FormatUint(uint64(p.UID), 10) + "\t" +
-					strconv.FormatFloat(p.Sent, 'g', -1, 64) + "\t" + strconv.FormatFloat(p.Recv, 'g', -1, 64)
-				ln2, err := ParseLine(again)
-				if err != nil || ln2.Kind != KindProcess || ln2.Proc != p {
-					t.Fatalf("row %q parsed as %+v, printed %q, reparsed %+v, %v", line, p, again, ln2.Proc, err)
-				}
-				if p.Sent < 0 || p.Recv < 0 || p.PID < 0 {
-					t.Fatalf("negative field from %q: %+v", line, p)
-				}
-			case KindHeader:
+			if ln.Kind == KindHeader {
 				h2, ok := ParseHeader(ln.Header.String())
 				if !ok || h2 != ln.Header {
 					t.Fatalf("header %q -> %+v -> %q -> %+v, %v", line, ln.Header, ln.Header.String(), h2, ok)
