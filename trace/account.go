@@ -58,8 +58,7 @@ type Config struct {
 	// Workers is the number of resolver goroutines; defaults to 2.
 	Workers int
 	// NoConns leaves Row.Conns empty: the trace format does not print
-	// them, and under a churn of short connections building them is most
-	// of a refresh's work.
+	// them, and building them is work for every flow at every refresh.
 	NoConns bool
 	// Interval is the expected time between two refreshes' cut times;
 	// defaults to 1 s. Packets stamped after the next cut are held for the
@@ -86,6 +85,9 @@ type Accountant struct {
 	cut        time.Time // the next refresh's expected cut
 	seq        int
 	stats      Stats
+	// unknownConns is how many unknown connections the last refresh
+	// listed: room for as many is made in the next.
+	unknownConns int
 
 	gens  Generationer // cfg.Locals, if it has a generation
 	cache *[tupleCacheSize]tupleEntry

@@ -3,7 +3,6 @@ package trace
 import (
 	"encoding/binary"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/gohogs/gohogs/capture"
@@ -12,11 +11,6 @@ import (
 type flowKey struct {
 	proto         capture.Proto
 	local, remote netip.AddrPort
-}
-
-func (k flowKey) String() string {
-	return k.local.Addr().String() + ":" + strconv.Itoa(int(k.local.Port())) + "-" +
-		k.remote.Addr().String() + ":" + strconv.Itoa(int(k.remote.Port()))
 }
 
 // mapKey is flowKey flattened for the flow table: fixed-size and free of
@@ -74,7 +68,9 @@ type proc struct {
 	key      procKey
 	row      Row
 	lastByte time.Time
-	flows    int // live flows owned
+	flows    int    // live flows owned
+	conns    []Conn // the row's connections in refresh connSeq, being collected
+	connSeq  int
 }
 
 // tupleCacheSize is the number of entries of the tuple cache, a power of 2.

@@ -122,9 +122,8 @@ func (t *Writer) Refresh(s *Snapshot) error {
 		t.w.Write(t.line)
 	}
 	for _, c := range s.UnknownConns {
-		t.w.WriteString("Unknown connection: ")
-		t.w.WriteString(c)
-		t.w.WriteByte('\n')
+		t.line = append(nethogs.AppendUnknownConn(t.line[:0], c.Local, c.Remote), '\n')
+		t.w.Write(t.line)
 	}
 	return t.w.Flush()
 }

@@ -2,10 +2,12 @@ package trace
 
 import (
 	"bytes"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
@@ -40,7 +42,7 @@ func TestWriterOutputParsesBack(t *testing.T) {
 		{Kind: KindProcess, Name: "/usr/bin/python3", PID: 77, UID: 1000, Sent: 1 << 30, Recv: 10240, Args: "-m http.server"},
 		{Kind: KindSocket, Name: "127.0.0.1:44770-127.0.0.1:7101", Sent: 356},
 		{Kind: KindUnknownUDP, Name: "unknown UDP"},
-	}, UnknownConns: []string{"::1:7101-::1:52312"}}
+	}, UnknownConns: []Conn{{Proto: capture.ProtoTCP, Local: netip.MustParseAddrPort("[::1]:7101"), Remote: netip.MustParseAddrPort("[::1]:52312")}}}
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
 	if err := w.StartupLines([]string{"127.0.0.1", "::1"}, 1); err != nil {

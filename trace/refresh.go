@@ -1,11 +1,13 @@
 package trace
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"time"
 
 	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // Refresh credits the bytes of the packets stamped before cut (and after the
@@ -14,15 +16,61 @@ import (
 // from the monotonic clock (time.Now, or a schedule derived from it); call
 // Refresh a little after cut (tens of milliseconds) so that the capture
 // rings have handed over the packets stamped before it.
+//
+// Refresh holds the lock that every packet takes only to walk the flow
+// table and copy out the rows and connections; it sorts them after
+// letting go.
 func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := cut
+	s, unknown := a.refresh(cut)
+	a.mu.Unlock()
+	slices.SortFunc(unknown, compareUnknown)
+	if len(unknown) > 0 {
+		s.UnknownConns = make([]Conn, len(unknown))
+		for i := range unknown {
+			s.UnknownConns[i] = unknown[i].conn
+		}
+	}
+	for i := range s.Rows {
+		slices.SortFunc(s.Rows[i].Conns, compareConns)
+	}
+	return s
+}
+
+// unknownConn is a TCP flow without a known owner, as refresh copies it out.
+type unknownConn struct {
+	first time.Time
+	conn  Conn
+}
+
+// compareUnknown orders the unknown connections oldest first; flows first
+// seen by the same packet (the two ends of a local connection) in the order
+// of their names as the trace prints them, compared without building them.
+func compareUnknown(x, y unknownConn) int {
+	if c := x.first.Compare(y.first); c != 0 {
+		return c
+	}
+	var bx, by [96]byte // two IPv6 ends and their ports; a zone may go past, on the heap
+	return bytes.Compare(nethogs.AppendConn(bx[:0], x.conn.Local, x.conn.Remote),
+		nethogs.AppendConn(by[:0], y.conn.Local, y.conn.Remote))
+}
+
+// compareConns orders a row's connections by local port, then remote end,
+// then local address and protocol, so that the order is the same every time.
+func compareConns(x, y Conn) int {
+	return cmp.Or(cmp.Compare(x.Local.Port(), y.Local.Port()), x.Remote.Compare(y.Remote),
+		x.Local.Addr().Compare(y.Local.Addr()), cmp.Compare(x.Proto, y.Proto))
+}
+
+// refresh is Refresh's work under a.mu: it credits the flows' bytes, ages the
+// flows and processes out, and returns the snapshot with its rows (their
+// connections not yet sorted) and the unknown connections (not yet sorted).
+func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 	a.seq++
-	s := &Snapshot{Time: now, Elapsed: now.Sub(a.last), Seq: a.seq}
+	s := &Snapshot{Time: now, Elapsed: now.Sub(a.last), Seq: a.seq, Rows: make([]Row, 0, len(a.procs)+2)}
 	a.last = now
 	a.cut = now.Add(a.cfg.Interval)
-	var unknownConns []*flow
+	unknown := make([]unknownConn, 0, a.unknownConns) // as many as last time
 	deleted := false
 	for mk, f := range a.flows {
 		k := f.key
@@ -53,8 +101,9 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 		f.sent += f.nsent
 		f.recv += f.nrecv
 		f.nsent, f.nrecv = 0, 0
+		conn := Conn{Proto: k.proto, Local: k.local, Remote: k.remote, Sent: f.credSent, Recv: f.credRecv}
 		if f.state != stateResolved && k.proto == capture.ProtoTCP && k.local.IsValid() {
-			unknownConns = append(unknownConns, f)
+			unknown = append(unknown, unknownConn{first: f.first, conn: conn})
 		}
 		timeout := a.cfg.FlowTimeout
 		if f.closing && f.state != statePending {
@@ -66,38 +115,27 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 			}
 			delete(a.flows, mk)
 			deleted = true
+			continue
+		}
+		if o := f.owner; !a.cfg.NoConns && f.state == stateResolved && o.row.Kind <= KindSocket {
+			if o.connSeq != a.seq {
+				o.conns, o.connSeq = make([]Conn, 0, max(o.flows, 1)), a.seq
+			}
+			o.conns = append(o.conns, conn)
 		}
 	}
 	if deleted && a.cache != nil {
 		clear(a.cache[:]) // no entry may point at a flow that left
 	}
-	slices.SortFunc(unknownConns, func(x, y *flow) int {
-		if c := x.first.Compare(y.first); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.key.String(), y.key.String())
-	})
-	for _, f := range unknownConns {
-		s.UnknownConns = append(s.UnknownConns, f.key.String())
-	}
-	conns := make(map[*proc][]Conn)
-	for _, f := range a.flows {
-		k := f.key
-		if !a.cfg.NoConns && f.state == stateResolved && f.owner.row.Kind <= KindSocket {
-			conns[f.owner] = append(conns[f.owner], Conn{Proto: k.proto, Local: k.local, Remote: k.remote, Sent: f.credSent, Recv: f.credRecv})
-		}
-	}
 	emit := func(p *proc) {
-		p.row.Conns = conns[p]
-		slices.SortFunc(p.row.Conns, func(x, y Conn) int {
-			if c := cmp.Compare(x.Local.Port(), y.Local.Port()); c != 0 {
-				return c
-			}
-			return x.Remote.Compare(y.Remote)
-		})
 		p.row.TotalSent += p.row.Sent
 		p.row.TotalRecv += p.row.Recv
-		s.Rows = append(s.Rows, p.row)
+		r := p.row
+		if p.connSeq == a.seq {
+			r.Conns = p.conns // the snapshot's own: p starts a new slice next time
+		}
+		p.conns = nil
+		s.Rows = append(s.Rows, r)
 		p.row.Sent, p.row.Recv = 0, 0
 	}
 	for k, p := range a.procs {
@@ -109,6 +147,7 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 		}
 		if !a.cfg.KeepIdle && now.Sub(p.lastByte) > a.cfg.ProcessTimeout && p.row.Sent|p.row.Recv == 0 {
 			delete(a.procs, k)
+			p.conns = nil
 			continue
 		}
 		emit(p)
@@ -117,7 +156,8 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 		emit(a.unknownUDP)
 	}
 	emit(a.unknownTCP)
+	a.unknownConns = len(unknown)
 	a.stats.Flows = len(a.flows)
 	a.stats.Processes = len(a.procs)
-	return s
+	return s, unknown
 }

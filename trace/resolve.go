@@ -6,6 +6,7 @@ import (
 
 	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/procmap"
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // A failed lookup is retried quickRetries times, after 20, 40, 80, 160 and
@@ -47,12 +48,17 @@ func (a *Accountant) worker() {
 			owner, err := a.cfg.Resolver.Resolve(procmap.Flow{
 				NetNS: a.cfg.NetNS, Proto: uint8(k.proto), Local: k.local, Remote: k.remote,
 			})
+			var key procKey
+			var row Row
+			if err == nil {
+				key, row = ownerRow(owner, k)
+			}
 			now := time.Now()
 			a.mu.Lock()
 			f.queued = false
 			if err == nil {
 				f.state = stateResolved
-				f.owner = a.procFor(owner, k)
+				f.owner = a.procFor(key, row, k.proto)
 				f.owner.flows++
 				a.stats.Resolved++
 			} else if f.tries < quickRetries || now.Sub(f.first) < a.cfg.PendingLimit-quickRetry<<quickRetries {
@@ -79,26 +85,24 @@ func (a *Accountant) worker() {
 	}
 }
 
-// procFor returns the row that the owner's traffic goes to. a.mu is held.
-func (a *Accountant) procFor(o procmap.Owner, k flowKey) *proc {
-	var key procKey
-	var row Row
-	if o.Process != nil {
-		p := o.Process
-		key = procKey{pid: p.PID, start: p.StartTime, kind: KindProcess}
-		row = Row{Kind: KindProcess, Name: p.Name, Cmdline: p.Cmdline, PID: p.PID, StartTime: p.StartTime, UID: p.UID}
+// ownerRow returns the key and the row of a flow's owner. It needs no lock.
+func ownerRow(o procmap.Owner, k flowKey) (procKey, Row) {
+	if p := o.Process; p != nil {
+		row := Row{Kind: KindProcess, Name: p.Name, Cmdline: p.Cmdline, PID: p.PID, StartTime: p.StartTime, UID: p.UID}
 		if len(p.Cmdline) > 1 {
 			row.Args = strings.Join(p.Cmdline[1:], " ")
 		}
-	} else {
-		key = procKey{inode: o.Inode, kind: KindSocket}
-		row = Row{Kind: KindSocket, Name: k.String(), UID: o.UID}
+		return procKey{pid: p.PID, start: p.StartTime, kind: KindProcess}, row
 	}
+	// nethogs names the row of a socket without a process after its flow.
+	return procKey{inode: o.Inode, kind: KindSocket}, Row{Kind: KindSocket, Name: nethogs.ConnName(k.local, k.remote), UID: o.UID}
+}
+
+// procFor returns the row that the traffic of the owner with this key and
+// row goes to. a.mu is held.
+func (a *Accountant) procFor(key procKey, row Row, proto capture.Proto) *proc {
 	if a.pids != nil && !a.pids[row.PID] {
-		if k.proto == capture.ProtoUDP && a.unknownUDP != nil {
-			return a.unknownUDP
-		}
-		return a.unknownTCP
+		return a.unknownFor(proto)
 	}
 	p := a.procs[key]
 	if p == nil {

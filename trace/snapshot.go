@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // Conn is one flow of a row: a socket's view of a connection.
@@ -17,6 +18,11 @@ type Conn struct {
 	// Sent and Recv are the bytes credited in this refresh.
 	Sent, Recv uint64
 }
+
+// String returns the connection as nethogs names it,
+// LOCALIP:LPORT-REMOTEIP:RPORT (nethogs.ConnName): the name of a socket
+// row, and what the trace prints for an unknown connection.
+func (c Conn) String() string { return nethogs.ConnName(c.Local, c.Remote) }
 
 // Kind says what a row stands for.
 type Kind uint8
@@ -96,7 +102,8 @@ type Snapshot struct {
 	Seq int
 	// Rows are the processes and the unknown rows, unsorted.
 	Rows []Row
-	// UnknownConns are the TCP flows in the unknown row, as
-	// "localip:lport-remoteip:rport", oldest first.
-	UnknownConns []string
+	// UnknownConns are the TCP flows of the unknown TCP row: those whose
+	// owner is still being looked up or was not found, oldest first. Their
+	// Sent and Recv are the bytes this refresh credited to that row.
+	UnknownConns []Conn
 }

@@ -53,7 +53,8 @@ type jsonRefresh struct {
 	// Seq numbers the refreshes from 1.
 	Seq  int       `json:"seq"`
 	Rows []jsonRow `json:"rows"`
-	// UnknownConnections are the TCP flows of the "unknown TCP" row.
+	// UnknownConnections are the TCP flows of the "unknown TCP" row, named
+	// as the trace's "Unknown connection:" lines name them.
 	UnknownConnections []string `json:"unknown_connections"`
 }
 
@@ -112,10 +113,10 @@ func toJSON(s *trace.Snapshot, view trace.ViewMode, bySent bool) jsonRefresh {
 		Interval:           s.Elapsed.Seconds(),
 		Seq:                s.Seq,
 		Rows:               []jsonRow{},
-		UnknownConnections: s.UnknownConns,
+		UnknownConnections: make([]string, 0, len(s.UnknownConns)),
 	}
-	if out.UnknownConnections == nil {
-		out.UnknownConnections = []string{}
+	for _, c := range s.UnknownConns {
+		out.UnknownConnections = append(out.UnknownConnections, c.String())
 	}
 	for _, r := range trace.Sorted(s, view, bySent) {
 		jr := jsonRow{

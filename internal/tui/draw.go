@@ -278,7 +278,7 @@ func (m *Model) details(scr tcell.Screen, r *trace.Row, w int) []line {
 	case r.Kind == trace.KindUnknownTCP && m.snap != nil && len(m.snap.UnknownConns) > 0:
 		add(styleNormal, "connections with no known process: %d", len(m.snap.UnknownConns))
 		for _, c := range m.snap.UnknownConns {
-			add(styleNormal, "  TCP  %s", c)
+			add(styleNormal, "  %-4s %s", c.Proto, c)
 		}
 	default:
 		add(styleNormal, "connections: none in the last 50 s")
