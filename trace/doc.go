@@ -25,4 +25,12 @@
 // monotonic clock): no smoothing, a rate drops to zero at the first refresh
 // after the traffic stops, and SENT × delay summed over a log is the bytes
 // sent. Totals are 64-bit byte counters.
+//
+// Every packet takes the Accountant's one lock, briefly and without
+// allocating once its flow is known; Refresh holds it only to walk the flow
+// table and copy the rows out, and sorts after letting go.
+//
+// Sorted orders a refresh's rows as the trace prints them, and Writer prints
+// them in the grammar of package trace/nethogs, which defines the view modes
+// (ViewMode is its type) and the number format.
 package trace

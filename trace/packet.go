@@ -74,22 +74,24 @@ func (a *Accountant) Packet(p *capture.Packet) {
 	next := !p.Timestamp.Before(a.cut)
 	closing := p.TCPFlags&(capture.TCPFin|capture.TCPRst) != 0
 	if fs != nil {
-		if next {
-			fs.nsent += n
-		} else {
-			fs.sent += n
-		}
+		count(&fs.sent, &fs.nsent, n, next)
 		fs.closing = fs.closing || closing
 	}
 	if fr != nil {
-		if next {
-			fr.nrecv += n
-		} else {
-			fr.recv += n
-		}
+		count(&fr.recv, &fr.nrecv, n, next)
 		fr.closing = fr.closing || closing
 	}
 	a.mu.Unlock()
+}
+
+// count adds n bytes to the counter of this refresh, or to the one of the
+// refresh after it when the packet is stamped after the next cut.
+func count(this, after *uint64, n uint64, next bool) {
+	if next {
+		*after += n
+	} else {
+		*this += n
+	}
 }
 
 func (a *Accountant) ignore() {
