@@ -12,10 +12,7 @@ import (
 
 func TestSentAndReceivedCreditedToOwner(t *testing.T) {
 	bubble(t, func(t *testing.T) {
-		res := &fakeResolver{by: map[netip.AddrPort]*procmap.Process{
-			netip.AddrPortFrom(hostA, 40000): client,
-		}}
-		a := New(Config{Locals: localSet{hostA: true}, Resolver: res}, t0)
+		a := newAccountant(Config{})
 		defer a.Close()
 		a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1000)) // sent
 		a.Packet(tcpFlow(hostB, hostA, 80, 40000, 3000)) // received
@@ -28,7 +25,7 @@ func TestSentAndReceivedCreditedToOwner(t *testing.T) {
 		if s.Elapsed != 2*time.Second {
 			t.Fatalf("elapsed %v", s.Elapsed)
 		}
-		if len(r.Conns) != 1 || r.Conns[0] != (Conn{Proto: 6, Local: netip.AddrPortFrom(hostA, 40000),
+		if len(r.Conns) != 1 || r.Conns[0] != (Conn{Proto: capture.ProtoTCP, Local: netip.AddrPortFrom(hostA, 40000),
 			Remote: netip.AddrPortFrom(hostB, 80), Sent: 1000, Recv: 3000}) {
 			t.Fatalf("conns %+v", r.Conns)
 		}
