@@ -133,6 +133,16 @@ func newAccountant(cfg Config) *Accountant {
 	return New(cfg, t0)
 }
 
+// curlSent returns newAccountant(cfg) after a packet of n bytes from curl
+// (hostA:40000 to hostB:80) stamped t0, its owner found.
+func curlSent(t *testing.T, cfg Config, n int) *Accountant {
+	t.Helper()
+	a := newAccountant(cfg)
+	a.Packet(tcpFlow(hostA, hostB, 40000, 80, n))
+	waitResolved(t, a, 1)
+	return a
+}
+
 func rowsByName(s *Snapshot) map[string]Row {
 	m := map[string]Row{}
 	for _, r := range s.Rows {

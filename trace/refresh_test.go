@@ -13,9 +13,7 @@ import (
 func TestIdleProcessLeavesAfterTimeout(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		for _, keep := range []bool{false, true} {
-			a := newAccountant(Config{KeepIdle: keep})
-			a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1000))
-			waitResolved(t, a, 1)
+			a := curlSent(t, Config{KeepIdle: keep}, 1000)
 			a.Refresh(t0.Add(time.Second))
 			_, shown := rowsByName(a.Refresh(t0.Add(100 * time.Second)))[client.Name]
 			if !shown {
@@ -92,9 +90,7 @@ func TestClosedFlowsLeaveSoon(t *testing.T) {
 func TestNoConns(t *testing.T) {
 	bubble(t, func(t *testing.T) {
 		for _, no := range []bool{false, true} {
-			a := newAccountant(Config{NoConns: no})
-			a.Packet(tcpFlow(hostA, hostB, 40000, 80, 1000))
-			waitResolved(t, a, 1)
+			a := curlSent(t, Config{NoConns: no}, 1000)
 			r := rowsByName(a.Refresh(t0.Add(time.Second)))[client.Name]
 			if r.Sent != 1000 || (len(r.Conns) == 0) != no {
 				t.Errorf("NoConns %v: row %+v", no, r)
