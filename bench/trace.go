@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // row is one process line of a trace block: NAME/PID/UID<TAB>SENT<TAB>RECV.
@@ -46,64 +46,35 @@ func readLines(r io.Reader, maxLines int, out chan<- line) {
 	}
 }
 
-// parseBlocks splits stamped trace lines into refresh blocks, reading rows
-// as nethogs log readers do: three tab-separated fields, the identity split
-// on its last two '/'. Start-up lines and "Unknown connection:" lines are
-// skipped; a malformed row is an error.
+// parseBlocks splits stamped trace lines into refresh blocks, reading them
+// with the trace grammar (nethogs.ParseLine). What comes before the first
+// "Refreshing:" is start-up output and is skipped; after it, a line that is
+// not a process row, an "Unknown connection:" line or a block boundary is an
+// error.
 func parseBlocks(lines []line) ([]block, error) {
 	var blocks []block
 	for _, l := range lines {
-		t := l.Text
-		switch {
-		case t == "":
-		case t == "Refreshing:":
+		if len(blocks) == 0 && l.Text != nethogs.RefreshLine {
+			continue // start-up: Adding local address, link detected
+		}
+		ln, err := nethogs.ParseLine(l.Text)
+		if err == nil && ln.Kind != nethogs.KindBlank && ln.Kind != nethogs.KindRefreshing &&
+			ln.Kind != nethogs.KindProcess && ln.Kind != nethogs.KindUnknownConn {
+			err = fmt.Errorf("a %v line inside the refresh blocks", ln.Kind)
+		}
+		if err != nil {
+			return blocks, fmt.Errorf("trace line %q: %w", l.Text, err)
+		}
+		switch ln.Kind {
+		case nethogs.KindRefreshing:
 			blocks = append(blocks, block{At: l.At})
-		case len(blocks) == 0:
-			// start-up: Adding local address, link detected
-		case strings.HasPrefix(t, "Unknown connection: "):
-		default:
-			r, err := parseRow(t)
-			if err != nil {
-				return blocks, err
-			}
-			blocks[len(blocks)-1].Rows = append(blocks[len(blocks)-1].Rows, r)
+		case nethogs.KindProcess:
+			p := ln.Proc
+			b := &blocks[len(blocks)-1]
+			b.Rows = append(b.Rows, row{Name: p.Name, PID: p.PID, UID: int(p.UID), Sent: p.Sent, Rcv: p.Recv})
 		}
 	}
 	return blocks, nil
-}
-
-// parseRow parses one process line.
-func parseRow(t string) (row, error) {
-	f := strings.Split(t, "\t")
-	if len(f) != 3 {
-		return row{}, fmt.Errorf("trace line %q: want 3 tab-separated fields, got %d", t, len(f))
-	}
-	id := f[0]
-	i := strings.LastIndexByte(id, '/')
-	if i < 0 {
-		return row{}, fmt.Errorf("trace line %q: no /UID", t)
-	}
-	j := strings.LastIndexByte(id[:i], '/')
-	if j < 0 {
-		return row{}, fmt.Errorf("trace line %q: no /PID/UID", t)
-	}
-	pid, err := strconv.Atoi(id[j+1 : i])
-	if err != nil {
-		return row{}, fmt.Errorf("trace line %q: pid: %w", t, err)
-	}
-	uid, err := strconv.Atoi(id[i+1:])
-	if err != nil {
-		return row{}, fmt.Errorf("trace line %q: uid: %w", t, err)
-	}
-	s, err := strconv.ParseFloat(f[1], 64)
-	if err != nil {
-		return row{}, fmt.Errorf("trace line %q: sent: %w", t, err)
-	}
-	r, err := strconv.ParseFloat(f[2], 64)
-	if err != nil {
-		return row{}, fmt.Errorf("trace line %q: recv: %w", t, err)
-	}
-	return row{Name: id[:j], PID: pid, UID: uid, Sent: s, Rcv: r}, nil
 }
 
 // maxTotals returns, for -v 2 (total bytes) traces, each row's largest

@@ -79,7 +79,7 @@ func TestParseBlocks(t *testing.T) {
 }
 
 func TestParseBlocksMalformed(t *testing.T) {
-	for _, bad := range []string{"x\t1", "name/1/0\tx\t1", "name/1/0\t1\ty", "name/x/0\t1\t1", "name/1/y\t1\t1", "name\t1\t1", "a/1\t1\t1"} {
+	for _, bad := range []string{"x\t1", "Adding local address: ::1", "name/1/0\tx\t1", "name/1/0\t1\ty", "name/x/0\t1\t1", "name/1/y\t1\t1", "name\t1\t1", "a/1\t1\t1"} {
 		if _, err := parseBlocks(stamp("Refreshing:\n" + bad)); err == nil {
 			t.Errorf("%q: no error", bad)
 		}

@@ -174,7 +174,7 @@ func decodeIPv4(data []byte, p *Packet) error {
 		return ErrTruncated
 	}
 	p.Version = 4
-	p.Proto = data[9]
+	p.Proto = Proto(data[9])
 	p.Src = netip.AddrFrom4([4]byte(data[12:16]))
 	p.Dst = netip.AddrFrom4([4]byte(data[16:20]))
 	frag := binary.BigEndian.Uint16(data[6:8])
@@ -197,7 +197,7 @@ func decodeIPv6(data []byte, p *Packet) error {
 	p.Version = 6
 	p.Src = netip.AddrFrom16([16]byte(data[8:24]))
 	p.Dst = netip.AddrFrom16([16]byte(data[24:40]))
-	next := data[6]
+	next := Proto(data[6])
 	rest := data[40:]
 	// Each extension header is at least 8 bytes long, so the walk ends
 	// within len(data)/8 steps.
@@ -213,7 +213,7 @@ func decodeIPv6(data []byte, p *Packet) error {
 				p.Proto = next
 				return ErrTruncated
 			}
-			next, rest = rest[0], rest[n:]
+			next, rest = Proto(rest[0]), rest[n:]
 		case ip6AH:
 			if len(rest) < 12 {
 				p.Proto = next
@@ -228,7 +228,7 @@ func decodeIPv6(data []byte, p *Packet) error {
 				p.Proto = next
 				return ErrTruncated
 			}
-			next, rest = rest[0], rest[n:]
+			next, rest = Proto(rest[0]), rest[n:]
 		case ip6Fragment:
 			if len(rest) < 8 {
 				p.Proto = next
@@ -236,7 +236,7 @@ func decodeIPv6(data []byte, p *Packet) error {
 			}
 			p.Fragment = true
 			off := binary.BigEndian.Uint16(rest[2:4]) >> 3
-			next, rest = rest[0], rest[8:]
+			next, rest = Proto(rest[0]), rest[8:]
 			if off != 0 {
 				p.Proto = next
 				return nil // a later fragment carries no transport header
@@ -255,7 +255,7 @@ func decodeIPv6(data []byte, p *Packet) error {
 // which put them at the same place). Other protocols carry no ports.
 func decodeTransport(data []byte, p *Packet) error {
 	switch p.Proto {
-	case ProtoTCP, ProtoUDP, 33, 132, 136: // TCP, UDP, DCCP, SCTP, UDP-Lite
+	case ProtoTCP, ProtoUDP, ProtoDCCP, ProtoSCTP, ProtoUDPLite:
 		if len(data) < 4 {
 			return ErrTruncated
 		}

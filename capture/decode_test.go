@@ -88,8 +88,8 @@ func TestDecodeMalformed(t *testing.T) {
 		{"ethertype-ipv6-but-version-4", LinkEthernet, eth(0x86dd, cat(tcp4, make([]byte, 40))), ErrBadHeader},
 		{"raw-version-5", LinkRaw, mod(tcp4, func(b []byte) { b[0] = 0x55 }), ErrBadHeader},
 		{"raw-empty", LinkRaw, nil, ErrTruncated},
-		{"ah-length-zero", LinkRaw, ip6(v6A, v6B, 51, cat([]byte{ProtoUDP, 0}, make([]byte, 30))), ErrBadHeader},
-		{"ext-header-past-capture", LinkRaw, ip6(v6A, v6B, 0, cat([]byte{ProtoUDP, 200}, make([]byte, 30))), ErrTruncated},
+		{"ah-length-zero", LinkRaw, ip6(v6A, v6B, 51, cat([]byte{byte(ProtoUDP), 0}, make([]byte, 30))), ErrBadHeader},
+		{"ext-header-past-capture", LinkRaw, ip6(v6A, v6B, 0, cat([]byte{byte(ProtoUDP), 200}, make([]byte, 30))), ErrTruncated},
 		{"vlan-cut", LinkEthernet, eth(0x8100, []byte{0, 1}), ErrTruncated},
 		{"unknown-link", LinkType(9999), tcp4, ErrUnknownLink},
 	}

@@ -37,7 +37,7 @@ func vlanTag(vid, inner uint16) []byte { return cat(be16(vid), be16(inner)) }
 
 // ip4 builds an IPv4 header with options opts (a multiple of 4 bytes),
 // fragment offset off (in 8-byte units) and the MF flag.
-func ip4(src, dst netip.Addr, proto uint8, opts []byte, off uint16, mf bool, payload []byte) []byte {
+func ip4(src, dst netip.Addr, proto Proto, opts []byte, off uint16, mf bool, payload []byte) []byte {
 	hl := 20 + len(opts)
 	h := make([]byte, 20)
 	h[0] = 0x40 | byte(hl/4)
@@ -49,7 +49,7 @@ func ip4(src, dst netip.Addr, proto uint8, opts []byte, off uint16, mf bool, pay
 	}
 	binary.BigEndian.PutUint16(h[6:], fl)
 	h[8] = 64
-	h[9] = proto
+	h[9] = byte(proto)
 	s, d := src.As4(), dst.As4()
 	copy(h[12:], s[:])
 	copy(h[16:], d[:])
@@ -57,11 +57,11 @@ func ip4(src, dst netip.Addr, proto uint8, opts []byte, off uint16, mf bool, pay
 }
 
 // ip6 builds an IPv6 header whose next header is next.
-func ip6(src, dst netip.Addr, next uint8, payload []byte) []byte {
+func ip6(src, dst netip.Addr, next Proto, payload []byte) []byte {
 	h := make([]byte, 40)
 	h[0] = 0x60
 	binary.BigEndian.PutUint16(h[4:], uint16(len(payload)))
-	h[6] = next
+	h[6] = byte(next)
 	h[7] = 64
 	s, d := src.As16(), dst.As16()
 	copy(h[8:], s[:])
@@ -71,17 +71,17 @@ func ip6(src, dst netip.Addr, next uint8, payload []byte) []byte {
 
 // ext6 builds a generic IPv6 extension header (hop-by-hop, routing,
 // destination options) of (units+1)*8 bytes.
-func ext6(next uint8, units uint8) []byte {
+func ext6(next Proto, units uint8) []byte {
 	h := make([]byte, (int(units)+1)*8)
-	h[0] = next
+	h[0] = byte(next)
 	h[1] = units
 	return h
 }
 
 // frag6 builds an IPv6 fragment header.
-func frag6(next uint8, off uint16, more bool) []byte {
+func frag6(next Proto, off uint16, more bool) []byte {
 	h := make([]byte, 8)
-	h[0] = next
+	h[0] = byte(next)
 	v := off << 3
 	if more {
 		v |= 1
@@ -91,9 +91,9 @@ func frag6(next uint8, off uint16, more bool) []byte {
 }
 
 // ah6 builds an authentication header of (plen+2)*4 bytes.
-func ah6(next uint8, plen uint8) []byte {
+func ah6(next Proto, plen uint8) []byte {
 	h := make([]byte, (int(plen)+2)*4)
-	h[0] = next
+	h[0] = byte(next)
 	h[1] = plen
 	return h
 }

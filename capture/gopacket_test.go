@@ -42,16 +42,16 @@ func (g *gopacketDecoder) decode(data []byte, p *Packet) error {
 		switch lt {
 		case layers.LayerTypeIPv4:
 			p.Version = 4
-			p.Proto = uint8(g.ip4.Protocol)
+			p.Proto = Proto(g.ip4.Protocol)
 			p.Src, _ = netip.AddrFromSlice(g.ip4.SrcIP)
 			p.Dst, _ = netip.AddrFromSlice(g.ip4.DstIP)
 			p.Src, p.Dst = p.Src.Unmap(), p.Dst.Unmap()
 			p.Fragment = g.ip4.Flags&layers.IPv4MoreFragments != 0 || g.ip4.FragOffset != 0
 		case layers.LayerTypeIPv6:
 			p.Version = 6
-			p.Proto = uint8(g.ip6.NextHeader)
+			p.Proto = Proto(g.ip6.NextHeader)
 			if g.ip6.HopByHop != nil {
-				p.Proto = uint8(g.ip6.HopByHop.NextHeader)
+				p.Proto = Proto(g.ip6.HopByHop.NextHeader)
 			}
 			p.Src, _ = netip.AddrFromSlice(g.ip6.SrcIP)
 			p.Dst, _ = netip.AddrFromSlice(g.ip6.DstIP)

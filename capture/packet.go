@@ -19,14 +19,6 @@ const (
 	PacketUnknown   PacketType = 255 // the source does not say
 )
 
-// IP protocol numbers that gohogs accounts by name.
-const (
-	ProtoICMP   uint8 = 1
-	ProtoTCP    uint8 = 6
-	ProtoUDP    uint8 = 17
-	ProtoICMPv6 uint8 = 58
-)
-
 // Packet is one decoded packet record: everything the accounting stages need,
 // and nothing that would have to be allocated. A Packet handed to a Handler is
 // only valid for the duration of the call.
@@ -47,7 +39,7 @@ type Packet struct {
 	Version uint8
 	// Proto is the IP protocol number of the transport (after IPv6 extension
 	// headers), e.g. ProtoTCP.
-	Proto uint8
+	Proto Proto
 	// Src and Dst are the IP addresses.
 	Src, Dst netip.Addr
 	// SrcPort and DstPort are the transport ports, valid when HasPorts.

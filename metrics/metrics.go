@@ -27,7 +27,6 @@ package metrics
 import (
 	"fmt"
 	"net/http"
-	"os/user"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +37,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/gohogs/gohogs"
+	"github.com/gohogs/gohogs/internal/username"
 	"github.com/gohogs/gohogs/trace"
 )
 
@@ -84,7 +84,7 @@ type Exporter struct {
 
 	mu        sync.Mutex
 	series    map[seriesKey]*series
-	users     map[uint32]string
+	users     *username.Cache // label values, made valid UTF-8
 	refreshes uint64
 	last      time.Time
 
@@ -119,6 +119,10 @@ func New(opts Options) *Exporter {
 	if opts.PIDLabel {
 		labels = append(labels, "pid")
 	}
+	lookup := opts.UserName
+	if lookup == nil {
+		lookup = username.Lookup
+	}
 	iface := []string{"interface"}
 	d := func(name, help string, l []string) *prometheus.Desc {
 		return prometheus.NewDesc("gohogs_"+name, help, l, nil)
@@ -126,7 +130,7 @@ func New(opts Options) *Exporter {
 	return &Exporter{
 		opts:   opts,
 		series: make(map[seriesKey]*series),
-		users:  make(map[uint32]string),
+		users:  username.NewCache(func(uid uint32) string { return strings.ToValidUTF8(lookup(uid), "\uFFFD") }),
 
 		sentDesc:         d("process_sent_bytes_total", "Bytes sent (whole frames, link header included), per program and user.", labels),
 		recvDesc:         d("process_received_bytes_total", "Bytes received (whole frames, link header included), per program and user.", labels),
@@ -194,40 +198,18 @@ func (e *Exporter) keyOf(r *trace.Row) seriesKey {
 	case trace.KindUnknownUDP:
 		return seriesKey{program: UnknownUDP}
 	case trace.KindSocket:
-		return seriesKey{program: UnknownSocket, user: e.userName(r.UID)}
+		return seriesKey{program: UnknownSocket, user: e.users.Name(r.UID)}
 	}
-	k := seriesKey{program: strings.ToValidUTF8(r.Name, "\uFFFD"), user: e.userName(r.UID)}
+	k := seriesKey{program: strings.ToValidUTF8(r.Name, "\uFFFD"), user: e.users.Name(r.UID)}
 	if e.opts.PIDLabel {
 		k.pid = r.PID
 	}
 	return k
 }
 
-// userName names uid, cached. Called with e.mu held.
-func (e *Exporter) userName(uid uint32) string {
-	if n, ok := e.users[uid]; ok {
-		return n
-	}
-	var n string
-	if e.opts.UserName != nil {
-		n = e.opts.UserName(uid)
-	} else {
-		n = LookupUser(uid)
-	}
-	n = strings.ToValidUTF8(n, "\uFFFD") // label values must be UTF-8
-	e.users[uid] = n
-	return n
-}
-
 // LookupUser returns the user name of uid from the user database, or the
-// uid in decimal when it has none.
-func LookupUser(uid uint32) string {
-	id := strconv.FormatUint(uint64(uid), 10)
-	if u, err := user.LookupId(id); err == nil && u.Username != "" {
-		return u.Username
-	}
-	return id
-}
+// uid in decimal when it has none: the default Options.UserName.
+func LookupUser(uid uint32) string { return username.Lookup(uid) }
 
 // Describe sends the descriptors of every metric the Exporter can collect.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {

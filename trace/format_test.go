@@ -1,109 +1,38 @@
 package trace
 
 import (
-	"bufio"
 	"bytes"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strconv"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
-func TestFormatValueLikeNethogs(t *testing.T) {
-	for _, c := range []struct {
-		v    float64
-		want string
-	}{
-		{0, "0"},
-		{12.0 / 1024, "0.0117188"},
-		{20000.0 / 1024, "19.5312"},
-		{0.056 / 1024 / 1.024, "5.34058e-05"},
-		{1257710, "1.25771e+06"},
-		{5415650, "5.41565e+06"},
-		{382648, "382648"},
-		{0.5, "0.5"},
-		{100, "100"},
-		{1e-7, "1e-07"},
-	} {
-		if got := FormatValue(c.v); got != c.want {
-			t.Errorf("FormatValue(%v) = %q, want %q", c.v, got, c.want)
-		}
-	}
-}
-
-// The grammar of nethogs's trace output, from the real samples.
-var (
-	reAddr    = regexp.MustCompile(`^Adding local address: [0-9a-f.:]+$`)
-	reLink    = regexp.MustCompile(`^(Ethernet link detected|PPP link detected|Linux Cooked Socket link detected|No PPP or Ethernet link: [0-9]+)$`)
-	reRow     = regexp.MustCompile(`^(.+)/([0-9]+)/([0-9]+)\t(-?[0-9.]+(e[-+][0-9]+)?)\t(-?[0-9.]+(e[-+][0-9]+)?)$`)
-	reUnknown = regexp.MustCompile(`^Unknown connection: [0-9a-f.:]+:[0-9]+-[0-9a-f.:]+:[0-9]+$`)
-)
-
-// checkGrammar fails t for any line that nethogs would not print.
-func checkGrammar(t *testing.T, name string, data []byte) {
+// checkTrace fails t for any line of out outside nethogs's grammar or out of
+// place (start-up lines, then refresh blocks), and returns the process rows.
+func checkTrace(t *testing.T, out string) []nethogs.Proc {
 	t.Helper()
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	header := true
-	for n := 1; sc.Scan(); n++ {
-		l := sc.Text()
+	var rows []nethogs.Proc
+	startup := true
+	for n, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		ln, err := nethogs.ParseLine(l)
 		switch {
-		case header && (reAddr.MatchString(l) || reLink.MatchString(l)):
-		case l == "":
-			header = false
-		case !header && (l == "Refreshing:" || reRow.MatchString(l) || reUnknown.MatchString(l)):
+		case err != nil:
+			t.Errorf("line %d: %v: %q", n+1, err, l)
+		case ln.Kind == nethogs.KindStartup && startup:
+		case ln.Kind == nethogs.KindBlank:
+			startup = false
+		case ln.Kind == nethogs.KindRefreshing || ln.Kind == nethogs.KindUnknownConn:
+		case ln.Kind == nethogs.KindProcess && !startup:
+			rows = append(rows, ln.Proc)
 		default:
-			t.Errorf("%s:%d: line outside nethogs's grammar: %q", name, n, l)
+			t.Errorf("line %d: %v line out of place: %q", n+1, ln.Kind, l)
 		}
 	}
-}
-
-// parseNethogsRow reads a row as nethogs log parsers do: split on tabs, the
-// name/pid/uid on the last two '/'.
-func parseNethogsRow(l string) (name string, pid, uid int, sent, recv float64, ok bool) {
-	f := strings.Split(l, "\t")
-	if len(f) != 3 {
-		return "", 0, 0, 0, 0, false
-	}
-	i := strings.LastIndexByte(f[0], '/')
-	j := strings.LastIndexByte(f[0][:max(i, 0)], '/')
-	if i < 0 || j < 0 {
-		return "", 0, 0, 0, 0, false
-	}
-	var err1, err2, err3, err4 error
-	pid, err1 = strconv.Atoi(f[0][j+1 : i])
-	uid, err2 = strconv.Atoi(f[0][i+1:])
-	sent, err3 = strconv.ParseFloat(f[1], 64)
-	recv, err4 = strconv.ParseFloat(f[2], 64)
-	return f[0][:j], pid, uid, sent, recv, err1 == nil && err2 == nil && err3 == nil && err4 == nil
-}
-
-func TestSamplesMatchGrammar(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedDir(t), "nethogs-samples", "*.txt"))
-	if len(files) == 0 {
-		t.Skip("no nethogs samples")
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkGrammar(t, filepath.Base(f), data)
-	}
-}
-
-func sharedDir(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for range 6 {
-		if st, err := os.Stat(filepath.Join(dir, "shared", "nethogs-samples")); err == nil && st.IsDir() {
-			return filepath.Join(dir, "shared")
-		}
-		dir = filepath.Dir(dir)
-	}
-	t.Skip("shared/nethogs-samples not found above the working directory")
-	return ""
+	return rows
 }
 
 func TestWriterOutputParsesBack(t *testing.T) {
@@ -113,7 +42,7 @@ func TestWriterOutputParsesBack(t *testing.T) {
 		{Kind: KindProcess, Name: "/usr/bin/python3", PID: 77, UID: 1000, Sent: 1 << 30, Recv: 10240, Args: "-m http.server"},
 		{Kind: KindSocket, Name: "127.0.0.1:44770-127.0.0.1:7101", Sent: 356},
 		{Kind: KindUnknownUDP, Name: "unknown UDP"},
-	}, UnknownConns: []string{"::1:7101-::1:52312"}}
+	}, UnknownConns: []Conn{{Proto: capture.ProtoTCP, Local: netip.MustParseAddrPort("[::1]:7101"), Remote: netip.MustParseAddrPort("[::1]:52312")}}}
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
 	if err := w.StartupLines([]string{"127.0.0.1", "::1"}, 1); err != nil {
@@ -134,14 +63,11 @@ func TestWriterOutputParsesBack(t *testing.T) {
 	if got := buf.String(); got != want {
 		t.Fatalf("got\n%s\nwant\n%s", got, want)
 	}
-	checkGrammar(t, "writer", buf.Bytes())
 	sums := map[int]float64{}
-	for _, l := range strings.Split(buf.String(), "\n") {
-		if name, pid, _, sent, _, ok := parseNethogsRow(l); ok {
-			sums[pid] += sent
-			if pid == 4002 && name != "sshd: root@pts/0" {
-				t.Errorf("name read back as %q", name)
-			}
+	for _, p := range checkTrace(t, buf.String()) {
+		sums[p.PID] += p.Sent
+		if p.PID == 4002 && p.Name != "sshd: root@pts/0" {
+			t.Errorf("name read back as %q", p.Name)
 		}
 	}
 	if sums[77] != 524288 || sums[4002] != 1 {
@@ -157,19 +83,13 @@ func TestWriterOutputParsesBack(t *testing.T) {
 	if l := strings.Split(buf.String(), "\n")[2]; l != "/usr/bin/python3 -m http.server/77/1000\t3.22123e+09\t0" {
 		t.Errorf("-l -s -v 2 first row %q", l)
 	}
+	checkTrace(t, buf.String())
 }
 
-func TestViewModes(t *testing.T) {
-	const b = 3 << 20
-	for _, c := range []struct {
-		m    ViewMode
-		want float64
-	}{
-		{ViewKBps, b / 1024 / 2}, {ViewMBps, 1.5}, {ViewGBps, 1.5 / 1024},
-		{ViewTotalKB, 3 * 1024 * 2}, {ViewTotalB, 2 * b}, {ViewTotalMB, 6},
-	} {
-		if got := c.m.Value(b, 2*b, 2*time.Second); got != c.want {
-			t.Errorf("mode %d: %v, want %v", c.m, got, c.want)
-		}
+// The names kept in package trace are the grammar's.
+func TestGrammarNames(t *testing.T) {
+	if FormatValue(20000.0/1024) != "19.5312" || string(AppendValue([]byte("x"), 1e-7)) != "x1e-07" ||
+		LinkLine(113) != "Linux Cooked Socket link detected" || ViewTotalMB.Value(0, 3<<20, 0) != 3 || NumViewModes != 6 {
+		t.Error("trace's grammar names do not give the grammar's results")
 	}
 }

@@ -2,18 +2,27 @@ package trace
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
+
+	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // Conn is one flow of a row: a socket's view of a connection.
 type Conn struct {
-	// Proto is the IP protocol number (6 TCP, 17 UDP).
-	Proto uint8
+	// Proto is the transport: capture.ProtoTCP or capture.ProtoUDP.
+	Proto capture.Proto
 	// Local and Remote are the two ends, the local one being the socket's.
 	Local, Remote netip.AddrPort
 	// Sent and Recv are the bytes credited in this refresh.
 	Sent, Recv uint64
 }
+
+// String returns the connection as nethogs names it,
+// LOCALIP:LPORT-REMOTEIP:RPORT (nethogs.ConnName): the name of a socket
+// row, and what the trace prints for an unknown connection.
+func (c Conn) String() string { return nethogs.ConnName(c.Local, c.Remote) }
 
 // Kind says what a row stands for.
 type Kind uint8
@@ -31,6 +40,22 @@ const (
 	// KindUnknownTCP holds TCP traffic of flows with no known owner.
 	KindUnknownTCP
 )
+
+// String names the kind as gohogs's JSON output does: "process", "socket",
+// "unknown_tcp", "unknown_udp" ("kindN" for a number that is no kind).
+func (k Kind) String() string {
+	switch k {
+	case KindProcess:
+		return "process"
+	case KindSocket:
+		return "socket"
+	case KindUnknownUDP:
+		return "unknown_udp"
+	case KindUnknownTCP:
+		return "unknown_tcp"
+	}
+	return "kind" + strconv.Itoa(int(k))
+}
 
 func (k Kind) unknownRank() int {
 	switch k {
@@ -77,7 +102,8 @@ type Snapshot struct {
 	Seq int
 	// Rows are the processes and the unknown rows, unsorted.
 	Rows []Row
-	// UnknownConns are the TCP flows in the unknown row, as
-	// "localip:lport-remoteip:rport", oldest first.
-	UnknownConns []string
+	// UnknownConns are the TCP flows of the unknown TCP row: those whose
+	// owner is still being looked up or was not found, oldest first. Their
+	// Sent and Recv are the bytes this refresh credited to that row.
+	UnknownConns []Conn
 }

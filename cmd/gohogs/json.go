@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gohogs/gohogs/trace"
@@ -53,7 +53,8 @@ type jsonRefresh struct {
 	// Seq numbers the refreshes from 1.
 	Seq  int       `json:"seq"`
 	Rows []jsonRow `json:"rows"`
-	// UnknownConnections are the TCP flows of the "unknown TCP" row.
+	// UnknownConnections are the TCP flows of the "unknown TCP" row, named
+	// as the trace's "Unknown connection:" lines name them.
 	UnknownConnections []string `json:"unknown_connections"`
 }
 
@@ -83,6 +84,7 @@ type jsonRow struct {
 
 // jsonConn is one flow of a row, with this refresh's bytes.
 type jsonConn struct {
+	// Proto is the transport in lower case: "tcp" or "udp".
 	Proto  string `json:"proto"`
 	Local  string `json:"local"`
 	Remote string `json:"remote"`
@@ -111,15 +113,15 @@ func toJSON(s *trace.Snapshot, view trace.ViewMode, bySent bool) jsonRefresh {
 		Interval:           s.Elapsed.Seconds(),
 		Seq:                s.Seq,
 		Rows:               []jsonRow{},
-		UnknownConnections: s.UnknownConns,
+		UnknownConnections: make([]string, 0, len(s.UnknownConns)),
 	}
-	if out.UnknownConnections == nil {
-		out.UnknownConnections = []string{}
+	for _, c := range s.UnknownConns {
+		out.UnknownConnections = append(out.UnknownConnections, c.String())
 	}
 	for _, r := range trace.Sorted(s, view, bySent) {
 		jr := jsonRow{
 			Name: r.Name, Args: r.Args, Cmdline: r.Cmdline, PID: r.PID, StartTime: r.StartTime, UID: r.UID,
-			Kind: kindName(r.Kind), Sent: r.Sent, Recv: r.Recv, TotalSent: r.TotalSent, TotalRecv: r.TotalRecv,
+			Kind: r.Kind.String(), Sent: r.Sent, Recv: r.Recv, TotalSent: r.TotalSent, TotalRecv: r.TotalRecv,
 			Connections: make([]jsonConn, 0, len(r.Conns)),
 		}
 		if jr.Cmdline == nil {
@@ -127,38 +129,10 @@ func toJSON(s *trace.Snapshot, view trace.ViewMode, bySent bool) jsonRefresh {
 		}
 		for _, c := range r.Conns {
 			jr.Connections = append(jr.Connections, jsonConn{
-				Proto: protoName(c.Proto), Local: c.Local.String(), Remote: c.Remote.String(), Sent: c.Sent, Recv: c.Recv,
+				Proto: strings.ToLower(c.Proto.String()), Local: c.Local.String(), Remote: c.Remote.String(), Sent: c.Sent, Recv: c.Recv,
 			})
 		}
 		out.Rows = append(out.Rows, jr)
 	}
 	return out
-}
-
-func kindName(k trace.Kind) string {
-	switch k {
-	case trace.KindProcess:
-		return "process"
-	case trace.KindSocket:
-		return "socket"
-	case trace.KindUnknownTCP:
-		return "unknown_tcp"
-	case trace.KindUnknownUDP:
-		return "unknown_udp"
-	}
-	return "kind" + strconv.Itoa(int(k))
-}
-
-func protoName(p uint8) string {
-	switch p {
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 1:
-		return "icmp"
-	case 58:
-		return "icmpv6"
-	}
-	return strconv.Itoa(int(p))
 }

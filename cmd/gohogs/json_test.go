@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/internal/netnstest"
 	"github.com/gohogs/gohogs/trace"
 )
@@ -195,7 +196,7 @@ func TestJSONWriter(t *testing.T) {
 	}
 	at := time.Date(2026, 3, 4, 5, 6, 7, 890, time.UTC)
 	s := &trace.Snapshot{Time: at, Elapsed: 1500 * time.Millisecond, Seq: 3,
-		UnknownConns: []string{"10.0.0.1:5-10.0.0.2:6"},
+		UnknownConns: []trace.Conn{{Proto: capture.ProtoTCP, Local: netip.MustParseAddrPort("10.0.0.1:5"), Remote: netip.MustParseAddrPort("10.0.0.2:6")}},
 		Rows: []trace.Row{
 			{Kind: trace.KindUnknownTCP, Name: "unknown TCP", Recv: 66, TotalRecv: 66},
 			{Kind: trace.KindProcess, Name: "/bin/nc", Args: "-l 80", Cmdline: []string{"/bin/nc", "-l", "80"}, PID: 42, StartTime: 777, UID: 1000,

@@ -273,27 +273,17 @@ func (m *Model) details(scr tcell.Screen, r *trace.Row, w int) []line {
 		})
 		add(styleNormal, "connections: %d", len(conns))
 		for _, c := range conns {
-			add(styleNormal, "  %-4s %s -> %s  sent %s  received %s", proto(c.Proto), c.Local, c.Remote, rate(c.Sent), rate(c.Recv))
+			add(styleNormal, "  %-4s %s -> %s  sent %s  received %s", c.Proto, c.Local, c.Remote, rate(c.Sent), rate(c.Recv))
 		}
 	case r.Kind == trace.KindUnknownTCP && m.snap != nil && len(m.snap.UnknownConns) > 0:
 		add(styleNormal, "connections with no known process: %d", len(m.snap.UnknownConns))
 		for _, c := range m.snap.UnknownConns {
-			add(styleNormal, "  TCP  %s", c)
+			add(styleNormal, "  %-4s %s", c.Proto, c)
 		}
 	default:
 		add(styleNormal, "connections: none in the last 50 s")
 	}
 	return out
-}
-
-func proto(p uint8) string {
-	switch p {
-	case 6:
-		return "TCP"
-	case 17:
-		return "UDP"
-	}
-	return strconv.Itoa(int(p))
 }
 
 // drawKeys writes the last line: the filter being typed, or the keys.

@@ -36,7 +36,6 @@ package tui
 
 import (
 	"net/netip"
-	"os/user"
 	"path"
 	"slices"
 	"strconv"
@@ -45,6 +44,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/gohogs/gohogs/internal/username"
 	"github.com/gohogs/gohogs/trace"
 )
 
@@ -138,7 +138,7 @@ type Model struct {
 
 	status    string
 	statusSeq int // refresh when status was set
-	users     map[uint32]string
+	users     *username.Cache
 }
 
 // New returns a Model in cfg's state, with no data yet.
@@ -150,9 +150,9 @@ func New(cfg Config) *Model {
 		cmdline:  cfg.Cmdline,
 		basename: cfg.Basename,
 		hist:     make(map[rowKey]*history),
-		users:    make(map[uint32]string),
+		users:    username.NewCache(cfg.UserName),
 	}
-	if m.mode < 0 || m.mode >= trace.NumViewModes {
+	if !m.mode.Valid() {
 		m.mode = trace.ViewKBps
 	}
 	return m
@@ -390,23 +390,7 @@ func (m *Model) program(r *trace.Row) string {
 }
 
 // user names a uid, with a cache.
-func (m *Model) user(uid uint32) string {
-	if n, ok := m.users[uid]; ok {
-		return n
-	}
-	var n string
-	if m.cfg.UserName != nil {
-		n = m.cfg.UserName(uid)
-	} else {
-		id := strconv.FormatUint(uint64(uid), 10)
-		n = id
-		if u, err := user.LookupId(id); err == nil && u.Username != "" {
-			n = u.Username
-		}
-	}
-	m.users[uid] = n
-	return n
-}
+func (m *Model) user(uid uint32) string { return m.users.Name(uid) }
 
 // device is the DEV column of a row: the one monitored device, else the
 // device whose addresses hold the local ends of the row's connections

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gdamore/tcell/v2"
 
+	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/trace"
 )
 
@@ -454,7 +455,7 @@ func TestSelectionDetails(t *testing.T) {
 	}
 	// The unknown row lists the unknown connections.
 	snap := snapshot(2)
-	snap.UnknownConns = []string{"10.0.0.5:1234-10.0.0.7:80"}
+	snap.UnknownConns = []trace.Conn{{Proto: capture.ProtoTCP, Local: netip.MustParseAddrPort("10.0.0.5:1234"), Remote: netip.MustParseAddrPort("10.0.0.7:80")}}
 	m.Update(snap)
 	m.HandleKey(special(tcell.KeyEnd))
 	if text := strings.Join(screen(t, m, s), "\n"); !strings.Contains(text, "TCP  10.0.0.5:1234-10.0.0.7:80") {

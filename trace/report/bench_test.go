@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // hourLog is one hour of 1-second refreshes with 12 processes each.
@@ -16,7 +18,7 @@ func hourLog() string {
 	for i := 0; i < 3600; i++ {
 		b.WriteString("\nRefreshing:\n")
 		for p := 0; p < 12; p++ {
-			fmt.Fprintf(&b, "/usr/bin/prog%d --flag/%d/1000\t%s\t%s\n", p, 1000+p, nh(float64(i*p)*0.37), nh(float64(p)*12.5))
+			fmt.Fprintf(&b, "/usr/bin/prog%d --flag/%d/1000\t%s\t%s\n", p, 1000+p, nethogs.FormatValue(float64(i*p)*0.37), nethogs.FormatValue(float64(p)*12.5))
 		}
 		b.WriteString("unknown TCP/0/0\t0\t0\n")
 	}

@@ -49,7 +49,10 @@
 // A line that is not understood, or a process row outside a refresh block, is
 // skipped and recorded as a Warning with its file and line number; the rest is
 // still summed. Nothing here prints: the caller reports Warnings. Inputs are
-// held in memory as parsed rows (about 24 bytes per process row), so a day of
-// 1-second logs with a dozen processes takes a few tens of MB. Gzip-compressed
-// logs (logrotate's compress) are read transparently.
+// held in memory as parsed rows (a process index and two numbers each, the
+// names kept once), so memory grows with the rows read, not with the text.
+// Gzip-compressed logs (logrotate's compress) are read transparently.
+//
+// The lines are read with package nethogs, the trace grammar that
+// package trace writes with.
 package report

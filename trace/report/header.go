@@ -6,11 +6,13 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // HeaderPrefix starts every header line. A nethogs-log parser that reads only
 // tab-separated lines skips it; this package recognises it.
-const HeaderPrefix = "# gohogs"
+const HeaderPrefix = nethogs.HeaderPrefix
 
 // RunLayout is the time layout of Header.Run as NewRun writes it: the start
 // time of the gohogs run in UTC with milliseconds, e.g. 20261128T041304.123Z.
@@ -107,41 +109,35 @@ func (h Header) String() string {
 // invalid: delay missing or not positive, view missing or outside 0..5, seq
 // negative.
 func ParseHeader(line string) (Header, bool) {
-	h, isHeader, err := parseHeader(line)
-	return h, isHeader && err == nil
+	if !nethogs.IsHeader(line) {
+		return Header{}, false
+	}
+	h, err := parseHeader(line)
+	return h, err == nil
 }
 
-// headerError says why a line that starts like a header is not a valid one.
-type headerError string
-
-func (e headerError) Error() string { return string(e) }
-
-// parseHeader tells whether line looks like a header (starts with
-// HeaderPrefix followed by a space or the end) and, if so, parses it.
-func parseHeader(line string) (Header, bool, error) {
-	line = strings.TrimRight(line, "\r\n")
-	rest, ok := strings.CutPrefix(line, HeaderPrefix)
-	if !ok || (rest != "" && rest[0] != ' ' && rest[0] != '\t') {
-		return Header{}, false, nil
-	}
+// parseHeader parses the fields of a header line (one nethogs.IsHeader
+// accepts); an error wraps ErrMalformed and says which field is wrong.
+func parseHeader(line string) (Header, error) {
+	rest := strings.TrimPrefix(strings.TrimRight(line, "\r\n"), HeaderPrefix)
 	var h Header
 	var haveDelay, haveView bool
 	for _, f := range strings.Fields(rest) {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok {
-			return Header{}, true, headerError("header field " + strconv.Quote(f) + " is not key=value")
+			return Header{}, nethogs.Malformed("header field " + strconv.Quote(f) + " is not key=value")
 		}
 		switch k {
 		case "delay":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
-				return Header{}, true, headerError("header delay " + strconv.Quote(v) + " is not a positive duration")
+				return Header{}, nethogs.Malformed("header delay " + strconv.Quote(v) + " is not a positive duration")
 			}
 			h.Delay, haveDelay = d, true
 		case "view":
 			n, err := strconv.Atoi(v)
-			if err != nil || n < ViewKBps || n > ViewGBps {
-				return Header{}, true, headerError("header view " + strconv.Quote(v) + " is not a view mode 0..5")
+			if err != nil || !nethogs.ViewMode(n).Valid() {
+				return Header{}, nethogs.Malformed("header view " + strconv.Quote(v) + " is not a view mode 0..5")
 			}
 			h.ViewMode, haveView = n, true
 		case "run":
@@ -149,13 +145,13 @@ func parseHeader(line string) (Header, bool, error) {
 		case "seq":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 0 {
-				return Header{}, true, headerError("header seq " + strconv.Quote(v) + " is not a file number")
+				return Header{}, nethogs.Malformed("header seq " + strconv.Quote(v) + " is not a file number")
 			}
 			h.Seq = n
 		}
 	}
 	if !haveDelay || !haveView {
-		return Header{}, true, headerError("header needs delay= and view=")
+		return Header{}, nethogs.Malformed("header needs delay= and view=")
 	}
-	return h, true, nil
+	return h, nil
 }

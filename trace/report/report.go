@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // Options say how to read inputs that have no header line.
@@ -137,7 +139,7 @@ func New(opts Options) *Report {
 	if opts.Delay <= 0 {
 		opts.Delay = time.Second
 	}
-	if opts.ViewMode < ViewKBps || opts.ViewMode > ViewGBps {
+	if !nethogs.ViewMode(opts.ViewMode).Valid() {
 		opts.ViewMode = ViewAuto // not a view mode
 	}
 	if opts.MaxWarnings <= 0 {
@@ -243,7 +245,7 @@ func (r *Report) Add(name string, rd io.Reader) error {
 		var perr error
 		var ln Line
 		if tooLong {
-			perr = malformed("line longer than " + strconv.Itoa(maxLine) + " bytes")
+			perr = nethogs.Malformed("line longer than " + strconv.Itoa(maxLine) + " bytes")
 		} else {
 			ln, perr = ParseLine(string(bytes.TrimSuffix(raw, []byte{'\n'})))
 		}
@@ -372,7 +374,7 @@ func (p *parser) line(ln Line, lineNo int) error {
 		s.inBlock, s.hasBlock = true, true
 	case KindProcess:
 		if !s.inBlock {
-			return malformed("process row outside a refresh block (no Refreshing: line before it)")
+			return nethogs.Malformed("process row outside a refresh block (no Refreshing: line before it)")
 		}
 		pr := ln.Proc
 		k := procKey{pr.Name, pr.PID, pr.UID}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // prow is a process row of a synthetic log: values in the view mode's unit.
@@ -19,24 +21,25 @@ type prow struct {
 	sent, recv float64
 }
 
-// nh prints a number as nethogs does (float32, C++ %g, 6 digits).
-func nh(v float64) string { return strconv.FormatFloat(float64(float32(v)), 'g', 6, 64) }
-
-// logText writes a trace log: optional header, start-up lines, blocks.
+// logText writes a trace log with the grammar's printer: optional header,
+// start-up lines, blocks.
 func logText(h *Header, blocks [][]prow) string {
-	var b strings.Builder
+	var b []byte
 	if h != nil {
-		b.WriteString(h.String() + "\n")
+		b = append(append(b, h.String()...), '\n')
 	}
-	b.WriteString("Adding local address: 127.0.0.1\nAdding local address: ::1\nEthernet link detected\n")
+	for _, addr := range []string{"127.0.0.1", "::1"} {
+		b = append(nethogs.AppendAddressLine(b, addr), '\n')
+	}
+	b = append(append(b, nethogs.LinkLine(1)...), '\n')
 	for _, blk := range blocks {
-		b.WriteString("\nRefreshing:\n")
+		b = append(b, "\n"+nethogs.RefreshLine+"\n"...)
 		for _, p := range blk {
-			fmt.Fprintf(&b, "%s/%d/%d\t%s\t%s\n", p.name, p.pid, p.uid, nh(p.sent), nh(p.recv))
+			b = append(nethogs.AppendProc(b, nethogs.Proc{Name: p.name, PID: p.pid, UID: p.uid, Sent: p.sent, Recv: p.recv}), '\n')
 		}
-		b.WriteString("unknown TCP/0/0\t0\t0\n")
+		b = append(b, "unknown TCP/0/0\t0\t0\n"...)
 	}
-	return b.String()
+	return string(b)
 }
 
 // traffic is the known bytes of one process per refresh.

@@ -1,0 +1,36 @@
+// Package trace accounts captured packets to processes and produces the
+// refreshes that gohogs prints, in nethogs's trace format or as data.
+//
+// The Accountant keeps a flow table keyed by the local socket's view of a
+// flow (protocol, local address and port, remote address and port). A packet
+// from a local address adds its whole frame length to the SENT side of the
+// flow whose local end is its source; a packet to a local address adds it to
+// the RECEIVED side of the flow whose local end is its destination. When both
+// ends are local (loopback, or two local processes) both flows are credited:
+// the sender's SENT and the receiver's RECEIVED, which nethogs gets wrong.
+//
+// Capture never waits for process lookups. A new flow is queued to resolver
+// goroutines and its bytes stay on the flow until its owner is known; a
+// refresh credits the bytes of resolved flows to their processes, keeps the
+// bytes of flows still being resolved for the next refresh (for a bounded
+// time), and credits the bytes of flows that could not be resolved to the
+// unknown rows. So every byte is credited exactly once.
+//
+// A refresh covers the packets whose kernel timestamps fall between the
+// previous refresh's cut time and its own, not the packets that happened to
+// be read by the time the refresh ran: a refresh that runs late (a busy
+// machine, a capture ring not yet drained) still covers exactly its
+// interval, and packets stamped after the cut wait for the next refresh.
+// Rates are those bytes divided by the interval (cut times come from the
+// monotonic clock): no smoothing, a rate drops to zero at the first refresh
+// after the traffic stops, and SENT × delay summed over a log is the bytes
+// sent. Totals are 64-bit byte counters.
+//
+// Every packet takes the Accountant's one lock, briefly and without
+// allocating once its flow is known; Refresh holds it only to walk the flow
+// table and copy the rows out, and sorts after letting go.
+//
+// Sorted orders a refresh's rows as the trace prints them, and Writer prints
+// them in the grammar of package trace/nethogs, which defines the view modes
+// (ViewMode is its type) and the number format.
+package trace
