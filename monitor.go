@@ -54,8 +54,9 @@ type Options struct {
 	Promiscuous bool
 	// Filter is a BPF filter expression (nethogs -f; needs the pcap build).
 	Filter string
-	// Backend is the capture backend: "afpacket" (default) or "pcap".
-	Backend string
+	// Backend is the capture backend; the zero value is AF_PACKET, and
+	// capture.BackendPcap needs a build with the `pcap` tag.
+	Backend capture.Backend
 	// UDP accounts UDP as well as TCP (nethogs -C).
 	UDP bool
 	// PIDs, when set, shows only these processes (nethogs -P).

@@ -17,11 +17,11 @@ import (
 // the packets captured per second and the kernel drops.
 func BenchmarkCaptureVeth(b *testing.B) {
 	for _, backend := range backends() {
-		b.Run(backend, func(b *testing.B) { benchCaptureVeth(b, backend) })
+		b.Run(backend.String(), func(b *testing.B) { benchCaptureVeth(b, backend) })
 	}
 }
 
-func benchCaptureVeth(b *testing.B, backend string) {
+func benchCaptureVeth(b *testing.B, backend Backend) {
 	p := netnstest.NewPair(b)
 	var c *Capture
 	if err := netnstest.Do(p.NSA, func() (err error) {

@@ -74,9 +74,9 @@ type Options struct {
 	// libpcap, so it needs the `pcap` build tag; without it a non-empty
 	// Filter is an error.
 	Filter string
-	// Backend is "afpacket" (the default, also for "") or "pcap" (only in a
-	// build with the `pcap` tag).
-	Backend string
+	// Backend is the capture backend; the zero value is AF_PACKET.
+	// BackendPcap needs a build with the `pcap` tag.
+	Backend Backend
 	// RingBytes is the size of each interface's capture ring (afpacket) or
 	// kernel buffer (pcap); 0 means DefaultRingBytes.
 	RingBytes int
@@ -194,11 +194,11 @@ func Open(opts Options) (*Capture, error) {
 		opts.RingBytes = DefaultRingBytes
 	}
 	switch opts.Backend {
-	case "", "afpacket", "pcap":
+	case BackendDefault, BackendAFPacket, BackendPcap:
 	default:
-		return nil, fmt.Errorf("capture: unknown backend %q (want afpacket or pcap)", opts.Backend)
+		return nil, fmt.Errorf("capture: unknown backend %v (want afpacket or pcap)", opts.Backend)
 	}
-	if !PcapAvailable && (opts.Backend == "pcap" || opts.Filter != "") {
+	if !PcapAvailable && (opts.Backend == BackendPcap || opts.Filter != "") {
 		_, _, err := openPcap("", false, &opts)
 		if opts.Filter != "" {
 			_, err = compileFilter(LinkEthernet, opts.SnapLen, opts.Filter)
@@ -254,7 +254,7 @@ func (c *Capture) openIface(name string) (*iface, error) {
 		return nil, err
 	}
 	f.dlink = dlink
-	if c.opts.Backend == "pcap" {
+	if c.opts.Backend == BackendPcap {
 		f.link.Type = dlink // what libpcap reports
 	}
 	f.src = src
@@ -263,7 +263,7 @@ func (c *Capture) openIface(name string) (*iface, error) {
 
 // openSource opens the configured backend on f.
 func (c *Capture) openSource(f *iface) (source, LinkType, error) {
-	if c.opts.Backend == "pcap" {
+	if c.opts.Backend == BackendPcap {
 		return openPcap(f.link.Name, f.lo, &c.opts)
 	}
 	prog, err := buildFilter(f.lo, f.dlink, c.opts.SnapLen, c.opts.Filter)

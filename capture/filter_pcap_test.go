@@ -14,7 +14,7 @@ import (
 // runs ahead of the compiled filter).
 func TestFilter(t *testing.T) {
 	for _, b := range backends() {
-		t.Run(b, func(t *testing.T) {
+		t.Run(b.String(), func(t *testing.T) {
 			ns := newNetns(t)
 			c, tl := startCapture(t, ns, Options{Interfaces: []string{"lo"}, Backend: b, Filter: "udp"})
 			lo4, lo6 := netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("::1")
@@ -53,11 +53,11 @@ func TestFilterSyntaxError(t *testing.T) {
 }
 
 func TestPcapBackendErrors(t *testing.T) {
-	if _, err := Open(Options{Interfaces: []string{"gohogs-nope0"}, Backend: "pcap"}); err == nil || !strings.Contains(err.Error(), `interface "gohogs-nope0" does not exist`) {
+	if _, err := Open(Options{Interfaces: []string{"gohogs-nope0"}, Backend: BackendPcap}); err == nil || !strings.Contains(err.Error(), `interface "gohogs-nope0" does not exist`) {
 		t.Errorf("non-existent interface: %v", err)
 	}
 	err := withoutCapNetRaw(func() error {
-		_, err := Open(Options{Interfaces: []string{"lo"}, Backend: "pcap"})
+		_, err := Open(Options{Interfaces: []string{"lo"}, Backend: BackendPcap})
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "CAP_NET_RAW") {

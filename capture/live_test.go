@@ -220,19 +220,19 @@ func udpSend(t *testing.T, fromNS, toNS string, listenAddr netip.Addr, count, si
 // interface counters for the same interval: every frame, every byte.
 func TestCaptureVeth(t *testing.T) {
 	for _, b := range backends() {
-		t.Run(b, func(t *testing.T) { testCaptureVeth(t, b) })
+		t.Run(b.String(), func(t *testing.T) { testCaptureVeth(t, b) })
 	}
 }
 
 // backends lists the backends this build has.
-func backends() []string {
+func backends() []Backend {
 	if PcapAvailable {
-		return []string{"afpacket", "pcap"}
+		return []Backend{BackendAFPacket, BackendPcap}
 	}
-	return []string{"afpacket"}
+	return []Backend{BackendAFPacket}
 }
 
-func testCaptureVeth(t *testing.T, backend string) {
+func testCaptureVeth(t *testing.T, backend Backend) {
 	p := netnstest.NewPair(t)
 	c, tl := startCapture(t, p.NSA, Options{Interfaces: []string{p.IfA}, Backend: backend})
 	links := c.Links()
@@ -274,10 +274,10 @@ func testCaptureVeth(t *testing.T, backend string) {
 	in := tl.types[PacketHost] + tl.types[PacketMulticast] + tl.types[PacketBroadcast] -
 		baseTypes[PacketHost] - baseTypes[PacketMulticast] - baseTypes[PacketBroadcast]
 	tx, rx := end.TxPackets-base.TxPackets, end.RxPackets-base.RxPackets
-	if backend == "afpacket" && (out != tx || in != rx) {
+	if backend == BackendAFPacket && (out != tx || in != rx) {
 		t.Errorf("packet types: %d outgoing, %d incoming; the interface sent %d and received %d (types %v)", out, in, tx, rx, tl.types)
 	}
-	if backend == "pcap" && tl.types[PacketUnknown] != tl.packets {
+	if backend == BackendPcap && tl.types[PacketUnknown] != tl.packets {
 		t.Errorf("pcap on Ethernet: packet types %v, want all unknown", tl.types)
 	}
 	// Ground truth from what was sent: every UDP datagram that arrived was
@@ -331,11 +331,11 @@ func newNetns(t *testing.T) string {
 // own so that no other loopback traffic interferes.
 func TestCaptureLoopback(t *testing.T) {
 	for _, b := range backends() {
-		t.Run(b, func(t *testing.T) { testCaptureLoopback(t, b) })
+		t.Run(b.String(), func(t *testing.T) { testCaptureLoopback(t, b) })
 	}
 }
 
-func testCaptureLoopback(t *testing.T, backend string) {
+func testCaptureLoopback(t *testing.T, backend Backend) {
 	ns := newNetns(t)
 	c, tl := startCapture(t, ns, Options{Interfaces: []string{"lo"}, Backend: backend})
 	if l := c.Links(); len(l) != 1 || l[0].Type != LinkEthernet {
@@ -387,11 +387,11 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := Open(Options{}); err == nil {
 		t.Error("no interface: no error")
 	}
-	if _, err := Open(Options{Interfaces: []string{"lo"}, Backend: "bogus"}); err == nil || !strings.Contains(err.Error(), "bogus") {
+	if _, err := Open(Options{Interfaces: []string{"lo"}, Backend: Backend(200)}); err == nil || !strings.Contains(err.Error(), "unknown backend") {
 		t.Errorf("unknown backend: %v", err)
 	}
 	if !PcapAvailable {
-		if _, err := Open(Options{Interfaces: []string{"lo"}, Backend: "pcap"}); err == nil || !strings.Contains(err.Error(), "-tags pcap") {
+		if _, err := Open(Options{Interfaces: []string{"lo"}, Backend: BackendPcap}); err == nil || !strings.Contains(err.Error(), "-tags pcap") {
 			t.Errorf("pcap backend without the tag: %v", err)
 		}
 		if _, err := Open(Options{Interfaces: []string{"lo"}, Filter: "tcp"}); err == nil || !strings.Contains(err.Error(), "-tags pcap") {
@@ -419,11 +419,11 @@ func TestOpenWithoutCapNetRaw(t *testing.T) {
 // captures again when the interface is back.
 func TestInterfaceDownAndBack(t *testing.T) {
 	for _, b := range backends() {
-		t.Run(b, func(t *testing.T) { testInterfaceDownAndBack(t, b) })
+		t.Run(b.String(), func(t *testing.T) { testInterfaceDownAndBack(t, b) })
 	}
 }
 
-func testInterfaceDownAndBack(t *testing.T, backend string) {
+func testInterfaceDownAndBack(t *testing.T, backend Backend) {
 	p := netnstest.NewPair(t)
 	var mu sync.Mutex
 	var events []string
@@ -477,7 +477,7 @@ func testInterfaceDownAndBack(t *testing.T, backend string) {
 	// libpcap (1.10) rides out a downed interface by itself and resumes
 	// when it is up: only AF_PACKET reports it.
 	wantEvents := []string{"went down", "disappeared"}
-	if backend == "pcap" {
+	if backend == BackendPcap {
 		wantEvents = wantEvents[1:]
 		time.Sleep(200 * time.Millisecond)
 	}
