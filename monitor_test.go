@@ -45,7 +45,7 @@ type collector struct {
 
 func collect(ctx context.Context, m *gohogs.Monitor) *collector {
 	c := &collector{done: make(chan struct{})}
-	ch := m.Refreshes(ctx)
+	ch := m.Refreshes(ctx, gohogs.Schedule{})
 	go func() {
 		defer close(c.done)
 		for s := range ch {
@@ -282,7 +282,7 @@ func TestMonitorsOneAfterAnother(t *testing.T) {
 		runErr := make(chan error, 1)
 		go func() {
 			defer close(c.done)
-			runErr <- m.Run(ctx, func(s *trace.Snapshot) error {
+			runErr <- m.Run(ctx, gohogs.Schedule{}, func(s *trace.Snapshot) error {
 				c.mu.Lock()
 				c.snaps = append(c.snaps, s)
 				c.mu.Unlock()

@@ -216,13 +216,15 @@ func (o *options) setShort(c byte, val string) error {
 	return err
 }
 
+// longShort are the long options that are another name for a short one.
+var longShort = map[string]byte{"help": 'h', "version": 'V'}
+
 func (o *options) setLong(name, val string) error {
+	if c, ok := longShort[name]; ok {
+		return o.setShort(c, val)
+	}
 	var err error
 	switch name {
-	case "help":
-		o.help = true
-	case "version":
-		o.version = true
 	case "duration":
 		o.duration, err = parseDuration("--duration", val)
 	case "rotate":

@@ -100,3 +100,16 @@ func TestNoPermission(t *testing.T) {
 	}
 	t.Logf("stderr: %s", errb.String())
 }
+
+// TestLongAliases: --help and --version are -h and -V.
+func TestLongAliases(t *testing.T) {
+	for _, c := range []struct{ args []string }{{[]string{"--help"}}, {[]string{"--version"}}} {
+		o, err := parseArgs(c.args)
+		if err != nil || o.help != (c.args[0] == "--help") || o.version != (c.args[0] == "--version") {
+			t.Errorf("%q: %+v, %v", c.args, o, err)
+		}
+	}
+	if _, err := parseArgs([]string{"--help=x"}); err == nil {
+		t.Error("--help=x accepted")
+	}
+}
