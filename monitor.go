@@ -15,8 +15,9 @@
 // demand (Refresh, RefreshAt); use one of them at a time, since each
 // refresh hands over the bytes since the previous one. Run and Refreshes
 // follow a Schedule: refresh k cuts at Start + k × Interval, taken Settle
-// later, so that each holds exactly the packets the kernel stamped in its
-// interval, however late the program gets to it; the Schedule says when to
+// later (the first, which covers nothing, at once), so that each holds
+// exactly the packets the kernel stamped in its interval, however late the
+// program gets to it; the Schedule says when to
 // stop (a duration, a count) and what to do after a pause, and carries work
 // to do between two refreshes. The gohogs command's trace, JSON, exporter
 // and interactive view all run on it.

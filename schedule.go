@@ -12,9 +12,10 @@ const Settle = 50 * time.Millisecond
 // Schedule says when Run (or Refreshes) ends and what it does between two
 // refreshes. Its zero value runs until the context ends.
 //
-// Refresh k cuts at Start + k × Interval (the first, k = 0, at once) and is
-// taken Settle after its cut, so that it holds exactly the packets stamped
-// since the previous cut.
+// Refresh k cuts at Start + k × Interval and is taken Settle after its cut,
+// so that it holds exactly the packets stamped since the previous cut; the
+// first (k = 0, covering nothing, as nethogs's first refresh) is taken at
+// once.
 //
 // A pause (the process stopped with Ctrl-Z or SIGSTOP, or fn or a Between
 // function slower than an Interval) leaves cuts behind. By default Run then
@@ -63,8 +64,16 @@ func newSchedule(start time.Time, interval time.Duration, s Schedule) *schedule 
 
 func (s *schedule) cut(k int) time.Time { return s.start.Add(time.Duration(k) * s.interval) }
 
-// due is when the next refresh is to be taken: Settle after its cut.
-func (s *schedule) due() time.Time { return s.cut(s.k).Add(Settle) }
+// due is when the next refresh is to be taken: Settle after its cut, but
+// the first at once. That one covers nothing: taken later it would hold,
+// with an Elapsed of 0, the packets stamped after the start that reached
+// the Accountant before it.
+func (s *schedule) due() time.Time {
+	if s.k == 0 {
+		return s.start
+	}
+	return s.cut(s.k).Add(Settle)
+}
 
 // take returns the cut of the refresh to take at now (not before due) and
 // whether it is the last one, and moves on to the next.

@@ -76,23 +76,26 @@ func secs(s ...float64) []time.Duration {
 
 const settle = float64(Settle) / float64(time.Second)
 
-// plusSettle is each offset plus Settle.
-func plusSettle(s ...float64) []time.Duration {
+// due is when the refreshes cutting at s are taken: Settle after, but the
+// first at once.
+func due(s ...float64) []time.Duration {
 	for i := range s {
-		s[i] += settle
+		if s[i] > 0 {
+			s[i] += settle
+		}
 	}
 	return secs(s...)
 }
 
 // TestScheduleCount: refresh k cuts at k × Interval and is taken Settle
-// later; -c 4 is four refreshes, the first cutting at the start.
+// later, the first at once; -c 4 is four refreshes.
 func TestScheduleCount(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tk := &taking{}
 		if err := runSchedule(t, Schedule{Count: 4}, tk); err != nil {
 			t.Fatal(err)
 		}
-		check(t, tk, secs(0, 1, 2, 3), plusSettle(0, 1, 2, 3))
+		check(t, tk, secs(0, 1, 2, 3), due(0, 1, 2, 3))
 	})
 }
 
@@ -116,7 +119,7 @@ func TestScheduleDuration(t *testing.T) {
 				if err := runSchedule(t, c.sched, tk); err != nil {
 					t.Fatal(err)
 				}
-				check(t, tk, secs(c.cuts...), plusSettle(c.cuts...))
+				check(t, tk, secs(c.cuts...), due(c.cuts...))
 			})
 		})
 	}
@@ -139,12 +142,12 @@ func TestSchedulePause(t *testing.T) {
 		sched       Schedule
 		cuts, taken []float64
 	}{
-		{"merge", Schedule{Count: 4}, []float64{0, 1, 4, 5}, []float64{settle, 1 + settle, resumed, 5 + settle}},
+		{"merge", Schedule{Count: 4}, []float64{0, 1, 4, 5}, []float64{0, 1 + settle, resumed, 5 + settle}},
 		{"every cut", Schedule{Count: 6, EveryCut: true}, []float64{0, 1, 2, 3, 4, 5},
-			[]float64{settle, 1 + settle, resumed, resumed, resumed, 5 + settle}},
-		{"past the end", Schedule{Duration: 3 * time.Second}, []float64{0, 1, 3}, []float64{settle, 1 + settle, resumed}},
+			[]float64{0, 1 + settle, resumed, resumed, resumed, 5 + settle}},
+		{"past the end", Schedule{Duration: 3 * time.Second}, []float64{0, 1, 3}, []float64{0, 1 + settle, resumed}},
 		{"every cut past the end", Schedule{Duration: 3 * time.Second, EveryCut: true}, []float64{0, 1, 2, 3},
-			[]float64{settle, 1 + settle, resumed, resumed}},
+			[]float64{0, 1 + settle, resumed, resumed}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -197,7 +200,7 @@ func TestScheduleBetween(t *testing.T) {
 		}
 		// The work held Run from 1.5 s to 3.2 s: the cuts at 2 and 3 s are
 		// one refresh, at 3.2 s.
-		check(t, tk, secs(0, 1, 3, 4, 5), secs(settle, 1+settle, 3.2, 4+settle, 5+settle))
+		check(t, tk, secs(0, 1, 3, 4, 5), secs(0, 1+settle, 3.2, 4+settle, 5+settle))
 		if ms(ran) != ms(secs(0.5, 1.5, 5.7)) {
 			t.Errorf("Between work ran at %s, want at 500 1500 5700", ms(ran))
 		}
@@ -247,7 +250,7 @@ func TestScheduleEnds(t *testing.T) {
 func TestScheduleLongPause(t *testing.T) {
 	start := time.Unix(0, 0)
 	s := newSchedule(start, time.Millisecond, Schedule{})
-	if cut, _ := s.take(start.Add(Settle)); !cut.Equal(start) {
+	if cut, _ := s.take(start); !cut.Equal(start) {
 		t.Fatalf("first cut %v", cut)
 	}
 	now := start.Add(24 * time.Hour)
