@@ -536,15 +536,20 @@ func embedMain(spec string) int {
 			return fail(err)
 		}
 	}
-	// A refresh after all that: the process connector has read the
-	// events, the Monitor has credited the bytes.
+	// Wait for a refresh after all that in which the bytes are credited
+	// (looked up by sock_diag: the connection is still open).
 	end := time.Now()
-	deadline := time.Now().Add(10 * time.Second)
-	for c.last().Time.Before(end) {
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		if _, sent, _ := c.rowsOf(os.Getpid()); sent >= embedPayload && c.last().Time.After(end) {
+			break
+		}
 		select {
 		case <-c.more:
-		case <-time.After(time.Until(deadline)):
-			return fail(errors.New("no refresh within 10 s"))
+		case <-deadline.C:
+			_, sent, _ := c.rowsOf(os.Getpid())
+			return fail(fmt.Errorf("%d bytes credited within 10 s", sent))
 		}
 	}
 	if r.Nice, err = threadNices(); err != nil {
