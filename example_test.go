@@ -17,8 +17,6 @@ import (
 func Example() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
 
 	m, err := gohogs.Open(ctx, gohogs.Options{
 		Interfaces: []string{"eth0"},
@@ -30,7 +28,8 @@ func Example() {
 		return
 	}
 	defer m.Close()
-	err = m.Run(ctx, func(s *trace.Snapshot) error {
+	// Refreshes at 0, 2, 4 … 60 s, then Run returns; Ctrl-C ends it sooner.
+	err = m.Run(ctx, gohogs.Schedule{Duration: time.Minute}, func(s *trace.Snapshot) error {
 		for _, r := range trace.Sorted(s, trace.ViewKBps, false) {
 			if r.Sent|r.Recv == 0 {
 				continue
@@ -49,10 +48,10 @@ func Example() {
 }
 
 // Refreshes delivers the same refreshes on a channel, closed when the
-// context ends; Err then says whether capture failed.
+// schedule (here 10 s) or the context ends; Err then says whether
+// capture failed.
 func ExampleMonitor_Refreshes() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := context.Background()
 	m, err := gohogs.Open(ctx, gohogs.Options{Interfaces: []string{"eth0"}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -60,7 +59,7 @@ func ExampleMonitor_Refreshes() {
 	}
 	defer m.Close()
 	var sent, recv uint64
-	for s := range m.Refreshes(ctx) {
+	for s := range m.Refreshes(ctx, gohogs.Schedule{Duration: 10 * time.Second}) {
 		for _, r := range s.Rows {
 			sent += r.Sent
 			recv += r.Recv

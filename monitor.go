@@ -8,25 +8,42 @@
 // Each refresh is a *trace.Snapshot: one trace.Row per process (pid, start
 // time, name, command line, uid, the bytes sent and received in the
 // interval and since the start, and its connections), plus rows for
-// traffic whose owner could not be found. Refreshes come through a callback
-// (Run), a channel (Refreshes), or on demand (Refresh, RefreshAt); use one
-// of them at a time, since each refresh hands over the bytes since the
-// previous one. Byte counts are whole frames, link header included, as
-// nethogs counts them.
+// traffic whose owner could not be found. Byte counts are whole frames,
+// link header included, as nethogs counts them.
+//
+// Refreshes come through a callback (Run), a channel (Refreshes), or on
+// demand (Refresh, RefreshAt); use one of them at a time, since each
+// refresh hands over the bytes since the previous one. Run and Refreshes
+// follow a Schedule: refresh k cuts at Start + k × Interval, taken Settle
+// later (the first, which covers nothing, at once), so that each holds
+// exactly the packets the kernel stamped in its interval, however late the
+// program gets to it; the Schedule says when to
+// stop (a duration, a count) and what to do after a pause, and carries work
+// to do between two refreshes. The gohogs command's trace, JSON, exporter
+// and interactive view all run on it.
 //
 //	m, err := gohogs.Open(ctx, gohogs.Options{Interfaces: []string{"eth0"}})
 //	if err != nil { ... }
 //	defer m.Close()
-//	err = m.Run(ctx, func(s *trace.Snapshot) error {
+//	err = m.Run(ctx, gohogs.Schedule{Duration: time.Minute}, func(s *trace.Snapshot) error {
 //		for _, r := range s.Rows { fmt.Println(r.Name, r.PID, r.Sent, r.Recv) }
 //		return nil
 //	})
+//
+// An interface that goes down or away is reported to Options.OnError and
+// reopened when it is back; Run ends with an error only once capture has
+// failed on every interface in a way that reopening cannot mend.
 //
 // A Monitor keeps no global state: several can run in one process at once,
 // on the same or on different interfaces, and each stops with its context
 // or Close. Open opens everything in the network namespace of the calling
 // OS thread, so a program can watch another namespace by calling Open with
 // its thread locked inside it (runtime.LockOSThread and setns).
+//
+// With the zero Options.Resolver a Monitor changes nothing on the host: it
+// mounts nothing, leaves every thread's priority alone and removes nothing
+// it did not create; the gohogs command opts in to each (see
+// procmap.Options).
 //
 // It needs root, or CAP_NET_RAW and CAP_NET_ADMIN (capture, sock_diag) and
 // CAP_SYS_PTRACE or CAP_DAC_READ_SEARCH (other users' /proc/PID/fd).
@@ -54,13 +71,14 @@ type Options struct {
 	Promiscuous bool
 	// Filter is a BPF filter expression (nethogs -f; needs the pcap build).
 	Filter string
-	// Backend is the capture backend: "afpacket" (default) or "pcap".
-	Backend string
+	// Backend is the capture backend; the zero value is AF_PACKET, and
+	// capture.BackendPcap needs a build with the `pcap` tag.
+	Backend capture.Backend
 	// UDP accounts UDP as well as TCP (nethogs -C).
 	UDP bool
 	// PIDs, when set, shows only these processes (nethogs -P).
 	PIDs []int
-	// Interval is the refresh period of Run; default 1 s.
+	// Interval is the refresh period of Run and Refreshes; default 1 s.
 	Interval time.Duration
 	// KeepIdle keeps idle processes in the refreshes forever (as nethogs's
 	// total view modes do); otherwise they leave 150 s after their last byte.
@@ -73,7 +91,9 @@ type Options struct {
 	// other processes' tracefs instances); the gohogs command allows them.
 	Resolver procmap.Options
 	// OnError, if set, hears of an interface that went down or away (capture
-	// goes on on the others, and resumes when it comes back).
+	// goes on on the others, and resumes when it comes back), and of one
+	// that failed for good while others still capture. It is called from
+	// the capture goroutines.
 	OnError func(iface string, err error)
 }
 
@@ -117,17 +137,36 @@ func (e *OpenError) Unwrap() []error {
 type Monitor struct {
 	opts     Options
 	devices  []Device
-	caps     []*capture.Capture
-	locals   *capture.LocalAddrs
-	resolver *procmap.Resolver
+	srcs     []source // the opened interfaces
+	names    []string // srcs' interface names
+	resolver resolver
 	acct     *trace.Accountant
 	start    time.Time
 	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	capErr   chan error
-	close    sync.Once
-	errMu    sync.Mutex
-	err      error // why Refreshes's channel closed
+	wg       sync.WaitGroup // the capture goroutines
+
+	failMu   sync.Mutex
+	failures []error       // interfaces that failed for good
+	failed   chan struct{} // closed when every interface has failed
+	err      error         // why; set before failed is closed
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// source is one opened interface: a *capture.Capture, or a fake in tests.
+type source interface {
+	Run(ctx context.Context, h capture.Handler) error
+	Stats() []capture.Stats
+	Close() error
+}
+
+// resolver finds the owners of flows: a *procmap.Resolver, or a fake in
+// tests.
+type resolver interface {
+	trace.Resolver
+	Stats() procmap.Stats
+	Close() error
 }
 
 // Open starts monitoring: it opens every interface and starts capturing.
@@ -143,74 +182,98 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
 	}
-	backend, err := capture.ParseBackend(opts.Backend)
-	if err != nil {
-		return nil, fmt.Errorf("gohogs: %w", err)
-	}
 	ctx, cancel := context.WithCancel(ctx)
-	m := &Monitor{opts: opts, cancel: cancel}
-	m.locals, err = capture.WatchLocalAddrs(ctx)
+	locals, err := capture.WatchLocalAddrs(ctx)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("gohogs: reading local addresses: %w", err)
 	}
-	m.resolver, err = procmap.New(opts.Resolver)
+	res, err := procmap.New(opts.Resolver)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("gohogs: %w", err)
 	}
+	var devices []Device
+	var srcs []source
+	var names []string
 	for _, name := range opts.Interfaces {
-		d := Device{Name: name, Addrs: m.locals.Of(name)}
+		d := Device{Name: name, Addrs: locals.Of(name)}
 		c, err := capture.Open(capture.Options{
 			Interfaces:  []string{name},
 			Promiscuous: opts.Promiscuous,
 			Filter:      opts.Filter,
-			Backend:     backend,
+			Backend:     opts.Backend,
 			OnError:     opts.OnError,
 		})
 		if err != nil {
 			d.Err = err
 		} else {
 			d.Link = c.Links()[0].Type
-			m.caps = append(m.caps, c)
+			srcs = append(srcs, c)
+			names = append(names, name)
 		}
-		m.devices = append(m.devices, d)
+		devices = append(devices, d)
 	}
-	if len(m.caps) == 0 {
-		m.resolver.Close()
+	if len(srcs) == 0 {
 		cancel()
-		return nil, &OpenError{Devices: m.devices}
+		var err error = &OpenError{Devices: devices}
+		if cerr := res.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("gohogs: closing the process lookup: %w", cerr))
+		}
+		return nil, err
 	}
+	return start(ctx, cancel, opts, devices, locals, res, srcs, names), nil
+}
+
+// start accounts what srcs capture, from now on.
+func start(ctx context.Context, cancel context.CancelFunc, opts Options, devices []Device, locals trace.Locals,
+	res resolver, srcs []source, names []string) *Monitor {
+	m := &Monitor{opts: opts, devices: devices, srcs: srcs, names: names, resolver: res, cancel: cancel,
+		failed: make(chan struct{})}
 	m.start = time.Now()
 	m.acct = trace.New(trace.Config{
-		Locals:   m.locals,
-		Resolver: m.resolver,
+		Locals:   locals,
+		Resolver: res,
 		UDP:      opts.UDP,
 		PIDs:     opts.PIDs,
 		KeepIdle: opts.KeepIdle,
 		NoConns:  opts.NoConns,
 		Interval: opts.Interval,
 	}, m.start)
-	m.capErr = make(chan error, len(m.caps))
-	for _, c := range m.caps {
+	for i, c := range m.srcs {
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()
+			// nil when ctx ends or on Close; an error when the interface
+			// failed in a way reopening it cannot mend.
 			if err := c.Run(ctx, m.acct.Packet); err != nil {
-				m.capErr <- err
+				m.fail(m.names[i], err)
 			}
 		}()
 	}
-	return m, nil
+	return m
+}
+
+// fail records that an interface failed for good: OnError hears of it
+// while others still capture; once none does, Run and Refreshes end with
+// every interface's error.
+func (m *Monitor) fail(name string, err error) {
+	m.failMu.Lock()
+	m.failures = append(m.failures, err)
+	all := len(m.failures) == len(m.srcs)
+	if all {
+		m.err = fmt.Errorf("gohogs: no interface left to capture on: %w", errors.Join(m.failures...))
+		close(m.failed)
+	}
+	m.failMu.Unlock()
+	if !all && m.opts.OnError != nil {
+		m.opts.OnError(name, err)
+	}
 }
 
 // Devices lists the interfaces asked for, in order, with their addresses,
 // link types, and open errors.
 func (m *Monitor) Devices() []Device { return m.devices }
-
-// Settle is how long after a refresh's cut time Run takes it, so that the
-// capture rings have handed over the packets stamped before the cut.
-const Settle = 50 * time.Millisecond
 
 // Start is the time accounting started: refresh k of Run cuts at
 // Start + k × Interval.
@@ -228,41 +291,31 @@ func (m *Monitor) RefreshAt(cut time.Time) *trace.Snapshot { return m.acct.Refre
 // since the previous refresh (nethogs -g).
 func (m *Monitor) CollectIdle() int { return m.acct.CollectIdle() }
 
-// Run takes a refresh at once and then one per Interval, each covering
-// exactly the Interval before its cut time (Start + k × Interval), and passes
-// each to fn, until ctx ends (Run returns nil), fn returns an error (Run
-// returns it), or capture fails. The Monitor is not closed.
-func (m *Monitor) Run(ctx context.Context, fn func(*trace.Snapshot) error) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for k := 0; ; k++ {
-		cut := m.start.Add(time.Duration(k) * m.opts.Interval)
-		if k > 0 {
-			timer.Reset(time.Until(cut.Add(Settle)))
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return nil
-			case err := <-m.capErr:
-				return fmt.Errorf("gohogs: capture: %w", err)
-			}
-		}
-		if err := fn(m.RefreshAt(cut)); err != nil {
-			return err
-		}
-	}
+// Run takes the refreshes that sched describes (by default one per
+// Interval, each covering the Interval before its cut time, until ctx
+// ends) and passes each to fn. It returns nil when ctx or the schedule
+// ends; fn's or a Between function's error if one fails; and, once capture
+// has failed on every interface for good, an error joining theirs (Err
+// returns it too). The Monitor is not closed.
+func (m *Monitor) Run(ctx context.Context, sched Schedule, fn func(*trace.Snapshot) error) error {
+	s := newSchedule(m.start, m.opts.Interval, sched)
+	return s.run(ctx, sched.Between, m.failed, m.Err, func(cut time.Time) error {
+		return fn(m.RefreshAt(cut))
+	})
 }
 
 // Refreshes runs Run in a goroutine and delivers its refreshes on the
-// returned channel, which is closed when ctx ends or capture fails (Err then
-// says why). A refresh waits for the receiver: a slow receiver delays the
-// next refresh's delivery, but not its cut, so no byte is lost or counted
-// twice. Call it once per Monitor, and not together with Run.
-func (m *Monitor) Refreshes(ctx context.Context) <-chan *trace.Snapshot {
+// returned channel, which is closed when ctx or the schedule ends, or when
+// capture has failed on every interface (Err then says why; an error of a
+// Between function is not reported: use Run for those). A refresh waits
+// for the receiver; a receiver slower than an Interval is a pause, which
+// the Schedule handles as it says, so no byte is lost or counted twice.
+// Call it once per Monitor, and not together with Run.
+func (m *Monitor) Refreshes(ctx context.Context, sched Schedule) <-chan *trace.Snapshot {
 	ch := make(chan *trace.Snapshot)
 	go func() {
 		defer close(ch)
-		err := m.Run(ctx, func(s *trace.Snapshot) error {
+		m.Run(ctx, sched, func(s *trace.Snapshot) error {
 			select {
 			case ch <- s:
 				return nil
@@ -270,27 +323,23 @@ func (m *Monitor) Refreshes(ctx context.Context) <-chan *trace.Snapshot {
 				return ctx.Err()
 			}
 		})
-		if errors.Is(err, ctx.Err()) {
-			err = nil
-		}
-		m.errMu.Lock()
-		m.err = err
-		m.errMu.Unlock()
 	}()
 	return ch
 }
 
-// Err returns the error that closed the channel of Refreshes: nil when its
-// context ended, the capture error otherwise.
+// Err returns nil while capture goes on on at least one interface (or
+// ended with ctx or Close); once every interface has failed in a way that
+// reopening it cannot mend, it returns an error joining theirs. A caller
+// that takes refreshes itself (Refresh, RefreshAt) checks it to know that
+// no more bytes will come.
 func (m *Monitor) Err() error {
-	m.errMu.Lock()
-	defer m.errMu.Unlock()
-	return m.err
+	select {
+	case <-m.failed:
+		return m.err
+	default:
+		return nil
+	}
 }
-
-// CaptureErr delivers a fatal capture error, for callers that drive
-// refreshes themselves rather than through Run.
-func (m *Monitor) CaptureErr() <-chan error { return m.capErr }
 
 // Stats are a Monitor's health counters.
 type Stats struct {
@@ -302,22 +351,30 @@ type Stats struct {
 // Stats returns the Monitor's counters.
 func (m *Monitor) Stats() Stats {
 	s := Stats{Accounting: m.acct.Stats(), Resolver: m.resolver.Stats()}
-	for _, c := range m.caps {
+	for _, c := range m.srcs {
 		s.Capture = append(s.Capture, c.Stats()...)
 	}
 	return s
 }
 
-// Close stops capturing and releases everything. It is safe to call twice.
+// Close stops capturing and releases everything. It returns what failed
+// to close (the capture sockets, the process lookup's sockets), joined. It
+// is safe to call twice; the second call returns the first one's result.
 func (m *Monitor) Close() error {
-	m.close.Do(func() {
+	m.closeOnce.Do(func() {
 		m.cancel()
 		m.wg.Wait()
-		for _, c := range m.caps {
-			c.Close()
+		var errs []error
+		for i, c := range m.srcs {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("gohogs: closing %s: %w", m.names[i], err))
+			}
 		}
 		m.acct.Close()
-		m.resolver.Close()
+		if err := m.resolver.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("gohogs: closing the process lookup: %w", err))
+		}
+		m.closeErr = errors.Join(errs...)
 	})
-	return nil
+	return m.closeErr
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,9 +170,122 @@ func startSink(t *testing.T, ctx context.Context, ns, proto, host string) *sink 
 // gohogsRun is a running gohogs.
 type gohogsRun struct {
 	cmd    *exec.Cmd
-	stdout *bytes.Buffer
-	stderr *bytes.Buffer
+	stdout *output
+	stderr *output
 	done   chan error
+}
+
+// output collects what a process writes, safe to read while it runs.
+type output struct {
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // holds a value after a write, until a waiter takes it
+}
+
+func newOutput() *output { return &output{wrote: make(chan struct{}, 1)} }
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	n, err := o.b.Write(p)
+	o.mu.Unlock()
+	select {
+	case o.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+func (o *output) Len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Len()
+}
+
+// waitStdout waits (10 s at most) for s on the program's stdout, failing
+// the test if the program exits first.
+func (r *gohogsRun) waitStdout(t *testing.T, s string) {
+	t.Helper()
+	limit := time.NewTimer(10 * time.Second)
+	defer limit.Stop()
+	for !strings.Contains(r.stdout.String(), s) {
+		select {
+		case <-r.stdout.wrote:
+		case err := <-r.done:
+			r.done <- err
+			t.Fatalf("exited (%v) before printing %q\nstdout: %s\nstderr: %s", err, s, r.stdout, r.stderr)
+		case <-limit.C:
+			t.Fatalf("%q not on stdout within 10 s\nstdout: %s\nstderr: %s", s, r.stdout, r.stderr)
+		}
+	}
+}
+
+// capturing waits until a trace-mode run (-t, -x; gohogs or nethogs) has
+// printed its link line: gohogs prints its start-up lines once it
+// captures, nethogs its link line once its device is open.
+func (r *gohogsRun) capturing(t *testing.T) {
+	t.Helper()
+	r.waitStdout(t, " link detected\n")
+}
+
+// poll checks cond every 50 ms until it holds (true) or limit has passed
+// (false), for conditions nothing signals: a file, a port, a screen.
+func poll(limit time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(limit); ; time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+// waitFile waits (10 s at most) for a file matching the glob pattern to
+// hold a link line: a run with --output captures from then on.
+func waitFile(t *testing.T, pattern string) {
+	t.Helper()
+	if !poll(10*time.Second, func() bool {
+		files, _ := filepath.Glob(pattern)
+		for _, f := range files {
+			if b, _ := os.ReadFile(f); bytes.Contains(b, []byte(" link detected\n")) {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no file %s with the start-up lines within 10 s", pattern)
+	}
+}
+
+// counted runs traffic and returns ifname's counters in ns before and
+// after it; after is read once the counters stand still (two reads in a
+// row agree), so the traffic's last frames are in.
+func counted(t *testing.T, ns, ifname string, traffic func()) (before, after netnstest.Counters) {
+	t.Helper()
+	read := func() netnstest.Counters {
+		c, err := netnstest.ReadCounters(ns, ifname)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	before = read()
+	traffic()
+	after = read()
+	for range 50 {
+		again := read()
+		if again == after {
+			break
+		}
+		after = again
+	}
+	return before, after
 }
 
 func startGohogs(t *testing.T, ns string, args ...string) *gohogsRun {
@@ -183,7 +297,7 @@ func startGohogs(t *testing.T, ns string, args ...string) *gohogsRun {
 func startIn(t *testing.T, ns, prog string, args ...string) *gohogsRun {
 	t.Helper()
 	full := append([]string{"netns", "exec", ns, prog}, args...)
-	r := &gohogsRun{stdout: new(bytes.Buffer), stderr: new(bytes.Buffer), done: make(chan error, 1)}
+	r := &gohogsRun{stdout: newOutput(), stderr: newOutput(), done: make(chan error, 1)}
 	r.cmd = exec.Command("ip", full...)
 	r.cmd.Stdout, r.cmd.Stderr = r.stdout, r.stderr
 	if err := r.cmd.Start(); err != nil {
@@ -312,6 +426,18 @@ func within(got, want, tol float64) bool {
 	return got >= want*(1-tol) && got <= want*(1+tol)
 }
 
+// pairWithSink makes a veth pair and a sink for proto in B on its IPv4 or
+// IPv6 address (fam "4" or "6").
+func pairWithSink(t *testing.T, proto, fam string) (*netnstest.Pair, *sink) {
+	t.Helper()
+	p := netnstest.NewPair(t)
+	host := p.AddrB4.String()
+	if fam == "6" {
+		host = p.AddrB6.String()
+	}
+	return p, startSink(t, t.Context(), p.NSB, proto, host)
+}
+
 // TestTraceVethTotals: known bytes over a veth, TCP and UDP, IPv4 and IPv6:
 // the generator appears with its pid, uid and name, and -v 2's totals equal
 // the frame bytes the kernel counted on the interface within 1%.
@@ -320,27 +446,12 @@ func TestTraceVethTotals(t *testing.T) {
 	for _, c := range []struct{ proto, fam string }{{"tcp", "4"}, {"tcp", "6"}, {"udp", "4"}, {"udp", "6"}} {
 		t.Run(c.proto+c.fam, func(t *testing.T) {
 			t.Parallel()
-			p := netnstest.NewPair(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			host := p.AddrB4.String()
-			if c.fam == "6" {
-				host = p.AddrB6.String()
-			}
-			s := startSink(t, ctx, p.NSB, c.proto, host)
+			p, s := pairWithSink(t, c.proto, c.fam)
 			run := startGohogs(t, p.NSA, "-t", "-C", "-v", "2", "-d", "0.5", "--duration", "5s", p.IfA)
-			time.Sleep(700 * time.Millisecond) // gohogs is capturing
-			before, err := netnstest.ReadCounters(p.NSA, p.IfA)
-			if err != nil {
-				t.Fatal(err)
-			}
+			run.capturing(t)
 			const payload = 2_000_000
-			gen := runTraffic(t, p.NSA, c.proto, s.addr, payload, 2_000_000)
-			time.Sleep(300 * time.Millisecond)
-			after, err := netnstest.ReadCounters(p.NSA, p.IfA)
-			if err != nil {
-				t.Fatal(err)
-			}
+			var gen *exec.Cmd
+			before, after := counted(t, p.NSA, p.IfA, func() { gen = runTraffic(t, p.NSA, c.proto, s.addr, payload, 2_000_000) })
 			out := run.wait(t, 15*time.Second)
 			startup, blocks := parseTrace(t, out)
 			if len(startup) < 2 || startup[len(startup)-1] != "Ethernet link detected" {
@@ -387,12 +498,9 @@ func TestTraceVethTotals(t *testing.T) {
 // after the traffic stops reads 0.
 func TestTraceSteadyRate(t *testing.T) {
 	netnstest.Skip(t)
-	p := netnstest.NewPair(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := startSink(t, ctx, p.NSB, "udp", p.AddrB4.String())
+	p, s := pairWithSink(t, "udp", "4")
 	run := startGohogs(t, p.NSA, "-t", "-C", "-d", "1", "-c", "9", p.IfA)
-	time.Sleep(1200 * time.Millisecond)
+	run.capturing(t)
 	const frames = 5000 // 5 s at 1000 frames/s
 	gen := runTraffic(t, p.NSA, "udp", s.addr, frames*udpPayload, 1000*udpPayload)
 	out := run.wait(t, 20*time.Second)
@@ -439,15 +547,10 @@ func TestTraceLoopbackCreditsBothEnds(t *testing.T) {
 	defer cancel()
 	s := startSink(t, ctx, ns, "tcp", "127.0.0.1")
 	run := startGohogs(t, ns, "-t", "-a", "-v", "2", "-d", "0.5", "--duration", "4s", "lo")
-	time.Sleep(700 * time.Millisecond)
-	before, err := netnstest.ReadCounters(ns, "lo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run.capturing(t)
 	const payload = 3_000_000
-	gen := runTraffic(t, ns, "tcp", s.addr, payload, 3_000_000)
-	time.Sleep(300 * time.Millisecond)
-	after, _ := netnstest.ReadCounters(ns, "lo")
+	var gen *exec.Cmd
+	before, after := counted(t, ns, "lo", func() { gen = runTraffic(t, ns, "tcp", s.addr, payload, 3_000_000) })
 	out := run.wait(t, 15*time.Second)
 	_, blocks := parseTrace(t, out)
 	last := blocks[len(blocks)-1]

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/trace"
 )
 
@@ -34,14 +35,14 @@ type options struct {
 	devices       []string
 
 	// Long options, gohogs's own.
-	duration time.Duration // --duration
-	output   string        // --output
-	rotate   time.Duration // --rotate
-	backend  string        // --backend
-	json     bool          // --json
-	listen   string        // --listen
-	pidLabel bool          // --metrics-pid
-	headless bool          // --listen without -t, --json or --output: no trace output
+	duration time.Duration   // --duration
+	output   string          // --output
+	rotate   time.Duration   // --rotate
+	backend  capture.Backend // --backend
+	json     bool            // --json
+	listen   string          // --listen
+	pidLabel bool            // --metrics-pid
+	headless bool            // --listen without -t, --json or --output: no trace output
 }
 
 // usageError is a command line error: nethogs prints it and its usage on
@@ -215,13 +216,15 @@ func (o *options) setShort(c byte, val string) error {
 	return err
 }
 
+// longShort are the long options that are another name for a short one.
+var longShort = map[string]byte{"help": 'h', "version": 'V'}
+
 func (o *options) setLong(name, val string) error {
+	if c, ok := longShort[name]; ok {
+		return o.setShort(c, val)
+	}
 	var err error
 	switch name {
-	case "help":
-		o.help = true
-	case "version":
-		o.version = true
 	case "duration":
 		o.duration, err = parseDuration("--duration", val)
 	case "rotate":
@@ -234,10 +237,10 @@ func (o *options) setLong(name, val string) error {
 	case "json", "listen", "metrics-pid":
 		err = o.setExportLong(name, val)
 	case "backend":
-		if val != "afpacket" && val != "pcap" {
+		var perr error
+		if o.backend, perr = capture.ParseBackend(val); perr != nil {
 			err = &valueError{fmt.Sprintf("gohogs: --backend: unknown backend %q: want afpacket or pcap", val)}
 		}
-		o.backend = val
 	}
 	return err
 }

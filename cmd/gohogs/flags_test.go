@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/trace"
 )
 
@@ -32,6 +33,14 @@ func TestParseArgsLikeGetopt(t *testing.T) {
 	}
 	if !o.trace || o.delay != 250*time.Millisecond || o.duration != 90*time.Second || o.output != "/tmp/%H.log" || o.rotate != time.Hour {
 		t.Errorf("options %+v", o)
+	}
+	for val, want := range map[string]capture.Backend{"afpacket": capture.BackendAFPacket, "pcap": capture.BackendPcap} {
+		if o, err := parseArgs([]string{"--backend", val}); err != nil || o.backend != want {
+			t.Errorf("--backend %s: %v, %v", val, o, err)
+		}
+	}
+	if o, _ := parseArgs(nil); o.backend != capture.BackendDefault {
+		t.Errorf("default backend %v", o.backend)
 	}
 }
 
@@ -56,6 +65,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"-t", "-c", "-1"}, 1, "", `gohogs: -c: invalid value "-1": want a number of refreshes, 0 for no limit`, false},
 		{[]string{"-t", "-P", "x"}, 1, "", `gohogs: -P: invalid value "x": want a process id`, false},
 		{[]string{"-t", "--duration", "soon"}, 1, "", `gohogs: --duration: invalid duration "soon": want a Go duration such as 90s, 15m or 1h`, false},
+		{[]string{"-t", "--backend", "bpf"}, 1, "", `gohogs: --backend: unknown backend "bpf": want afpacket or pcap`, false},
 		{[]string{"-t", "--rotate", "1h"}, 1, "", "gohogs: --rotate needs --output: there is no file to rotate when writing to stdout", false},
 		{[]string{"-t", "lo"}, 1, "", noDevices, false},
 		{[]string{"-t", "no-such-if0"}, 1, "", `gohogs: interface "no-such-if0" does not exist (ip link lists the interfaces)`, false},
@@ -89,4 +99,17 @@ func TestNoPermission(t *testing.T) {
 		t.Errorf("stderr %q does not say what permission is missing", errb.String())
 	}
 	t.Logf("stderr: %s", errb.String())
+}
+
+// TestLongAliases: --help and --version are -h and -V.
+func TestLongAliases(t *testing.T) {
+	for _, c := range []struct{ args []string }{{[]string{"--help"}}, {[]string{"--version"}}} {
+		o, err := parseArgs(c.args)
+		if err != nil || o.help != (c.args[0] == "--help") || o.version != (c.args[0] == "--version") {
+			t.Errorf("%q: %+v, %v", c.args, o, err)
+		}
+	}
+	if _, err := parseArgs([]string{"--help=x"}); err == nil {
+		t.Error("--help=x accepted")
+	}
 }

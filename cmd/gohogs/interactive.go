@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,17 +15,19 @@ import (
 
 	"github.com/gohogs/gohogs"
 	"github.com/gohogs/gohogs/internal/tui"
+	"github.com/gohogs/gohogs/trace"
 )
 
 // interactive runs the full-screen view (gohogs without -t).
 //
 // One goroutine (this one) owns the model and the screen: it takes the
-// refreshes on the Monitor's schedule (refresh k cuts at Start + k × delay
-// and is taken Settle later, as trace mode does), and handles key and resize
-// events the moment they arrive, redrawing at once. The terminal is restored
-// on every way out: q, Ctrl-C (a key in raw mode), SIGINT/SIGTERM (ctx),
-// -c/--duration, a capture error, and a panic here; Ctrl-Z gives it back
-// while the job is stopped.
+// refreshes on the Monitor's schedule (gohogs.Schedule, as trace mode does),
+// and handles key and resize events between two refreshes the moment they
+// arrive, redrawing at once. After a pause (Ctrl-Z, a stopped terminal) one
+// refresh covers the missed delays rather than a burst of redraws. The
+// terminal is restored on every way out: q, Ctrl-C (a key in raw mode),
+// SIGINT/SIGTERM (ctx), -c/--duration, capture failing on every interface,
+// and a panic here; Ctrl-Z gives it back while the job is stopped.
 //
 // The Monitor keeps idle processes as the starting view mode asks
 // (KeepIdle for the total modes, as nethogs does): started in a rate mode,
@@ -137,6 +140,9 @@ func withTerminal(scr tcell.Screen, stderr io.Writer, body func(fatal func(strin
 	})
 }
 
+// errQuit ends the view's Run: q, Ctrl-C, or the terminal gone.
+var errQuit = errors.New("quit")
+
 // interactiveLoop runs the view until it ends, and returns the exit status.
 // fatal restores the terminal and prints a message.
 func interactiveLoop(ctx context.Context, o *options, m *gohogs.Monitor, scr tcell.Screen, model *tui.Model,
@@ -144,77 +150,75 @@ func interactiveLoop(ctx context.Context, o *options, m *gohogs.Monitor, scr tce
 	events := make(chan tcell.Event, 64)
 	quit := make(chan struct{})
 	defer close(quit)
-	go scr.ChannelEvents(events, quit)
+	go scr.ChannelEvents(events, quit) // closes events on quit or Fini
 
 	draw := func() {
 		model.Draw(scr)
 		scr.Show()
 	}
 	draw()
-
-	start := m.Start()
-	var end time.Time
-	if o.duration > 0 {
-		end = start.Add(o.duration)
-	}
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	k, refreshes := 0, 0
-	for {
-		select {
-		case <-timer.C:
-			cut := start.Add(time.Duration(k) * o.delay)
-			last := !end.IsZero() && !cut.Before(end)
-			if last {
-				cut = end
-			}
-			model.Update(m.RefreshAt(cut))
-			refreshes++
-			if o.gcPeriod > 0 && refreshes%o.gcPeriod == 0 && o.view.IsRate() {
-				m.CollectIdle()
-			}
+	handle := func(ev tcell.Event) error {
+		switch ev := ev.(type) {
+		case *tcell.EventResize:
+			scr.Sync()
 			draw()
-			k++
-			if last || (o.count > 0 && refreshes >= o.count) {
-				return 0
-			}
-			// After a pause (Ctrl-Z, a stopped terminal) one refresh covers
-			// the missed periods, rather than a burst of refreshes.
-			for !start.Add(time.Duration(k+1) * o.delay).Add(gohogs.Settle).After(time.Now()) {
-				k++
-			}
-			next := start.Add(time.Duration(k) * o.delay)
-			if !end.IsZero() && next.After(end) {
-				next = end
-			}
-			timer.Reset(time.Until(next.Add(gohogs.Settle)))
-		case ev, ok := <-events:
-			if !ok {
-				return 0
-			}
-			switch ev := ev.(type) {
-			case *tcell.EventResize:
+		case *tcell.EventKey:
+			switch model.HandleKey(ev) {
+			case tui.Quit:
+				return errQuit
+			case tui.Resync:
 				scr.Sync()
-				draw()
-			case *tcell.EventKey:
-				switch model.HandleKey(ev) {
-				case tui.Quit:
-					return 0
-				case tui.Resync:
-					scr.Sync()
-				case tui.Suspend:
-					suspend(scr)
-				}
-				draw()
+			case tui.Suspend:
+				suspend(scr) // a pause: the next refresh covers it
 			}
-		case msg := <-ifErrs:
-			model.SetStatus(msg)
 			draw()
-		case err := <-m.CaptureErr():
-			fatal(fmt.Sprintf("gohogs: capture: %v", err))
-			return 1
-		case <-ctx.Done():
-			return 0
 		}
+		return nil
 	}
+
+	// Keys, resizes and interface errors are handled between two
+	// refreshes, in Run's goroutine (this one), as they arrive.
+	between := make(chan func() error)
+	go func() {
+		for {
+			var f func() error
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					f = func() error { return errQuit }
+				} else {
+					f = func() error { return handle(ev) }
+				}
+			case msg := <-ifErrs:
+				f = func() error {
+					model.SetStatus(msg)
+					draw()
+					return nil
+				}
+			case <-quit:
+				return
+			}
+			select {
+			case between <- f:
+			case <-quit:
+				return
+			}
+		}
+	}()
+
+	refreshes := 0
+	err := m.Run(ctx, gohogs.Schedule{Duration: o.duration, Count: o.count, Between: between}, func(s *trace.Snapshot) error {
+		model.Update(s)
+		refreshes++
+		if o.gcPeriod > 0 && refreshes%o.gcPeriod == 0 && o.view.IsRate() {
+			m.CollectIdle()
+		}
+		draw()
+		return nil
+	})
+	if err != nil && !errors.Is(err, errQuit) {
+		fatal(err.Error()) // capture failed on every interface
+		return 1
+	}
+	return 0
 }

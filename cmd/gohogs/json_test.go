@@ -3,12 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"math"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -98,24 +98,12 @@ func TestJSONVethTotals(t *testing.T) {
 	for _, c := range []struct{ proto, fam string }{{"tcp", "4"}, {"udp", "6"}} {
 		t.Run(c.proto+c.fam, func(t *testing.T) {
 			t.Parallel()
-			p := netnstest.NewPair(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			host := p.AddrB4.String()
-			if c.fam == "6" {
-				host = p.AddrB6.String()
-			}
-			s := startSink(t, ctx, p.NSB, c.proto, host)
+			p, s := pairWithSink(t, c.proto, c.fam)
 			run := startGohogs(t, p.NSA, "--json", "-C", "-d", "0.5", "--duration", "4s", p.IfA)
-			time.Sleep(700 * time.Millisecond)
-			before, err := netnstest.ReadCounters(p.NSA, p.IfA)
-			if err != nil {
-				t.Fatal(err)
-			}
+			run.waitStdout(t, "\n") // the first refresh
 			const payload = 2_000_000
-			gen := runTraffic(t, p.NSA, c.proto, s.addr, payload, 2_000_000)
-			time.Sleep(300 * time.Millisecond)
-			after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+			var gen *exec.Cmd
+			before, after := counted(t, p.NSA, p.IfA, func() { gen = runTraffic(t, p.NSA, c.proto, s.addr, payload, 2_000_000) })
 			out := run.wait(t, 15*time.Second)
 			refs := parseJSONLines(t, out)
 			row, n := jsonTotals(t, refs, gen.Process.Pid)
@@ -154,13 +142,11 @@ func TestJSONVethTotals(t *testing.T) {
 // significant digits.
 func TestJSONMatchesTrace(t *testing.T) {
 	netnstest.Skip(t)
-	p := netnstest.NewPair(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := startSink(t, ctx, p.NSB, "tcp", p.AddrB4.String())
+	p, s := pairWithSink(t, "tcp", "4")
 	tr := startGohogs(t, p.NSA, "-t", "-v", "2", "-d", "0.5", "--duration", "4s", p.IfA)
 	js := startGohogs(t, p.NSA, "--json", "-v", "2", "-d", "0.5", "--duration", "4s", p.IfA)
-	time.Sleep(700 * time.Millisecond)
+	tr.capturing(t)
+	js.waitStdout(t, "\n") // the first refresh
 	gen := runTraffic(t, p.NSA, "tcp", s.addr, 3_000_000, 3_000_000)
 	_, blocks := parseTrace(t, tr.wait(t, 15*time.Second))
 	refs := parseJSONLines(t, js.wait(t, 15*time.Second))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -54,19 +55,31 @@ type url2Err struct{ status string }
 
 func (e *url2Err) Error() string { return "scrape: " + e.status }
 
-// scrapeWhenUp scrapes until the exporter answers (bounded).
+// scrapeWhenUp scrapes until the exporter answers (5 s at most).
 func scrapeWhenUp(t *testing.T, c *http.Client, url string) map[string]*dto.MetricFamily {
 	t.Helper()
+	var mfs map[string]*dto.MetricFamily
 	var err error
-	for range 50 {
-		var mfs map[string]*dto.MetricFamily
-		if mfs, err = scrape(c, url); err == nil {
-			return mfs
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !poll(5*time.Second, func() bool { mfs, err = scrape(c, url); return err == nil }) {
+		t.Fatalf("%s not answering after 5s: %v", url, err)
 	}
-	t.Fatalf("%s not answering after 5s: %v", url, err)
-	return nil
+	return mfs
+}
+
+// scrapeRefreshed scrapes url until gohogs_refreshes_total has grown by n
+// since now (10 s at most), and returns the last scrape.
+func scrapeRefreshed(t *testing.T, c *http.Client, url string, n float64) map[string]*dto.MetricFamily {
+	t.Helper()
+	mfs := scrapeWhenUp(t, c, url)
+	first, _ := value(mfs, "gohogs_refreshes_total", nil)
+	if !poll(10*time.Second, func() bool {
+		mfs = scrapeWhenUp(t, c, url)
+		v, _ := value(mfs, "gohogs_refreshes_total", nil)
+		return v >= first+n
+	}) {
+		t.Fatalf("%s: refreshes_total did not grow by %v in 10 s", url, n)
+	}
+	return mfs
 }
 
 // value returns the value of family name's metric whose labels include
@@ -107,10 +120,7 @@ next:
 // one under the generator's pid), and the trace of the second agrees.
 func TestListenScrape(t *testing.T) {
 	netnstest.Skip(t)
-	p := netnstest.NewPair(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := startSink(t, ctx, p.NSB, "tcp", p.AddrB4.String())
+	p, s := pairWithSink(t, "tcp", "4")
 	headless := startGohogs(t, p.NSA, "-C", "-d", "0.5", "--listen", ":9100", p.IfA)
 	both := startGohogs(t, p.NSA, "-t", "-v", "2", "-d", "0.5", "--listen", "9101", "--metrics-pid", p.IfA)
 	c := nsClient(p.NSA)
@@ -120,47 +130,38 @@ func TestListenScrape(t *testing.T) {
 	prog := map[string]string{"program": self, "user": "root"}
 	v0, _ := value(scrapeWhenUp(t, c, urlA), "gohogs_process_sent_bytes_total", prog)
 	r0, _ := value(scrapeWhenUp(t, c, urlA), "gohogs_process_received_bytes_total", prog)
-	time.Sleep(300 * time.Millisecond)
-	before, err := netnstest.ReadCounters(p.NSA, p.IfA)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const payload = 2_000_000
-	gen, genOut := startTraffic(t, p.NSA, "tcp", s.addr, payload, 1_000_000)
-	genDone := make(chan error, 1)
-	go func() { genDone <- gen.Wait() }()
-	// Scrape every 200 ms while the traffic flows (about 2 s).
+	var gen *exec.Cmd
 	var during []float64
-	for wait := true; wait; {
-		select {
-		case err := <-genDone:
-			if err != nil {
-				t.Fatalf("generator: %v: %s", err, genOut)
+	before, after := counted(t, p.NSA, p.IfA, func() {
+		var genOut *bytes.Buffer
+		gen, genOut = startTraffic(t, p.NSA, "tcp", s.addr, payload, 1_000_000)
+		genDone := make(chan error, 1)
+		go func() { genDone <- gen.Wait() }()
+		// Scrape every 200 ms while the traffic flows (about 2 s).
+		for wait := true; wait; {
+			select {
+			case err := <-genDone:
+				if err != nil {
+					t.Fatalf("generator: %v: %s", err, genOut)
+				}
+				wait = false
+			case <-time.After(200 * time.Millisecond):
+				if len(during) > 100 {
+					t.Fatal("generator still running after 20s")
+				}
+				mid, err := scrape(c, urlA)
+				if err != nil {
+					t.Fatal(err)
+				}
+				v, _ := value(mid, "gohogs_process_sent_bytes_total", prog)
+				during = append(during, v)
 			}
-			wait = false
-		case <-time.After(200 * time.Millisecond):
-			if len(during) > 100 {
-				t.Fatal("generator still running after 20s")
-			}
-			mid, err := scrape(c, urlA)
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, _ := value(mid, "gohogs_process_sent_bytes_total", prog)
-			during = append(during, v)
 		}
-	}
-	time.Sleep(300 * time.Millisecond)
-	after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
-	time.Sleep(1200 * time.Millisecond) // two refreshes and their settle time
-	mfsA, err := scrape(c, urlA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mfsB, err := scrape(c, urlB)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
+	// Two refreshes after the traffic in each exporter: the second cuts
+	// after the last frame.
+	mfsA, mfsB := scrapeRefreshed(t, c, urlA, 2), scrapeRefreshed(t, c, urlB, 2)
 	tx, rx := float64(after.TxBytes-before.TxBytes), float64(after.RxBytes-before.RxBytes)
 	v1, _ := value(mfsA, "gohogs_process_sent_bytes_total", prog)
 	r1, _ := value(mfsA, "gohogs_process_received_bytes_total", prog)

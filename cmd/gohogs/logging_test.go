@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -46,20 +45,13 @@ func checkLogFile(t *testing.T, path string) int {
 // three files, each standing alone, no block split or lost, and
 // `gohogs report` on them gives the sender's known bytes within 1%.
 func TestOutputRotateDurationReport(t *testing.T) {
-	p := netnstest.NewPair(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := startSink(t, ctx, p.NSB, "tcp", p.AddrB4.String())
+	p, s := pairWithSink(t, "tcp", "4")
 	dir := t.TempDir()
 	pattern := filepath.Join(dir, "logs", "%H_%M_%S.log") // the directory is created
 	run := startGohogs(t, p.NSA, "-t", "--duration", "5s", "--rotate", "2s", "--output", pattern, p.IfA)
-	time.Sleep(300 * time.Millisecond)
-	before, err := netnstest.ReadCounters(p.NSA, p.IfA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gen := runTraffic(t, p.NSA, "tcp", s.addr, 1_500_000, 500_000)
-	after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+	waitFile(t, filepath.Join(dir, "logs", "*.log"))
+	var gen *exec.Cmd
+	before, after := counted(t, p.NSA, p.IfA, func() { gen = runTraffic(t, p.NSA, "tcp", s.addr, 1_500_000, 500_000) })
 	if out := run.wait(t, 15*time.Second); out != "" {
 		t.Errorf("stdout with --output: %q", out)
 	}
@@ -119,13 +111,9 @@ func TestSignals(t *testing.T) {
 	run := startGohogs(t, ns, "-t", "-a", "-d", "0.2", "--output", log, "lo")
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()
-		for i := 0; i < 100; i++ {
-			if cond() {
-				return
-			}
-			time.Sleep(50 * time.Millisecond)
+		if !poll(5*time.Second, cond) {
+			t.Fatalf("timed out waiting for %s", what)
 		}
-		t.Fatalf("timed out waiting for %s", what)
 	}
 	blocksIn := func(path string) int {
 		data, _ := os.ReadFile(path)

@@ -5,70 +5,42 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 )
 
-// strftime expands the strftime-style fields of pattern for t. Unknown
-// fields are kept as they are.
+// strftimeLayouts are the strftime fields --output knows, as time.Format
+// layouts.
+var strftimeLayouts = map[byte]string{
+	'Y': "2006", 'y': "06", 'm': "01", 'd': "02", 'e': "_2", 'j': "002",
+	'H': "15", 'I': "03", 'M': "04", 'S': "05", 'p': "PM",
+	'b': "Jan", 'h': "Jan", 'B': "January", 'a': "Mon", 'A': "Monday",
+	'Z': "MST", 'z': "-0700", 'F': "2006-01-02", 'T': "15:04:05",
+}
+
+// strftime expands the strftime-style fields of pattern for t (%s is the
+// Unix time, %% a percent sign). Unknown fields are kept as they are.
 func strftime(pattern string, t time.Time) string {
-	var b strings.Builder
+	var b []byte
 	for i := 0; i < len(pattern); i++ {
 		c := pattern[i]
 		if c != '%' || i+1 == len(pattern) {
-			b.WriteByte(c)
+			b = append(b, c)
 			continue
 		}
 		i++
-		switch pattern[i] {
-		case 'Y':
-			b.WriteString(strconv.Itoa(t.Year()))
-		case 'y':
-			fmt.Fprintf(&b, "%02d", t.Year()%100)
-		case 'm':
-			fmt.Fprintf(&b, "%02d", int(t.Month()))
-		case 'd':
-			fmt.Fprintf(&b, "%02d", t.Day())
-		case 'e':
-			fmt.Fprintf(&b, "%2d", t.Day())
-		case 'H':
-			fmt.Fprintf(&b, "%02d", t.Hour())
-		case 'I':
-			fmt.Fprintf(&b, "%02d", (t.Hour()+11)%12+1)
-		case 'M':
-			fmt.Fprintf(&b, "%02d", t.Minute())
-		case 'S':
-			fmt.Fprintf(&b, "%02d", t.Second())
-		case 'j':
-			fmt.Fprintf(&b, "%03d", t.YearDay())
-		case 'b', 'h':
-			b.WriteString(t.Month().String()[:3])
-		case 'B':
-			b.WriteString(t.Month().String())
-		case 'a':
-			b.WriteString(t.Weekday().String()[:3])
-		case 'A':
-			b.WriteString(t.Weekday().String())
-		case 'p':
-			b.WriteString(t.Format("PM"))
-		case 'Z':
-			b.WriteString(t.Format("MST"))
-		case 'z':
-			b.WriteString(t.Format("-0700"))
-		case 's':
-			b.WriteString(strconv.FormatInt(t.Unix(), 10))
-		case 'F':
-			b.WriteString(t.Format("2006-01-02"))
-		case 'T':
-			b.WriteString(t.Format("15:04:05"))
-		case '%':
-			b.WriteByte('%')
+		f := pattern[i]
+		switch layout, ok := strftimeLayouts[f]; {
+		case ok:
+			b = t.AppendFormat(b, layout)
+		case f == 's':
+			b = strconv.AppendInt(b, t.Unix(), 10)
+		case f == '%':
+			b = append(b, '%')
 		default:
-			b.WriteByte('%')
-			b.WriteByte(pattern[i])
+			b = append(b, '%', f)
 		}
 	}
-	return b.String()
+	return string(b)
 }
 
 // logFile is the --output destination: a file named by a strftime pattern,

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -418,25 +417,14 @@ func TestReportGohogsRotated(t *testing.T) {
 	for _, view := range []string{"0", "2"} {
 		t.Run("v"+view, func(t *testing.T) {
 			t.Parallel()
-			p := netnstest.NewPair(t)
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			s := startSink(t, ctx, p.NSB, "tcp", p.AddrB4.String())
+			p, s := pairWithSink(t, "tcp", "4")
 			dir := t.TempDir()
 			run := startGohogs(t, p.NSA, "-t", "-v", view, "-d", "0.5", "--duration", "5s", "--rotate", "2s",
 				"--output", filepath.Join(dir, "%H_%M_%S.log"), p.IfA)
-			time.Sleep(700 * time.Millisecond) // gohogs is capturing
-			before, err := netnstest.ReadCounters(p.NSA, p.IfA)
-			if err != nil {
-				t.Fatal(err)
-			}
+			waitFile(t, filepath.Join(dir, "*.log"))
 			// 2,000,000 B at 1,000,000 B/s: the traffic spans two files.
-			gen := runTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 1_000_000)
-			time.Sleep(300 * time.Millisecond)
-			after, err := netnstest.ReadCounters(p.NSA, p.IfA)
-			if err != nil {
-				t.Fatal(err)
-			}
+			var gen *exec.Cmd
+			before, after := counted(t, p.NSA, p.IfA, func() { gen = runTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 1_000_000) })
 			run.wait(t, 15*time.Second)
 			files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
 			if len(files) != 3 {

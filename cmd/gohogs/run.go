@@ -50,8 +50,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return monitor(ctx, o, stdout, stderr)
 }
 
-// monitor runs trace mode until the refresh count, the duration or a signal
-// ends it.
+// monitor runs trace mode (and --json, and the exporter) until the refresh
+// count, the duration or a signal ends it, on the Monitor's schedule with
+// every cut taken: each block covers exactly one delay, even after a pause,
+// so that a reader's rate × delay is the bytes.
 func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	exporter, err := listenMetrics(o)
 	if err != nil {
@@ -86,79 +88,41 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	}
 	w := newSnapshotWriter(out, o)
 	header := report.Header{Delay: o.delay, ViewMode: int(o.view), Run: report.NewRun(runStart), Seq: 1}
-	if file != nil {
-		if err := w.Line(header.String()); err != nil {
-			return outputError(stderr, err)
-		}
-	}
-
-	// The start-up lines, kept to begin every rotated file with.
-	var startup []string
-	emit := func(lines ...string) error {
-		for _, l := range lines {
-			startup = append(startup, l)
-			if err := w.Line(l); err != nil {
+	// begin writes what every file begins with: the header (not on
+	// stdout), then the start-up lines.
+	begin := func() error {
+		if file != nil {
+			if err := w.Line(header.String()); err != nil {
 				return err
 			}
 		}
-		return nil
+		return writeStartup(w, m.Devices())
 	}
 	for _, d := range m.Devices() {
-		var lines []string
-		for _, a := range d.Addrs {
-			lines = append(lines, "Adding local address: "+a.String())
-		}
 		if d.Err != nil {
 			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", d.Name, d.Err)
-		} else {
-			lines = append(lines, trace.LinkLine(uint32(d.Link)))
-		}
-		if err := emit(lines...); err != nil {
-			return outputError(stderr, err)
 		}
 	}
-	// newFile begins a file: the header, then the start-up lines.
-	newFile := func() error {
-		if err := w.Line(header.String()); err != nil {
-			return err
-		}
-		for _, l := range startup {
-			if err := w.Line(l); err != nil {
-				return err
-			}
-		}
-		return nil
+	if err := begin(); err != nil {
+		return outputError(stderr, err)
 	}
 
-	// Refresh k cuts at start + k × delay (the first at once), and is taken
-	// a moment after its cut so that the capture rings have handed over the
-	// packets stamped before it: each block covers exactly one delay.
-	start := m.Start()
-	k := 0
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	hup := make(chan os.Signal, 1)
-	if file != nil {
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-	}
-	nextRotate := start.Add(o.rotate)
+	nextRotate := m.Start().Add(o.rotate)
 	refreshes := 0
-	refresh := func(now time.Time) error {
-		if file != nil && o.rotate > 0 && !now.Before(nextRotate) {
+	refresh := func(s *trace.Snapshot) error {
+		if file != nil && o.rotate > 0 && !s.Time.Before(nextRotate) {
 			// Between two refreshes: no block is ever split across files.
-			for !now.Before(nextRotate) {
+			for !s.Time.Before(nextRotate) {
 				nextRotate = nextRotate.Add(o.rotate)
 			}
-			if err := file.open(now); err != nil {
+			if err := file.open(s.Time); err != nil {
 				return err
 			}
 			header.Seq++
-			if err := newFile(); err != nil {
+			if err := begin(); err != nil {
 				return err
 			}
 		}
-		s := m.RefreshAt(now)
 		exporter.observe(s)
 		refreshes++
 		if o.gcPeriod > 0 && refreshes%o.gcPeriod == 0 && o.view.IsRate() {
@@ -169,48 +133,77 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		}
 		return w.Refresh(s)
 	}
-	var end time.Time
-	if o.duration > 0 {
-		// Rounded up to whole refreshes, so that every block covers
-		// exactly one delay and rate × delay stays the bytes.
-		n := (o.duration + o.delay - 1) / o.delay
-		end = start.Add(n * o.delay)
-	}
-	for {
-		cut := start.Add(time.Duration(k) * o.delay)
-		last := !end.IsZero() && !cut.Before(end)
-		if err := refresh(cut); err != nil {
-			return outputError(stderr, err)
-		}
-		k++
-		if last || (o.count > 0 && refreshes >= o.count) {
-			return 0
-		}
-		next := start.Add(time.Duration(k) * o.delay)
-		timer.Reset(time.Until(next.Add(gohogs.Settle)))
-	wait:
-		select {
-		case <-timer.C:
-		case err := <-m.CaptureErr():
-			fmt.Fprintln(stderr, "gohogs: capture:", err)
-			return 1
-		case <-hup:
-			// logrotate moved the file away: reopen the name; a new,
-			// empty file begins like every file does.
+	between := make(chan func() error)
+	if file != nil {
+		// SIGHUP: logrotate moved the file away. Reopen the name between two
+		// refreshes; a new, empty file begins like every file does.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		reopen := func() error {
 			if err := file.reopen(); err != nil {
-				return outputError(stderr, err)
+				return err
 			}
 			if st, err := file.f.Stat(); err == nil && st.Size() == 0 {
 				header.Seq++ // the new file is the run's next part
-				if err := newFile(); err != nil {
-					return outputError(stderr, err)
+				return begin()
+			}
+			return nil
+		}
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			for {
+				select {
+				case <-hup:
+				case <-done:
+					return
+				}
+				select {
+				case between <- reopen:
+				case <-done:
+					return
 				}
 			}
-			goto wait
-		case <-ctx.Done():
-			return 0
+		}()
+	}
+	err = m.Run(ctx, gohogs.Schedule{Duration: o.duration, Count: o.count, EveryCut: true, Between: between}, refresh)
+	if cerr := m.Err(); cerr != nil && err == cerr {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if err != nil {
+		return outputError(stderr, err)
+	}
+	return 0
+}
+
+// writeStartup writes nethogs's start-up lines: for each device its local
+// addresses, then (if it opened) its link line. The JSON lines have none.
+func writeStartup(w snapshotWriter, devices []gohogs.Device) error {
+	tw, ok := w.(*trace.Writer)
+	if !ok {
+		return nil
+	}
+	for _, d := range devices {
+		addrs := make([]string, len(d.Addrs))
+		for i, a := range d.Addrs {
+			addrs[i] = a.String()
+		}
+		if d.Err == nil {
+			if err := tw.StartupLines(addrs, uint32(d.Link)); err != nil {
+				return err
+			}
+			continue
+		}
+		// nethogs lists a device's addresses before trying to open it.
+		for _, a := range addrs {
+			if err := tw.Line("Adding local address: " + a); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
 }
 
 // openMonitor selects the devices as nethogs does and opens a Monitor on

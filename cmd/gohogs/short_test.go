@@ -160,6 +160,22 @@ func startStorm(t *testing.T, ns, spec string) (*exec.Cmd, string) {
 	return nil, ""
 }
 
+// storm runs a storm client in ns making conns connections at rate per
+// second to addr, and returns it with ifname's counters in countNS around
+// it.
+func storm(t *testing.T, countNS, ifname, ns, addr string, conns, rate int) (cli *exec.Cmd, before, after netnstest.Counters) {
+	t.Helper()
+	before, after = counted(t, countNS, ifname, func() {
+		var done string
+		cli, done = startStorm(t, ns, fmt.Sprintf("client %s %d %d", addr, conns, rate))
+		if done != fmt.Sprint("done ", conns) {
+			t.Fatalf("client: %q", done)
+		}
+		cli.Wait()
+	})
+	return cli, before, after
+}
+
 // lastTotals returns, per pid, the row of the last block it appears in
 // (with -v 2, its totals).
 func lastTotals(t *testing.T, out string) map[int]traceRow {
@@ -188,15 +204,8 @@ func TestShortConnectionStorms(t *testing.T) {
 			ns := netnstest.NewLoopback(t, "ghT")
 			srv, addr := startStorm(t, ns, "server "+net.JoinHostPort(c.host, "0"))
 			run := startGohogs(t, ns, "-t", "-a", "-v", "2", "-d", "0.5", "--duration", "5s", "lo")
-			time.Sleep(700 * time.Millisecond)
-			before, _ := netnstest.ReadCounters(ns, "lo")
-			cli, done := startStorm(t, ns, fmt.Sprintf("client %s %d %d", addr, c.conns, c.rate))
-			if done != fmt.Sprint("done ", c.conns) {
-				t.Fatalf("client: %q", done)
-			}
-			cli.Wait()
-			time.Sleep(200 * time.Millisecond)
-			after, _ := netnstest.ReadCounters(ns, "lo")
+			run.capturing(t)
+			cli, before, after := storm(t, ns, "lo", ns, addr, c.conns, c.rate)
 			out := run.wait(t, 20*time.Second)
 			wire := float64(after.TxBytes-before.TxBytes) + 14*float64(after.TxPackets-before.TxPackets)
 			rows := lastTotals(t, out)
@@ -237,15 +246,8 @@ func TestShortConnectionStormsVeth(t *testing.T) {
 			}
 			_, addr := startStorm(t, p.NSB, "server "+net.JoinHostPort(host, "0"))
 			run := startGohogs(t, p.NSA, "-t", "-v", "2", "-d", "0.5", "--duration", "5s", p.IfA)
-			time.Sleep(700 * time.Millisecond)
-			before, _ := netnstest.ReadCounters(p.NSA, p.IfA)
-			cli, done := startStorm(t, p.NSA, fmt.Sprintf("client %s %d %d", addr, c.conns, c.rate))
-			if done != fmt.Sprint("done ", c.conns) {
-				t.Fatalf("client: %q", done)
-			}
-			cli.Wait()
-			time.Sleep(200 * time.Millisecond)
-			after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+			run.capturing(t)
+			cli, before, after := storm(t, p.NSA, p.IfA, p.NSA, addr, c.conns, c.rate)
 			out := run.wait(t, 20*time.Second)
 			rows := lastTotals(t, out)
 			cr := rows[cli.Process.Pid]
@@ -268,34 +270,33 @@ func TestShortLivedProcesses(t *testing.T) {
 	p := netnstest.NewPair(t)
 	s := startSinkProc(t, p.NSB, net.JoinHostPort(p.AddrB4.String(), "0"))
 	run := startGohogs(t, p.NSA, "-t", "-v", "2", "-d", "0.5", "--duration", "9s", p.IfA)
-	time.Sleep(700 * time.Millisecond)
-	before, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+	run.capturing(t)
 	var pids []int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := 0; i < 30; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			gen, out := startTraffic(t, p.NSA, "tcp", s, 256<<10, uploadRate)
-			if err := gen.Wait(); err != nil {
-				t.Errorf("generator: %v %s", err, out)
-			}
-			mu.Lock()
-			pids = append(pids, gen.Process.Pid)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	for i := 0; i < 20; i++ {
-		gen, out := startTraffic(t, p.NSA, "tcp", s, 512<<10, uploadRate)
-		if err := gen.Wait(); err != nil {
-			t.Fatalf("generator: %v %s", err, out)
+	before, after := counted(t, p.NSA, p.IfA, func() {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := 0; i < 30; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				gen, out := startTraffic(t, p.NSA, "tcp", s, 256<<10, uploadRate)
+				if err := gen.Wait(); err != nil {
+					t.Errorf("generator: %v %s", err, out)
+				}
+				mu.Lock()
+				pids = append(pids, gen.Process.Pid)
+				mu.Unlock()
+			}()
 		}
-		pids = append(pids, gen.Process.Pid)
-	}
-	time.Sleep(200 * time.Millisecond)
-	after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+		wg.Wait()
+		for i := 0; i < 20; i++ {
+			gen, out := startTraffic(t, p.NSA, "tcp", s, 512<<10, uploadRate)
+			if err := gen.Wait(); err != nil {
+				t.Fatalf("generator: %v %s", err, out)
+			}
+			pids = append(pids, gen.Process.Pid)
+		}
+	})
 	out := run.wait(t, 20*time.Second)
 	rows := lastTotals(t, out)
 	self, _ := os.Executable()
@@ -347,30 +348,29 @@ func TestShortLivedUDP(t *testing.T) {
 		peers = append(peers, startSink(t, ctx, p.NSB, "udp", p.AddrB4.String()).addr)
 	}
 	run := startGohogs(t, p.NSA, "-x", "-C", "-v", "2", "-d", "0.5", "--duration", "5s", p.IfA)
-	time.Sleep(700 * time.Millisecond)
-	before, _ := netnstest.ReadCounters(p.NSA, p.IfA)
-	var mu sync.Mutex
+	run.capturing(t)
 	var pids []int
-	for round := 0; round < 2; round++ {
-		var wg sync.WaitGroup
-		for range 10 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				cmd, done := startStorm(t, p.NSA, "spray "+strings.Join(peers, ",")+" 200000")
-				if done != "done" {
-					t.Errorf("spray: %q", done)
-				}
-				cmd.Wait()
-				mu.Lock()
-				pids = append(pids, cmd.Process.Pid)
-				mu.Unlock()
-			}()
+	before, after := counted(t, p.NSA, p.IfA, func() {
+		var mu sync.Mutex
+		for round := 0; round < 2; round++ {
+			var wg sync.WaitGroup
+			for range 10 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cmd, done := startStorm(t, p.NSA, "spray "+strings.Join(peers, ",")+" 200000")
+					if done != "done" {
+						t.Errorf("spray: %q", done)
+					}
+					cmd.Wait()
+					mu.Lock()
+					pids = append(pids, cmd.Process.Pid)
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
 		}
-		wg.Wait()
-	}
-	time.Sleep(200 * time.Millisecond)
-	after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+	})
 	out := run.wait(t, 20*time.Second)
 	rows := lastTotals(t, out)
 	credited := 0.0

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"math"
 	"os/exec"
 	"testing"
 	"time"
-
-	"github.com/gohogs/gohogs/internal/netnstest"
 )
 
 // TestSideBySideWithNethogs runs nethogs 0.8.7 and gohogs at once on the
@@ -19,16 +16,13 @@ func TestSideBySideWithNethogs(t *testing.T) {
 	if err != nil {
 		t.Skip("nethogs is not installed (apt-get install nethogs)")
 	}
-	p := netnstest.NewPair(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := startSink(t, ctx, p.NSB, "tcp", p.AddrB4.String())
+	p, s := pairWithSink(t, "tcp", "4")
 	nh := startIn(t, p.NSA, nethogs, "-t", "-d", "1", "-c", "9", p.IfA)
 	gh := startGohogs(t, p.NSA, "-t", "-d", "1", "-c", "9", p.IfA)
-	time.Sleep(1500 * time.Millisecond)
-	before, _ := netnstest.ReadCounters(p.NSA, p.IfA)
-	gen := runTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 500_000)
-	after, _ := netnstest.ReadCounters(p.NSA, p.IfA)
+	nh.capturing(t)
+	gh.capturing(t)
+	var gen *exec.Cmd
+	before, after := counted(t, p.NSA, p.IfA, func() { gen = runTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 500_000) })
 	truth := float64(after.TxBytes - before.TxBytes)
 	sums := map[string]float64{}
 	ids := map[string]traceRow{}

@@ -60,20 +60,15 @@ func (p *tmuxPane) keys(keys ...string) {
 	}
 }
 
-// waitFor polls the screen every 50 ms, at most n times, until ok accepts
-// it, and returns it; it fails the test with the last screen otherwise.
+// waitFor polls the screen for n × 50 ms at most until ok accepts it, and
+// returns it; it fails the test with the last screen otherwise.
 func (p *tmuxPane) waitFor(what string, n int, ok func([]string) bool) []string {
 	p.t.Helper()
 	var lines []string
-	for i := 0; i < n; i++ {
-		lines = p.capture()
-		if ok(lines) {
-			return lines
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !poll(time.Duration(n)*50*time.Millisecond, func() bool { lines = p.capture(); return ok(lines) }) {
+		p.t.Fatalf("waiting for %s: the screen is:\n%s", what, strings.Join(lines, "\n"))
 	}
-	p.t.Fatalf("waiting for %s: the screen is:\n%s", what, strings.Join(lines, "\n"))
-	return nil
+	return lines
 }
 
 // screenRow is a process row of the interactive view.
@@ -395,7 +390,7 @@ func TestInteractiveTmuxSuspend(t *testing.T) {
 	if alt, _ := p.tmux("display-message", "-p", "-t", p.target, "#{alternate_on}"); strings.TrimSpace(alt) != "0" {
 		t.Errorf("alternate screen while stopped: %q", alt)
 	}
-	time.Sleep(1200 * time.Millisecond) // a few missed refreshes
+	time.Sleep(1200 * time.Millisecond) // the pause under test: refreshes are missed
 	p.keys("fg", "Enter")
 	// fg: the view takes the terminal back (raw mode again: keys are keys).
 	p.waitTitle()
