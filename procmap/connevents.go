@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gohogs/gohogs/internal/parsenum"
 )
 
 // connEvents follows TCP connects as they happen, through the kernel's
@@ -441,7 +443,7 @@ func (c *connEvents) udpSend(head, body []byte, v6 bool, now time.Time) {
 		if i < 0 {
 			ok = false
 		} else {
-			v, n := parseHexPrefix(body[i+len(sportKey):])
+			v, n := parsenum.HexPrefix(body[i+len(sportKey):])
 			ok = n > 0 && v != 0 && v <= 0xffff
 			ev.sport = uint16(v)
 		}
@@ -620,7 +622,7 @@ func hexAfter(b, key []byte) (uint64, bool) {
 		}
 		i += off
 		if i == 0 || b[i-1] == ' ' {
-			v, n := parseHexPrefix(b[i+len(key):])
+			v, n := parsenum.HexPrefix(b[i+len(key):])
 			return v, n > 0
 		}
 		off = i + len(key)
@@ -769,7 +771,7 @@ func parseHeadBytes(head []byte) (connEvent, bool) {
 	task := head
 	rest := head
 	if open > 0 && closing > open {
-		v, n := parseDecPrefix(bytes.TrimSpace(head[open+1 : closing]))
+		v, n := parsenum.DecPrefix(bytes.TrimSpace(head[open+1 : closing]))
 		if n > 0 {
 			ev.tgid = int(v)
 		}
@@ -780,7 +782,7 @@ func parseHeadBytes(head []byte) (connEvent, bool) {
 	}
 	task = bytes.TrimSpace(task)
 	dash := bytes.LastIndexByte(task, '-')
-	if v, n := parseDecPrefix(task[dash+1:]); n > 0 && n == len(task)-dash-1 {
+	if v, n := parsenum.DecPrefix(task[dash+1:]); n > 0 && n == len(task)-dash-1 {
 		ev.pid = int(v)
 	}
 	// rest: " [CPU] FLAGS TIMESTAMP"
@@ -791,28 +793,4 @@ func parseHeadBytes(head []byte) (connEvent, bool) {
 	flags := bytes.TrimLeft(rest[cpu+1:], " ")
 	ev.process = ev.pid > 0 && len(flags) >= 3 && flags[2] == '.'
 	return ev, true
-}
-
-func parseHexPrefix(b []byte) (v uint64, n int) {
-	for n < len(b) && n < 16 {
-		c := b[n]
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			v = v<<4 | uint64(c-'a'+10)
-		default:
-			return v, n
-		}
-		n++
-	}
-	return v, n
-}
-
-func parseDecPrefix(b []byte) (v uint64, n int) {
-	for n < len(b) && n < 19 && b[n] >= '0' && b[n] <= '9' {
-		v = v*10 + uint64(b[n]-'0')
-		n++
-	}
-	return v, n
 }

@@ -11,6 +11,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+
+	"github.com/gohogs/gohogs/internal/parsenum"
 )
 
 // TCP states as the kernel numbers them (include/net/tcp_states.h), as found
@@ -108,17 +110,17 @@ func parseTableLine(line []byte) (sockEntry, error) {
 	if e.Local.Addr().BitLen() != e.Remote.Addr().BitLen() && !e.Remote.Addr().Unmap().IsUnspecified() && !e.Local.Addr().Unmap().IsUnspecified() {
 		return e, errMalformed
 	}
-	st, ok := parseHex(f[3])
+	st, ok := parsenum.Hex(f[3])
 	if !ok || st > 0xff {
 		return e, errMalformed
 	}
 	e.State = uint8(st)
-	uid, ok := parseDec(f[7])
+	uid, ok := parsenum.Dec(f[7])
 	if !ok || uid > 0xffffffff {
 		return e, errMalformed
 	}
 	e.UID = uint32(uid)
-	if e.Inode, ok = parseDec(f[9]); !ok {
+	if e.Inode, ok = parsenum.Dec(f[9]); !ok {
 		return e, errMalformed
 	}
 	e.Local = unmapAP(e.Local)
@@ -133,7 +135,7 @@ func parseHexAddrPort(b []byte) (netip.AddrPort, error) {
 	if c < 0 || len(b)-c-1 != 4 {
 		return netip.AddrPort{}, errMalformed
 	}
-	port, ok := parseHex(b[c+1:])
+	port, ok := parsenum.Hex(b[c+1:])
 	if !ok {
 		return netip.AddrPort{}, errMalformed
 	}
@@ -141,7 +143,7 @@ func parseHexAddrPort(b []byte) (netip.AddrPort, error) {
 	var addr netip.Addr
 	switch len(a) {
 	case 8:
-		w, ok := parseHex(a)
+		w, ok := parsenum.Hex(a)
 		if !ok {
 			return netip.AddrPort{}, errMalformed
 		}
@@ -151,7 +153,7 @@ func parseHexAddrPort(b []byte) (netip.AddrPort, error) {
 	case 32:
 		var ip [16]byte
 		for i := 0; i < 4; i++ {
-			w, ok := parseHex(a[i*8 : i*8+8])
+			w, ok := parsenum.Hex(a[i*8 : i*8+8])
 			if !ok {
 				return netip.AddrPort{}, errMalformed
 			}
@@ -162,46 +164,6 @@ func parseHexAddrPort(b []byte) (netip.AddrPort, error) {
 		return netip.AddrPort{}, errMalformed
 	}
 	return netip.AddrPortFrom(addr, uint16(port)), nil
-}
-
-// parseHex parses up to 16 hex digits.
-func parseHex(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 16 {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			v = v<<4 | uint64(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			v = v<<4 | uint64(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return v, true
-}
-
-// parseDec parses a non-negative decimal that fits in 64 bits.
-func parseDec(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	var v uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if v > (^uint64(0)-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	return v, true
 }
 
 // unmapAP turns an IPv4-mapped IPv6 address into the plain IPv4 one.

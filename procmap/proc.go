@@ -9,6 +9,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gohogs/gohogs/internal/parsenum"
 )
 
 // maxCmdline is how much of /proc/PID/cmdline is read, as nethogs does
@@ -39,7 +41,7 @@ func parseStat(b []byte) (comm string, start uint64, err error) {
 		if j > i {
 			n++
 			if n == 20 {
-				v, ok := parseDec(rest[i:j])
+				v, ok := parsenum.Dec(rest[i:j])
 				if !ok {
 					return "", 0, fmt.Errorf("parse stat: bad starttime %q", rest[i:j])
 				}
@@ -88,7 +90,7 @@ func parseStatusUID(b []byte) (uint32, error) {
 			if len(f) == 0 {
 				break
 			}
-			v, ok := parseDec(f[0])
+			v, ok := parsenum.Dec(f[0])
 			if !ok || v > 0xffffffff {
 				break
 			}
@@ -104,7 +106,7 @@ func socketInode(link []byte) (uint64, bool) {
 	if !ok || len(rest) < 2 || rest[len(rest)-1] != ']' {
 		return 0, false
 	}
-	return parseDec(rest[:len(rest)-1])
+	return parsenum.Dec(rest[:len(rest)-1])
 }
 
 // nsInode parses a namespace link target "net:[4026531840]".
@@ -113,7 +115,7 @@ func nsInode(link []byte) (uint64, bool) {
 	if !ok || len(rest) < 2 || rest[len(rest)-1] != ']' {
 		return 0, false
 	}
-	return parseDec(rest[:len(rest)-1])
+	return parsenum.Dec(rest[:len(rest)-1])
 }
 
 // readAt reads at most len(buf) bytes of the file name under dirfd.
