@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/internal/procfs"
 )
 
 // buildBigFixture writes a proc tree with nproc processes holding nsock
@@ -85,7 +87,7 @@ func nethogsRefresh(root string) (int, error) {
 			if err != nil {
 				continue
 			}
-			if v, ok := socketInode([]byte(l)); ok {
+			if v, ok := procfs.SocketInode([]byte(l)); ok {
 				inodePid[v] = pid
 			}
 		}
@@ -291,6 +293,7 @@ func BenchmarkResolveKnownFlow(b *testing.B) {
 // per new task.
 func BenchmarkExecIdentity(b *testing.B) {
 	c := newConnEvents(nil)
+	c.proc = hostProc(b)
 	c.execReads.Store(true)
 	pid := os.Getpid()
 	b.Run("exec", func(b *testing.B) {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gohogs/gohogs/internal/parsenum"
+	"github.com/gohogs/gohogs/internal/procfs"
 )
 
 // connEvents follows TCP connects as they happen, through the kernel's
@@ -40,6 +41,7 @@ type connEvents struct {
 	// that the events keep flowing while /proc is read, and a burst of new
 	// processes is read in parallel before they exit.
 	identify func(pid int) (*Process, uint64)
+	proc     procfs.FS // the host's /proc, read by readIdentity
 	sem      chan struct{}
 	done     chan struct{}
 
@@ -185,7 +187,7 @@ const (
 // startConnEvents creates the tracefs instance (mounting tracefs if it is
 // not and mount allows it), enables the tracepoint filtered to SYN_SENT transitions, and reads
 // the events on a goroutine of its own until close.
-func startConnEvents(mount, removeStale bool) (*connEvents, error) {
+func startConnEvents(proc procfs.FS, mount, removeStale bool) (*connEvents, error) {
 	if _, err := os.Stat(filepath.Join(tracefsRoot, "instances")); err != nil {
 		if !mount {
 			return nil, fmt.Errorf("tracefs is not mounted on %s", tracefsRoot)
@@ -211,6 +213,7 @@ func startConnEvents(mount, removeStale bool) (*connEvents, error) {
 		}
 	}
 	c := newConnEvents(nil)
+	c.proc = proc
 	c.dir = dir
 	c.identify = c.readIdentity
 	ev := filepath.Join(dir, "events", "sock", "inet_sock_set_state")
@@ -674,13 +677,7 @@ func tgidOf(tid int) int {
 	if err != nil {
 		return 0
 	}
-	_, rest, ok := strings.Cut(string(b), "\nTgid:")
-	if !ok {
-		return 0
-	}
-	line, _, _ := strings.Cut(rest, "\n")
-	n, _ := strconv.Atoi(strings.TrimSpace(line))
-	return n
+	return procfs.ParseStatusTgid(b)
 }
 
 // readIdentity reads the identity of pid from /proc, without the
@@ -696,16 +693,18 @@ func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
 // readIdentityAs is readIdentity; after an exec (fresh) it reads the
 // identity even if one with the same start time (kept by exec) is known.
 func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
-	dir := "/proc/" + strconv.Itoa(pid)
-	cmdline, cmdErr := os.ReadFile(dir + "/cmdline")
-	b, err := os.ReadFile(dir + "/stat")
+	dir, err := c.proc.OpenPID(pid)
 	if err != nil {
 		return c.remembered(pid)
 	}
-	comm, start, err := parseStat(b)
+	defer dir.Close()
+	buf := make([]byte, procfs.MaxCmdline+4096)
+	cmdline, cmdErr := dir.ReadFile("cmdline", buf[:procfs.MaxCmdline])
+	st, err := dir.Stat(buf[procfs.MaxCmdline:])
 	if err != nil {
 		return c.remembered(pid)
 	}
+	comm, start := string(st.Comm), st.StartTime
 	c.idsMu.Lock()
 	id, ok := c.ids[pid]
 	c.idsMu.Unlock()
@@ -715,18 +714,19 @@ func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
 	}
 	p := &Process{PID: pid, StartTime: start, Name: comm}
 	if cmdErr == nil {
-		p.Name, p.Cmdline = parseCmdline(cmdline, comm)
+		p.Cmdline = procfs.ParseCmdline(cmdline)
+		p.Name = processName(p.Cmdline, comm)
 	}
 	if len(p.Cmdline) == 0 && known {
 		// A zombie (no command line any more): as it was read before.
 		return id.proc, id.netns
 	}
-	if b, err := os.ReadFile(dir + "/status"); err == nil {
-		p.UID, _ = parseStatusUID(b)
+	if b, err := dir.ReadFile("status", buf[procfs.MaxCmdline:]); err == nil {
+		p.UID, _ = procfs.ParseStatusUID(b)
 	}
 	var netns uint64
-	if l, err := os.Readlink(dir + "/ns/net"); err == nil {
-		netns, _ = nsInode([]byte(l))
+	if n, err := dir.Readlink([]byte("ns/net"), buf); err == nil {
+		netns, _ = procfs.NSInode(buf[:n], "net")
 	}
 	c.idsMu.Lock()
 	c.putID(pid, connIdentity{proc: p, netns: netns, when: time.Now()})

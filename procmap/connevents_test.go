@@ -237,6 +237,7 @@ func TestExecIdentity(t *testing.T) {
 		t.Skip("no /proc")
 	}
 	c := newConnEvents(nil)
+	c.proc = hostProc(t)
 	c.execReads.Store(true)
 	ch := startChild(t, "gohogs exec identity", "udp", -1)
 	pid := ch.cmd.Process.Pid

@@ -7,6 +7,8 @@ import (
 	"os"
 	"syscall"
 	"testing"
+
+	"github.com/gohogs/gohogs/internal/procfs"
 )
 
 // inodeOf returns the inode of the socket behind a net.Conn/Listener/PacketConn.
@@ -81,4 +83,14 @@ func mustNotFound(t *testing.T, r *Resolver, f Flow) {
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Resolve(%+v) = %+v, %v; want ErrNotFound", f, o, err)
 	}
+}
+
+// hostProc is the host's /proc.
+func hostProc(t testing.TB) procfs.FS {
+	t.Helper()
+	p, err := procfs.NewFS("/proc")
+	if err != nil {
+		t.Skip(err)
+	}
+	return p
 }

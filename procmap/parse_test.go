@@ -3,9 +3,10 @@ package procmap
 import (
 	"bytes"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/internal/procfs"
 )
 
 func TestParseTableLine(t *testing.T) {
@@ -33,38 +34,26 @@ func TestParseTableLine(t *testing.T) {
 	}
 }
 
-func TestParseStat(t *testing.T) {
-	comm, start, err := parseStat([]byte("42 (a) b) (c d) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 1 1\n"))
-	if err != nil || comm != "a) b) (c d" || start != 777 {
-		t.Fatalf("%q %d %v", comm, start, err)
-	}
-	for _, bad := range []string{"", "42 a R 1", "42 (x) R 1 2 3", "42 (x) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 -5 1"} {
-		if _, _, err := parseStat([]byte(bad)); err == nil {
-			t.Errorf("parseStat(%q): no error", bad)
-		}
-	}
-}
-
-func TestParseCmdline(t *testing.T) {
+// TestProcessName: a process is named as nethogs names it, by argv[0],
+// which may hold '/' and spaces, or by comm when it has none.
+func TestProcessName(t *testing.T) {
 	for _, tc := range []struct {
 		in, comm, name string
-		args           []string
 	}{
-		{"/usr/sbin/sshd\x00-D\x00", "sshd", "/usr/sbin/sshd", []string{"/usr/sbin/sshd", "-D"}},
-		{"sshd: root@pts/0", "sshd", "sshd: root@pts/0", []string{"sshd: root@pts/0"}},
-		{"postgres: writer process   \x00\x00\x00", "postgres", "postgres: writer process   ", []string{"postgres: writer process   "}},
-		{"", "kthreadd", "kthreadd", nil},
-		{"\x00\x00", "kworker/0:1", "kworker/0:1", nil},
-		{"\x00-x\x00", "odd", "odd", []string{"", "-x"}},
+		{"/usr/sbin/sshd\x00-D\x00", "sshd", "/usr/sbin/sshd"},
+		{"sshd: root@pts/0", "sshd", "sshd: root@pts/0"},
+		{"postgres: writer process   \x00\x00\x00", "postgres", "postgres: writer process   "},
+		{"", "kthreadd", "kthreadd"},
+		{"\x00\x00", "kworker/0:1", "kworker/0:1"},
+		{"\x00-x\x00", "odd", "odd"},
 	} {
-		name, args := parseCmdline([]byte(tc.in), tc.comm)
-		if name != tc.name || strings.Join(args, "|") != strings.Join(tc.args, "|") || len(args) != len(tc.args) {
-			t.Errorf("parseCmdline(%q) = %q %q; want %q %q", tc.in, name, args, tc.name, tc.args)
+		if name := processName(procfs.ParseCmdline([]byte(tc.in)), tc.comm); name != tc.name {
+			t.Errorf("processName(%q, %q) = %q; want %q", tc.in, tc.comm, name, tc.name)
 		}
 	}
 	long := bytes.Repeat([]byte("a"), 10000)
-	if name, _ := parseCmdline(long, "c"); len(name) != maxCmdline-1 {
-		t.Errorf("long cmdline: name of %d bytes, want %d as nethogs", len(name), maxCmdline-1)
+	if name := processName(procfs.ParseCmdline(long), "c"); len(name) != procfs.MaxCmdline-1 {
+		t.Errorf("long cmdline: name of %d bytes, want %d as nethogs", len(name), procfs.MaxCmdline-1)
 	}
 }
 
@@ -141,25 +130,5 @@ func FuzzParseTable(f *testing.F) {
 				t.Fatalf("bad entry %+v", e)
 			}
 		}
-	})
-}
-
-func FuzzParseStat(f *testing.F) {
-	f.Add([]byte("42 (a) b) (c d) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 1 1\n"))
-	f.Add([]byte("1 (systemd) S 0 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 2 0 0"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		comm, _, err := parseStat(b)
-		if err == nil && !bytes.Contains(b, []byte("("+comm+")")) {
-			t.Fatalf("comm %q not in input", comm)
-		}
-		name, args := parseCmdline(b, "c")
-		if name == "" || strings.IndexByte(name, 0) >= 0 {
-			t.Fatalf("name %q", name)
-		}
-		if len(args) > 0 && args[0] != name && args[0] != "" {
-			t.Fatalf("name %q argv[0] %q", name, args[0])
-		}
-		_, _ = parseStatusUID(b)
-		_, _ = socketInode(b)
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gohogs/gohogs/internal/netns"
+	"github.com/gohogs/gohogs/internal/procfs"
 )
 
 // Defaults for Options.
@@ -114,7 +115,8 @@ type nsInfo struct {
 // Resolver maps flows to the processes owning their sockets. It is safe for
 // concurrent use; calls are serialized.
 type Resolver struct {
-	root      string
+	proc      procfs.FS
+	live      bool // proc is the host's /proc: the kernel's event sources may be used
 	nsDir     string
 	noNetlink bool
 	fullEvery time.Duration
@@ -148,22 +150,23 @@ type Resolver struct {
 // New returns a Resolver reading opts.ProcRoot. Its own network namespace is
 // the one of the calling thread.
 func New(opts Options) (*Resolver, error) {
+	proc, err := procfs.NewFS(opts.ProcRoot)
+	if err != nil {
+		return nil, fmt.Errorf("procmap: %w", err)
+	}
 	r := &Resolver{
-		root:      opts.ProcRoot,
+		proc:      proc,
+		live:      proc.Root() == "/proc",
 		nsDir:     opts.NetNSDir,
 		noNetlink: opts.NoNetlink,
 		fullEvery: opts.FullScanInterval,
 		youngAge:  youngAge,
-		nowTicks:  bootTicks,
+		nowTicks:  procfs.BootTicks,
 		procs:     make(map[int]*procEntry),
 		inodes:    make(map[uint64]int),
 		ns:        make(map[uint64]*nsInfo),
 		scan:      newScanBufs(),
 	}
-	if r.root == "" {
-		r.root = "/proc"
-	}
-	r.root = filepath.Clean(r.root)
 	if r.nsDir == "" {
 		r.nsDir = "/run/netns"
 	}
@@ -178,19 +181,16 @@ func New(opts Options) (*Resolver, error) {
 		size = DefaultFlowCacheSize
 	}
 	r.cache = newFlowCache(ttl, size)
-	if fi, err := os.Stat(r.root); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("procmap: proc root %q: not a directory (%v)", r.root, err)
-	}
 	buf := make([]byte, 64)
-	if n, err := unix.Readlink(r.root+"/thread-self/ns/net", buf); err == nil {
-		r.selfNS, _ = nsInode(buf[:n])
-	} else if n, err := unix.Readlink(r.root+"/self/ns/net", buf); err == nil {
-		r.selfNS, _ = nsInode(buf[:n])
+	if n, err := unix.Readlink(proc.Path("thread-self/ns/net"), buf); err == nil {
+		r.selfNS, _ = procfs.NSInode(buf[:n], "net")
+	} else if n, err := unix.Readlink(proc.Path("self/ns/net"), buf); err == nil {
+		r.selfNS, _ = procfs.NSInode(buf[:n], "net")
 	}
 	// /proc/net is the main thread's namespace, which need not stay the
 	// one the Resolver was made in (a library user's setns): keep that one
 	// open, to read its tables from inside it when they differ.
-	if r.root == "/proc" && r.selfNS != 0 {
+	if r.live && r.selfNS != 0 {
 		f, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
 			return nil, fmt.Errorf("procmap: own network namespace: %w", err)
@@ -207,15 +207,15 @@ func New(opts Options) (*Resolver, error) {
 	// Index every process now: the first flows then cost an index hit or
 	// a scan of the few new processes, not a scan of all.
 	r.scanNew(0)
-	if !opts.NoConnEvents && r.root == "/proc" {
-		c, err := startConnEvents(opts.MountTracefs, opts.RemoveStaleInstances)
+	if !opts.NoConnEvents && r.live {
+		c, err := startConnEvents(r.proc, opts.MountTracefs, opts.RemoveStaleInstances)
 		if err != nil {
 			r.stats.ConnEventErrors++ // not fatal: the other mechanisms still run
 		} else {
 			r.conns = c
 		}
 	}
-	if !opts.NoProcEvents && r.root == "/proc" {
+	if !opts.NoProcEvents && r.live {
 		var onFirst func(pid, tgid int, exec bool)
 		if r.conns != nil {
 			// Told first, before waiting for r.mu (a scan may hold
@@ -445,7 +445,7 @@ func (r *Resolver) mainNS() uint64 {
 	if err != nil {
 		return 0
 	}
-	ns, _ := nsInode(buf[:n])
+	ns, _ := procfs.NSInode(buf[:n], "net")
 	return ns
 }
 
@@ -540,19 +540,19 @@ func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]sockEntry, error) {
 	ents := r.ents[:0]
 	switch {
 	case ns == nil && r.selfNSFile != nil && r.mainNS() != r.selfNS:
-		err = netns.DoPath(fmt.Sprintf("/proc/self/fd/%d", r.selfNSFile.Fd()), func() error {
+		err = netns.Do(int(r.selfNSFile.Fd()), func() error {
 			var e error
-			ents, m, e = readTables(r.root+"/thread-self/net", proto, ents)
+			ents, m, e = readTables(r.proc.Path("thread-self/net"), proto, ents)
 			return e
 		})
 	case ns == nil:
-		ents, m, err = readTables(r.root+"/net", proto, ents)
+		ents, m, err = readTables(r.proc.Path("net"), proto, ents)
 	case ns.pid > 0:
-		ents, m, err = readTables(r.root+"/"+strconv.Itoa(ns.pid)+"/net", proto, ents)
+		ents, m, err = readTables(r.proc.PIDPath(ns.pid, "net"), proto, ents)
 	default:
 		err = netns.DoPath(ns.path, func() error {
 			var e error
-			ents, m, e = readTables(r.root+"/thread-self/net", proto, ents)
+			ents, m, e = readTables(r.proc.Path("thread-self/net"), proto, ents)
 			return e
 		})
 	}
@@ -607,11 +607,11 @@ func (r *Resolver) nsFor(inode uint64, now time.Time) (*nsInfo, error) {
 
 // netnsOf reads the network namespace inode of pid (0 if unknown).
 func (r *Resolver) netnsOf(pid int) uint64 {
-	n, err := unix.Readlink(r.root+"/"+strconv.Itoa(pid)+"/ns/net", r.scan.link)
+	n, err := unix.Readlink(r.proc.PIDPath(pid, "ns/net"), r.scan.link)
 	if err != nil {
 		return 0
 	}
-	v, _ := nsInode(r.scan.link[:n])
+	v, _ := procfs.NSInode(r.scan.link[:n], "net")
 	return v
 }
 
@@ -677,7 +677,7 @@ func (r *Resolver) diagFor(ns *nsInfo) *diagConn {
 	}
 	p := ns.path
 	if ns.pid > 0 {
-		p = r.root + "/" + strconv.Itoa(ns.pid) + "/ns/net"
+		p = r.proc.PIDPath(ns.pid, "ns/net")
 	}
 	d, err := dialDiag(p)
 	if err != nil {
@@ -688,61 +688,18 @@ func (r *Resolver) diagFor(ns *nsInfo) *diagConn {
 	return d
 }
 
-// listPids lists the numeric entries of the proc root.
-func (r *Resolver) listPids() []int {
-	pids := r.pidBuf[:0]
-	fd, err := unix.Open(r.root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return pids
-	}
-	defer unix.Close(fd)
-	for {
-		n, err := unix.Getdents(fd, r.scan.dent)
-		if err != nil || n <= 0 {
-			break
-		}
-		b := r.scan.dent[:n]
-		for len(b) >= 19 {
-			reclen := int(b[16]) | int(b[17])<<8
-			if reclen < 19 || reclen > len(b) {
-				break
-			}
-			name := b[19:reclen]
-			b = b[reclen:]
-			pid := 0
-			ok := false
-			for _, c := range name {
-				if c == 0 {
-					break
-				}
-				if c < '0' || c > '9' || pid > 1<<30 {
-					ok = false
-					break
-				}
-				pid = pid*10 + int(c-'0')
-				ok = true
-			}
-			if ok && pid > 0 {
-				pids = append(pids, pid)
-			}
-		}
-	}
-	r.pidBuf = pids
-	return pids
-}
-
 // Process returns the identity of pid: name, uid, start time and command
 // line, read from /proc once per (pid, start time). It returns an error
 // wrapping fs.ErrNotExist if the process does not exist.
 func (r *Resolver) Process(pid int) (*Process, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, dirfd, err := r.entry(pid)
+	e, dir, err := r.entry(pid)
 	if err != nil {
 		return nil, fmt.Errorf("procmap: process %d: %w", pid, err)
 	}
-	if dirfd != e.dirfd {
-		unix.Close(dirfd)
+	if dir != e.dir {
+		dir.Close()
 	}
 	return e.proc, nil
 }
