@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gohogs/gohogs/internal/procfs"
+	"github.com/gohogs/gohogs/internal/proctable"
 )
 
 // buildBigFixture writes a proc tree with nproc processes holding nsock
@@ -60,7 +61,7 @@ func buildBigFixture(b *testing.B, nproc, nsock int) string {
 // an inode → pid map. It returns the number of sockets found in fds.
 func nethogsRefresh(root string) (int, error) {
 	conns := make(map[string]uint64)
-	ents, _, err := readTables(root+"/net", 6, nil)
+	ents, _, err := proctable.ReadDir(root+"/net", 6, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gohogs/gohogs/internal/netns"
+	"github.com/gohogs/gohogs/internal/proctable"
 )
 
 // sock_diag (NETLINK_SOCK_DIAG) wire formats, from linux/inet_diag.h.
@@ -85,7 +86,7 @@ var errNoSocket = errors.New("sock_diag: no such socket")
 // UDP it is the socket a datagram from remote to local would be delivered
 // to: connected first, then bound, then wildcard. IPv4 flows find dual-stack
 // IPv6 sockets. The tuple must be unmapped (both IPv4 or both IPv6).
-func (d *diagConn) exact(proto uint8, local, remote netip.AddrPort) (sockEntry, error) {
+func (d *diagConn) exact(proto uint8, local, remote netip.AddrPort) (proctable.Socket, error) {
 	family := uint8(unix.AF_INET6)
 	if local.Addr().Is4() {
 		family = unix.AF_INET
@@ -114,7 +115,7 @@ func (d *diagConn) exact(proto uint8, local, remote netip.AddrPort) (sockEntry, 
 	binary.NativeEndian.PutUint32(b[48:], 0xffffffff) // INET_DIAG_NOCOOKIE
 	binary.NativeEndian.PutUint32(b[52:], 0xffffffff)
 	if _, err := unix.Write(d.fd, m); err != nil {
-		return sockEntry{}, fmt.Errorf("sock_diag send: %w", err)
+		return proctable.Socket{}, fmt.Errorf("sock_diag send: %w", err)
 	}
 	// Replies to earlier requests that timed out are skipped by sequence.
 	for range 16 {
@@ -123,12 +124,12 @@ func (d *diagConn) exact(proto uint8, local, remote netip.AddrPort) (sockEntry, 
 			if err == unix.EINTR {
 				continue
 			}
-			return sockEntry{}, fmt.Errorf("sock_diag receive: %w", err)
+			return proctable.Socket{}, fmt.Errorf("sock_diag receive: %w", err)
 		}
 		for r := d.buf[:n]; len(r) >= unix.NLMSG_HDRLEN; {
 			l := int(binary.NativeEndian.Uint32(r[0:]))
 			if l < unix.NLMSG_HDRLEN || l > len(r) {
-				return sockEntry{}, fmt.Errorf("sock_diag: bad message length %d", l)
+				return proctable.Socket{}, fmt.Errorf("sock_diag: bad message length %d", l)
 			}
 			typ := binary.NativeEndian.Uint16(r[4:])
 			seq := binary.NativeEndian.Uint32(r[8:])
@@ -140,21 +141,21 @@ func (d *diagConn) exact(proto uint8, local, remote netip.AddrPort) (sockEntry, 
 			switch typ {
 			case unix.NLMSG_ERROR:
 				if len(data) < 4 {
-					return sockEntry{}, fmt.Errorf("sock_diag: short error message")
+					return proctable.Socket{}, fmt.Errorf("sock_diag: short error message")
 				}
 				errno := -int32(binary.NativeEndian.Uint32(data))
 				if errno == int32(unix.ENOENT) {
-					return sockEntry{}, errNoSocket
+					return proctable.Socket{}, errNoSocket
 				}
-				return sockEntry{}, fmt.Errorf("sock_diag exact lookup: %w", unix.Errno(errno))
+				return proctable.Socket{}, fmt.Errorf("sock_diag exact lookup: %w", unix.Errno(errno))
 			case sockDiagByFamily:
 				return parseDiagMsg(data)
 			case unix.NLMSG_DONE:
-				return sockEntry{}, errNoSocket
+				return proctable.Socket{}, errNoSocket
 			}
 		}
 	}
-	return sockEntry{}, fmt.Errorf("sock_diag: no reply to request %d", d.seq)
+	return proctable.Socket{}, fmt.Errorf("sock_diag: no reply to request %d", d.seq)
 }
 
 // putAddr writes a in network order into a 16-byte idiag_src/dst field.
@@ -169,8 +170,8 @@ func putAddr(dst []byte, a netip.Addr) {
 }
 
 // parseDiagMsg decodes a struct inet_diag_msg.
-func parseDiagMsg(b []byte) (sockEntry, error) {
-	var e sockEntry
+func parseDiagMsg(b []byte) (proctable.Socket, error) {
+	var e proctable.Socket
 	if len(b) < diagMsgLen {
 		return e, fmt.Errorf("sock_diag: short reply (%d bytes)", len(b))
 	}

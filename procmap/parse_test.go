@@ -9,31 +9,6 @@ import (
 	"github.com/gohogs/gohogs/internal/procfs"
 )
 
-func TestParseTableLine(t *testing.T) {
-	skipBigEndian(t)
-	for _, tc := range []struct {
-		line string
-		want sockEntry
-		ok   bool
-	}{
-		{"   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0",
-			sockEntry{Local: mp("127.0.0.1:631"), Remote: mp("0.0.0.0:0"), State: 10, Inode: 12345}, true},
-		{"   1: 00000000000000000000000001000000:0016 0000000000000000FFFF00000100007F:9C40 01 00000000:00000000 00:00000000 00000000  1000        0 9 1",
-			sockEntry{Local: mp("[::1]:22"), Remote: mp("127.0.0.1:40000"), State: 1, UID: 1000, Inode: 9}, true},
-		{"   2: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0", sockEntry{}, false},
-		{"   3: 0100007F:277 00000000:0000 0A 0 0 0 0 0 1", sockEntry{}, false},
-		{"   4: 0100007F:0277 00000000:0000 0A 0 0 0 -1 0 1", sockEntry{}, false},
-		{"   5: 0100007F:0277 00000000:0000 0A 0 0 0 0 0 99999999999999999999999", sockEntry{}, false},
-		{"0100007F:0277 00000000:0000 0A 0 0 0 0 0 1 2", sockEntry{}, false},
-		{"   6: 0100007F:0277 000000000000000000000000000000000:0000 0A 0 0 0 0 0 1", sockEntry{}, false},
-	} {
-		got, err := parseTableLine([]byte(tc.line))
-		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
-			t.Errorf("%q: got %+v, %v; want %+v ok=%v", tc.line, got, err, tc.want, tc.ok)
-		}
-	}
-}
-
 // TestProcessName: a process is named as nethogs names it, by argv[0],
 // which may hold '/' and spaces, or by comm when it has none.
 func TestProcessName(t *testing.T) {
@@ -114,21 +89,4 @@ func TestFlowCache(t *testing.T) {
 			t.Errorf("key %d (%+v): %+v %v", i, k, o, ok)
 		}
 	}
-}
-
-func FuzzParseTable(f *testing.F) {
-	f.Add([]byte("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0\n"))
-	f.Add([]byte("   1: 00000000000000000000000001000000:0016 0000000000000000FFFF00000100007F:9C40 01 00000000:00000000 00:00000000 00000000  1000        0 9 1\nbad\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ents, bad := parseTable(bytes.NewReader(b), nil)
-		lines := bytes.Count(b, []byte("\n")) + 1
-		if len(ents)+bad > lines {
-			t.Fatalf("%d entries + %d malformed > %d lines", len(ents), bad, lines)
-		}
-		for _, e := range ents {
-			if !e.Local.IsValid() || !e.Remote.IsValid() || e.Local.Addr().Is4In6() || e.Remote.Addr().Is4In6() {
-				t.Fatalf("bad entry %+v", e)
-			}
-		}
-	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gohogs/gohogs/internal/netns"
 	"github.com/gohogs/gohogs/internal/procfs"
+	"github.com/gohogs/gohogs/internal/proctable"
 )
 
 // Defaults for Options.
@@ -143,7 +144,7 @@ type Resolver struct {
 	pidBuf     []int
 	youngBuf   []*procEntry
 	gen        uint64 // counts misses, to read a process once per miss
-	ents       []sockEntry
+	ents       []proctable.Socket
 	stats      Stats
 }
 
@@ -300,8 +301,8 @@ var errClosed = errors.New("procmap: resolver closed")
 
 // normalize unmaps addresses and names the resolver's namespace.
 func (r *Resolver) normalize(f Flow) Flow {
-	f.Local = unmapAP(f.Local)
-	f.Remote = unmapAP(f.Remote)
+	f.Local = netip.AddrPortFrom(f.Local.Addr().Unmap(), f.Local.Port())
+	f.Remote = netip.AddrPortFrom(f.Remote.Addr().Unmap(), f.Remote.Port())
 	if f.NetNS == 0 {
 		f.NetNS = r.selfNS
 	}
@@ -493,7 +494,7 @@ func endpoint(f Flow) Flow {
 }
 
 // owner completes a socket with its process.
-func (r *Resolver) owner(e sockEntry) Owner {
+func (r *Resolver) owner(e proctable.Socket) Owner {
 	o := Owner{Inode: e.Inode, UID: e.UID}
 	o.Process = r.processOf(e.Inode)
 	return o
@@ -503,7 +504,7 @@ func (r *Resolver) owner(e sockEntry) Owner {
 
 // lookupSocket finds the socket matching f in namespace ns (nil: own). With
 // listener set, it finds the TCP listener on f's local address and port.
-func (r *Resolver) lookupSocket(ns *nsInfo, f Flow, listener bool) (sockEntry, bool, error) {
+func (r *Resolver) lookupSocket(ns *nsInfo, f Flow, listener bool) (proctable.Socket, bool, error) {
 	if f.Proto == unix.IPPROTO_TCP || f.Proto == unix.IPPROTO_UDP {
 		if d := r.diagFor(ns); d != nil {
 			remote := f.Remote
@@ -514,12 +515,12 @@ func (r *Resolver) lookupSocket(ns *nsInfo, f Flow, listener bool) (sockEntry, b
 			e, err := d.exact(f.Proto, f.Local, remote)
 			if err == nil {
 				if listener && e.State != tcpListen {
-					return sockEntry{}, false, nil
+					return proctable.Socket{}, false, nil
 				}
 				return e, true, nil
 			}
 			if errors.Is(err, errNoSocket) {
-				return sockEntry{}, false, nil
+				return proctable.Socket{}, false, nil
 			}
 			r.stats.NetlinkErrors++
 			// Fall through to the tables.
@@ -527,14 +528,14 @@ func (r *Resolver) lookupSocket(ns *nsInfo, f Flow, listener bool) (sockEntry, b
 	}
 	ents, err := r.readTables(ns, f.Proto)
 	if err != nil {
-		return sockEntry{}, false, err
+		return proctable.Socket{}, false, err
 	}
 	e, ok := matchTable(ents, f, listener)
 	return e, ok, nil
 }
 
 // readTables reads the /proc/net tables of proto for namespace ns.
-func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]sockEntry, error) {
+func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]proctable.Socket, error) {
 	var m int
 	var err error
 	ents := r.ents[:0]
@@ -542,17 +543,17 @@ func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]sockEntry, error) {
 	case ns == nil && r.selfNSFile != nil && r.mainNS() != r.selfNS:
 		err = netns.Do(int(r.selfNSFile.Fd()), func() error {
 			var e error
-			ents, m, e = readTables(r.proc.Path("thread-self/net"), proto, ents)
+			ents, m, e = proctable.ReadDir(r.proc.Path("thread-self/net"), proto, ents)
 			return e
 		})
 	case ns == nil:
-		ents, m, err = readTables(r.proc.Path("net"), proto, ents)
+		ents, m, err = proctable.ReadDir(r.proc.Path("net"), proto, ents)
 	case ns.pid > 0:
-		ents, m, err = readTables(r.proc.PIDPath(ns.pid, "net"), proto, ents)
+		ents, m, err = proctable.ReadDir(r.proc.PIDPath(ns.pid, "net"), proto, ents)
 	default:
 		err = netns.DoPath(ns.path, func() error {
 			var e error
-			ents, m, e = readTables(r.proc.Path("thread-self/net"), proto, ents)
+			ents, m, e = proctable.ReadDir(r.proc.Path("thread-self/net"), proto, ents)
 			return e
 		})
 	}

@@ -1,4 +1,12 @@
-package procmap
+// Package proctable parses the socket tables of /proc/net: tcp, tcp6, udp,
+// udp6, raw, raw6, icmp and icmp6, which share one column layout.
+//
+// It is hand-written for tolerance: prometheus/procfs's NetTCP/NetUDP fail
+// the whole file on one bad line, know nothing of raw and icmp, and
+// allocate a struct with net.IP slices per row. Here a malformed line is
+// skipped and counted, never fatal, and a row costs no allocation beyond
+// the slice it is appended to.
+package proctable
 
 import (
 	"bufio"
@@ -15,38 +23,31 @@ import (
 	"github.com/gohogs/gohogs/internal/parsenum"
 )
 
-// TCP states as the kernel numbers them (include/net/tcp_states.h), as found
-// in /proc/net/tcp and in sock_diag replies.
-const (
-	tcpEstablished = 1
-	tcpSynRecv     = 3
-	tcpTimeWait    = 6
-	tcpClose       = 7
-	tcpListen      = 10
-)
-
-// sockEntry is one row of a socket table, from /proc/net/* or sock_diag.
-type sockEntry struct {
-	Local, Remote netip.AddrPort // IPv4-mapped addresses are unmapped
-	State         uint8
-	UID           uint32
-	Inode         uint64
-	Raw           bool // from /proc/net/raw{,6}: Local's port is the protocol
+// Socket is one row of a socket table.
+type Socket struct {
+	// Local and Remote are the two ends; IPv4-mapped addresses are
+	// unmapped. For a raw socket Local's port is its protocol, for a ping
+	// socket (icmp, icmp6) its echo identifier.
+	Local, Remote netip.AddrPort
+	// State is the TCP state as the kernel numbers it
+	// (include/net/tcp_states.h; 10 is LISTEN), 7 (CLOSE) for an unbound
+	// datagram socket.
+	State uint8
+	UID   uint32
+	Inode uint64
+	// Raw is set for the rows of raw and raw6.
+	Raw bool
 }
 
-// errMalformed marks a /proc/net line that could not be parsed.
-var errMalformed = errors.New("malformed socket table line")
+// ErrMalformed marks a line that could not be parsed.
+var ErrMalformed = errors.New("malformed socket table line")
 
-// parseTable reads a /proc/net/{tcp,tcp6,udp,udp6,raw,raw6,icmp,icmp6} file:
-// the header line, then one socket a line. It appends every well-formed row
-// to out and returns the number of malformed lines skipped. Parsing stops
-// (without error) at the first read error; the rows read so far are kept.
-//
-// prometheus/procfs has NetTCP/NetUDP parsers, but they fail the whole file
-// on one bad line, know nothing of raw/icmp, and allocate a struct with
-// net.IP slices per row; all eight files share one column layout, so this one
-// hand-written parser serves them all.
-func parseTable(r io.Reader, out []sockEntry) ([]sockEntry, int) {
+// Parse reads a socket table: the header line, then one socket a line. It
+// appends every well-formed row to out and returns the number of malformed
+// lines skipped. Parsing stops (without error) at the first read error or
+// over-long line, counted as one malformed line; the rows read so far are
+// kept.
+func Parse(r io.Reader, out []Socket) ([]Socket, int) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
 	malformed := 0
@@ -63,7 +64,7 @@ func parseTable(r io.Reader, out []sockEntry) ([]sockEntry, int) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		e, err := parseTableLine(line)
+		e, err := ParseLine(line)
 		if err != nil {
 			malformed++
 			continue
@@ -71,16 +72,15 @@ func parseTable(r io.Reader, out []sockEntry) ([]sockEntry, int) {
 		out = append(out, e)
 	}
 	if sc.Err() != nil {
-		// An over-long line: count it and stop; what was read is kept.
 		malformed++
 	}
 	return out, malformed
 }
 
-// parseTableLine parses one data line: "sl: local remote st tx:rx tr:when
+// ParseLine parses one data line: "sl: local remote st tx:rx tr:when
 // retrnsmt uid timeout inode ...".
-func parseTableLine(line []byte) (sockEntry, error) {
-	var e sockEntry
+func ParseLine(line []byte) (Socket, error) {
+	var e Socket
 	var f [10][]byte
 	n := 0
 	for i := 0; i < len(line) && n < len(f); {
@@ -98,7 +98,7 @@ func parseTableLine(line []byte) (sockEntry, error) {
 		i = j
 	}
 	if n < len(f) || len(f[0]) < 2 || f[0][len(f[0])-1] != ':' {
-		return e, errMalformed
+		return e, ErrMalformed
 	}
 	var err error
 	if e.Local, err = parseHexAddrPort(f[1]); err != nil {
@@ -108,23 +108,23 @@ func parseTableLine(line []byte) (sockEntry, error) {
 		return e, err
 	}
 	if e.Local.Addr().BitLen() != e.Remote.Addr().BitLen() && !e.Remote.Addr().Unmap().IsUnspecified() && !e.Local.Addr().Unmap().IsUnspecified() {
-		return e, errMalformed
+		return e, ErrMalformed
 	}
 	st, ok := parsenum.Hex(f[3])
 	if !ok || st > 0xff {
-		return e, errMalformed
+		return e, ErrMalformed
 	}
 	e.State = uint8(st)
 	uid, ok := parsenum.Dec(f[7])
 	if !ok || uid > 0xffffffff {
-		return e, errMalformed
+		return e, ErrMalformed
 	}
 	e.UID = uint32(uid)
 	if e.Inode, ok = parsenum.Dec(f[9]); !ok {
-		return e, errMalformed
+		return e, ErrMalformed
 	}
-	e.Local = unmapAP(e.Local)
-	e.Remote = unmapAP(e.Remote)
+	e.Local = netip.AddrPortFrom(e.Local.Addr().Unmap(), e.Local.Port())
+	e.Remote = netip.AddrPortFrom(e.Remote.Addr().Unmap(), e.Remote.Port())
 	return e, nil
 }
 
@@ -133,11 +133,11 @@ func parseTableLine(line []byte) (sockEntry, error) {
 func parseHexAddrPort(b []byte) (netip.AddrPort, error) {
 	c := bytes.IndexByte(b, ':')
 	if c < 0 || len(b)-c-1 != 4 {
-		return netip.AddrPort{}, errMalformed
+		return netip.AddrPort{}, ErrMalformed
 	}
 	port, ok := parsenum.Hex(b[c+1:])
 	if !ok {
-		return netip.AddrPort{}, errMalformed
+		return netip.AddrPort{}, ErrMalformed
 	}
 	a := b[:c]
 	var addr netip.Addr
@@ -145,7 +145,7 @@ func parseHexAddrPort(b []byte) (netip.AddrPort, error) {
 	case 8:
 		w, ok := parsenum.Hex(a)
 		if !ok {
-			return netip.AddrPort{}, errMalformed
+			return netip.AddrPort{}, ErrMalformed
 		}
 		var ip [4]byte
 		binary.NativeEndian.PutUint32(ip[:], uint32(w))
@@ -155,27 +155,21 @@ func parseHexAddrPort(b []byte) (netip.AddrPort, error) {
 		for i := 0; i < 4; i++ {
 			w, ok := parsenum.Hex(a[i*8 : i*8+8])
 			if !ok {
-				return netip.AddrPort{}, errMalformed
+				return netip.AddrPort{}, ErrMalformed
 			}
 			binary.NativeEndian.PutUint32(ip[i*4:], uint32(w))
 		}
 		addr = netip.AddrFrom16(ip)
 	default:
-		return netip.AddrPort{}, errMalformed
+		return netip.AddrPort{}, ErrMalformed
 	}
 	return netip.AddrPortFrom(addr, uint16(port)), nil
 }
 
-// unmapAP turns an IPv4-mapped IPv6 address into the plain IPv4 one.
-func unmapAP(ap netip.AddrPort) netip.AddrPort {
-	if ap.Addr().Is4In6() {
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return ap
-}
-
-// tableFiles lists the /proc/net files that hold sockets of protocol proto.
-func tableFiles(proto uint8) []string {
+// Files lists the tables that hold the sockets of IP protocol proto: TCP
+// (6) and UDP (17) their own, ICMP (1) and ICMPv6 (58) the ping sockets
+// then the raw ones, any other protocol the raw ones.
+func Files(proto uint8) []string {
 	switch proto {
 	case 6:
 		return []string{"tcp", "tcp6"}
@@ -190,12 +184,15 @@ func tableFiles(proto uint8) []string {
 	}
 }
 
-// readTables reads the socket tables of proto from directory dir (a
-// /proc/.../net directory). Missing files (no IPv6, no module) are skipped.
-func readTables(dir string, proto uint8, out []sockEntry) ([]sockEntry, int, error) {
+// ReadDir reads the tables of proto (see Files) from dir, a /proc/net,
+// /proc/PID/net or /proc/thread-self/net directory, appending their rows to
+// out; it returns the number of malformed lines skipped. A missing table
+// (no IPv6, a module not loaded) is skipped; the first other error is
+// returned after the other tables were read.
+func ReadDir(dir string, proto uint8, out []Socket) ([]Socket, int, error) {
 	malformed := 0
 	var firstErr error
-	for _, name := range tableFiles(proto) {
+	for _, name := range Files(proto) {
 		fh, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) && firstErr == nil {
@@ -205,7 +202,7 @@ func readTables(dir string, proto uint8, out []sockEntry) ([]sockEntry, int, err
 		}
 		var m int
 		n0 := len(out)
-		out, m = parseTable(fh, out)
+		out, m = Parse(fh, out)
 		if name == "raw" || name == "raw6" {
 			for i := n0; i < len(out); i++ {
 				out[i].Raw = true
