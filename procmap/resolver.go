@@ -5,113 +5,20 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gohogs/gohogs/internal/netns"
 	"github.com/gohogs/gohogs/internal/procfs"
 	"github.com/gohogs/gohogs/internal/proctable"
+	"github.com/gohogs/gohogs/internal/sockdiag"
 )
 
-// Defaults for Options.
-const (
-	DefaultFullScanInterval = 100 * time.Millisecond
-	DefaultFlowCacheTTL     = 2 * time.Minute
-	DefaultFlowCacheSize    = 4096
-	hotPids                 = 4
-	nsIdle                  = 30 * time.Second
-)
-
-// Options configures a Resolver.
-type Options struct {
-	// ProcRoot is the proc file system to read; default "/proc". Tests
-	// point it at fixture trees in testdata/.
-	ProcRoot string
-	// NoNetlink disables sock_diag: socket tables are read from
-	// /proc/net/* only (fixtures use this).
-	NoNetlink bool
-	// NetNSDir holds named network namespaces (ip netns); default
-	// "/run/netns". Flows of a namespace that no process lives in are
-	// resolved through it.
-	NetNSDir string
-	// FullScanInterval is the least time between two full scans of every
-	// process's fds; default DefaultFullScanInterval. Negative: no limit.
-	FullScanInterval time.Duration
-	// FlowCacheTTL is how long the owner of a flow is remembered after it
-	// was last seen live; default DefaultFlowCacheTTL (longer than the 60 s
-	// of TCP TIME_WAIT).
-	FlowCacheTTL time.Duration
-	// NoProcEvents disables the netlink process connector (fork/exec
-	// events, root only), used when ProcRoot is "/proc" to scan new
-	// processes first and to re-read the identity of exec'd ones.
-	NoProcEvents bool
-	// NoConnEvents disables the TCP connect and UDP send tracepoints
-	// (tracefs; needs root). They name the process of a connection that
-	// closed, or a UDP sender that exited, before it could be looked up.
-	NoConnEvents bool
-	// FlowCacheSize bounds the number of remembered flows; default
-	// DefaultFlowCacheSize. The oldest are forgotten first. An entry
-	// costs about 300 bytes; it serves a flow looked up again after its
-	// socket is gone, which a monitor does when it forgot the flow (gohogs
-	// forgets a closed one 2 s after its last packet), so a few seconds
-	// of flows at the highest rate are enough: 4096 is 1.4 s at 3000 new
-	// flows a second (16384 were 5 MB there), 2 minutes below 34 a second.
-	FlowCacheSize int
-
-	// The Resolver changes nothing on the host unless the caller allows it
-	// here; the gohogs command allows all three.
-
-	// MountTracefs mounts tracefs on /sys/kernel/tracing when it is not
-	// mounted there (the connect events need it).
-	MountTracefs bool
-	// RaisePriority runs the process connector's thread at nice -10 (with
-	// CAP_SYS_NICE), so that an exec'd process is read before it exits
-	// while new processes keep every CPU busy.
-	RaisePriority bool
-	// RemoveStaleInstances removes the tracefs instances that gohogs
-	// processes which have died left behind.
-	RemoveStaleInstances bool
-}
-
-// Stats are counters for diagnostics, totals since New.
-type Stats struct {
-	Lookups           uint64 // Resolve calls
-	Hits              uint64 // Resolve calls that returned an owner
-	Misses            uint64 // Resolve calls that returned ErrNotFound
-	CacheHits         uint64 // owners answered from the flow cache (socket gone)
-	ListenerFallbacks uint64 // flows credited to the listening socket (not yet accepted)
-	NoProcess         uint64 // sockets found whose process could not be seen
-	NetlinkQueries    uint64 // sock_diag requests sent
-	NetlinkErrors     uint64 // sock_diag failures (then /proc/net is read)
-	TableReads        uint64 // /proc/net/* socket tables read
-	MalformedLines    uint64 // /proc/net lines skipped as malformed
-	PartialScans      uint64 // scans of hot and new processes only
-	FullScans         uint64 // scans of every process's fds
-	ScansSkipped      uint64 // full scans not made: the socket closed meanwhile
-	ProcsScanned      uint64 // /proc/PID/fd directories read
-	Unreadable        uint64 // fd directories not readable (EACCES)
-	ProcEvents        uint64 // fork/exec events from the process connector
-	ProcEventErrors   uint64 // process connector failures (events lost)
-	ConnEvents        uint64 // TCP connect and UDP send tracepoint events read
-	ConnEventErrors   uint64 // tracepoint unavailable, or lines not understood
-	ConnEventHits     uint64 // flows named by a connect or send event when nothing else could
-	ConnEventLost     uint64 // events whose process exited before it could be read
-	Processes         int    // processes currently indexed
-	Sockets           int    // socket inodes currently indexed
-	CachedFlows       int    // flows currently remembered
-}
-
-// nsInfo locates a network namespace other than the resolver's own.
-type nsInfo struct {
-	pid      int    // a process living in it, 0 if none is known
-	path     string // an nsfs file naming it (/run/netns/NAME), when pid is 0
-	diag     *diagConn
-	lastUsed time.Time
-}
+// hotPids is how many of the processes that owned the latest resolved
+// sockets are "hot" (scanned first, their /proc/PID kept open).
+const hotPids = 4
 
 // Resolver maps flows to the processes owning their sockets. It is safe for
 // concurrent use; calls are serialized.
@@ -127,7 +34,7 @@ type Resolver struct {
 
 	mu       sync.Mutex
 	closed   bool
-	diag     *diagConn // sock_diag in the resolver's own namespace
+	diag     *sockdiag.Conn // sock_diag in the resolver's own namespace
 	procs    map[int]*procEntry
 	inodes   map[uint64]int // socket inode → pid
 	hot      []int          // pids that most recently owned a resolved socket
@@ -199,7 +106,7 @@ func New(opts Options) (*Resolver, error) {
 		r.selfNSFile = f
 	}
 	if !r.noNetlink {
-		d, err := dialDiag("")
+		d, err := sockdiag.Dial("")
 		if err != nil {
 			return nil, fmt.Errorf("procmap: %w", err)
 		}
@@ -438,18 +345,6 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 		f.Proto, f.Local, f.Remote, f.NetNS, state, ErrNotFound)
 }
 
-// mainNS is the network namespace of the main thread, whose tables
-// /proc/net shows.
-func (r *Resolver) mainNS() uint64 {
-	buf := make([]byte, 64)
-	n, err := unix.Readlink("/proc/self/ns/net", buf)
-	if err != nil {
-		return 0
-	}
-	ns, _ := procfs.NSInode(buf[:n], "net")
-	return ns
-}
-
 // connected returns the process that a connect event says opened the TCP
 // flow f (or a send event says sent from its UDP port), or nil.
 func (r *Resolver) connected(f Flow, now time.Time) *Process {
@@ -494,199 +389,10 @@ func endpoint(f Flow) Flow {
 }
 
 // owner completes a socket with its process.
-func (r *Resolver) owner(e proctable.Socket) Owner {
+func (r *Resolver) owner(e socket) Owner {
 	o := Owner{Inode: e.Inode, UID: e.UID}
 	o.Process = r.processOf(e.Inode)
 	return o
-}
-
-// ---- socket tables ----
-
-// lookupSocket finds the socket matching f in namespace ns (nil: own). With
-// listener set, it finds the TCP listener on f's local address and port.
-func (r *Resolver) lookupSocket(ns *nsInfo, f Flow, listener bool) (proctable.Socket, bool, error) {
-	if f.Proto == unix.IPPROTO_TCP || f.Proto == unix.IPPROTO_UDP {
-		if d := r.diagFor(ns); d != nil {
-			remote := f.Remote
-			if listener || !remote.Addr().IsValid() {
-				remote = netip.AddrPortFrom(unspecified(f.Local.Addr()), 0)
-			}
-			r.stats.NetlinkQueries++
-			e, err := d.exact(f.Proto, f.Local, remote)
-			if err == nil {
-				if listener && e.State != tcpListen {
-					return proctable.Socket{}, false, nil
-				}
-				return e, true, nil
-			}
-			if errors.Is(err, errNoSocket) {
-				return proctable.Socket{}, false, nil
-			}
-			r.stats.NetlinkErrors++
-			// Fall through to the tables.
-		}
-	}
-	ents, err := r.readTables(ns, f.Proto)
-	if err != nil {
-		return proctable.Socket{}, false, err
-	}
-	e, ok := matchTable(ents, f, listener)
-	return e, ok, nil
-}
-
-// readTables reads the /proc/net tables of proto for namespace ns.
-func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]proctable.Socket, error) {
-	var m int
-	var err error
-	ents := r.ents[:0]
-	switch {
-	case ns == nil && r.selfNSFile != nil && r.mainNS() != r.selfNS:
-		err = netns.Do(int(r.selfNSFile.Fd()), func() error {
-			var e error
-			ents, m, e = proctable.ReadDir(r.proc.Path("thread-self/net"), proto, ents)
-			return e
-		})
-	case ns == nil:
-		ents, m, err = proctable.ReadDir(r.proc.Path("net"), proto, ents)
-	case ns.pid > 0:
-		ents, m, err = proctable.ReadDir(r.proc.PIDPath(ns.pid, "net"), proto, ents)
-	default:
-		err = netns.DoPath(ns.path, func() error {
-			var e error
-			ents, m, e = proctable.ReadDir(r.proc.Path("thread-self/net"), proto, ents)
-			return e
-		})
-	}
-	r.ents = ents[:0]
-	r.stats.TableReads++
-	r.stats.MalformedLines += uint64(m)
-	if err != nil {
-		return nil, fmt.Errorf("procmap: %w", err)
-	}
-	return ents, nil
-}
-
-func unspecified(a netip.Addr) netip.Addr {
-	if a.Is4() {
-		return netip.IPv4Unspecified()
-	}
-	return netip.IPv6Unspecified()
-}
-
-// ---- namespaces ----
-
-// nsFor returns the namespace of inode, nil for the resolver's own.
-func (r *Resolver) nsFor(inode uint64, now time.Time) (*nsInfo, error) {
-	if inode == r.selfNS {
-		return nil, nil
-	}
-	r.expireNS(now)
-	if n, ok := r.ns[inode]; ok {
-		// The representative process may be gone, its pid reused.
-		if n.pid > 0 && r.netnsOf(n.pid) != inode {
-			n.pid = 0
-		}
-		if n.pid > 0 || n.path != "" {
-			n.lastUsed = now
-			return n, nil
-		}
-		if n.diag != nil {
-			n.diag.Close()
-		}
-		delete(r.ns, inode)
-	}
-	if r.fullEvery < 0 || now.Sub(r.lastNS) >= r.fullEvery {
-		r.lastNS = now
-		r.discoverNS()
-		if n, ok := r.ns[inode]; ok {
-			n.lastUsed = now
-			return n, nil
-		}
-	}
-	return nil, fmt.Errorf("procmap: network namespace %d not found: %w", inode, ErrNotFound)
-}
-
-// netnsOf reads the network namespace inode of pid (0 if unknown).
-func (r *Resolver) netnsOf(pid int) uint64 {
-	n, err := unix.Readlink(r.proc.PIDPath(pid, "ns/net"), r.scan.link)
-	if err != nil {
-		return 0
-	}
-	v, _ := procfs.NSInode(r.scan.link[:n], "net")
-	return v
-}
-
-// discoverNS learns the namespaces of the processes (new ones first scanned)
-// and the named namespaces in NetNSDir.
-func (r *Resolver) discoverNS() {
-	r.scanNew(0)
-	now := time.Now()
-	for pid, e := range r.procs {
-		if e.netns == 0 || e.netns == r.selfNS || r.netnsOf(pid) != e.netns {
-			continue // ours, or the process moved or its pid was reused
-		}
-		if n, ok := r.ns[e.netns]; ok {
-			if n.pid == 0 {
-				n.pid = pid
-			}
-			continue
-		}
-		r.ns[e.netns] = &nsInfo{pid: pid, lastUsed: now}
-	}
-	ents, err := os.ReadDir(r.nsDir)
-	if err != nil {
-		return
-	}
-	for _, de := range ents {
-		p := filepath.Join(r.nsDir, de.Name())
-		var st unix.Stat_t
-		if unix.Stat(p, &st) != nil || st.Ino == r.selfNS {
-			continue
-		}
-		if n, ok := r.ns[st.Ino]; ok {
-			n.path = p
-			continue
-		}
-		r.ns[st.Ino] = &nsInfo{path: p, lastUsed: now}
-	}
-}
-
-// expireNS forgets namespaces unused for a while, closing their netlink
-// sockets (which would otherwise keep the namespaces alive).
-func (r *Resolver) expireNS(now time.Time) {
-	for ino, n := range r.ns {
-		if now.Sub(n.lastUsed) > nsIdle {
-			if n.diag != nil {
-				n.diag.Close()
-			}
-			delete(r.ns, ino)
-		}
-	}
-}
-
-// diagFor returns the sock_diag socket for ns, opening it inside the
-// namespace if needed; nil when netlink is off or fails.
-func (r *Resolver) diagFor(ns *nsInfo) *diagConn {
-	if r.noNetlink {
-		return nil
-	}
-	if ns == nil {
-		return r.diag
-	}
-	if ns.diag != nil {
-		return ns.diag
-	}
-	p := ns.path
-	if ns.pid > 0 {
-		p = r.proc.PIDPath(ns.pid, "ns/net")
-	}
-	d, err := dialDiag(p)
-	if err != nil {
-		r.stats.NetlinkErrors++
-		return nil
-	}
-	ns.diag = d
-	return d
 }
 
 // Process returns the identity of pid: name, uid, start time and command
