@@ -2,7 +2,6 @@ package procmap
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -12,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 func TestParseConnEvent(t *testing.T) {
@@ -317,33 +314,6 @@ func FuzzConnEventLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c.handle(b, now)
 	})
-}
-
-// TestEachProcEvent: connector messages (a thread's fork, a process's fork,
-// an exec, a truncated one) as the kernel lays them out (linux/cn_proc.h).
-func TestEachProcEvent(t *testing.T) {
-	msg := func(what uint32, a, b, c, d uint32) []byte {
-		m := make([]byte, unix.NLMSG_HDRLEN+cnMsgLen+40)
-		binary.NativeEndian.PutUint32(m[0:], uint32(len(m)))
-		ev := m[unix.NLMSG_HDRLEN+cnMsgLen:]
-		binary.NativeEndian.PutUint32(ev[0:], what)
-		for i, v := range []uint32{a, b, c, d} {
-			binary.NativeEndian.PutUint32(ev[16+4*i:], v)
-		}
-		return m
-	}
-	var buf []byte
-	buf = append(buf, msg(procEventFork, 10, 10, 11, 10)...) // thread 11 of 10
-	buf = append(buf, msg(procEventFork, 10, 10, 12, 12)...) // process 12
-	buf = append(buf, msg(procEventExec, 12, 12, 0, 0)...)
-	buf = append(buf, msg(0x80000000, 1, 1, 1, 1)...) // exit: ignored
-	buf = append(buf, msg(procEventFork, 1, 1, 1, 1)[:unix.NLMSG_HDRLEN+cnMsgLen+20]...)
-	var got []string
-	eachProcEvent(buf, func(pid, tgid int, exec bool) { got = append(got, fmt.Sprint(pid, tgid, exec)) })
-	want := []string{"11 10 false", "12 12 false", "12 12 true"}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("got %q, want %q", got, want)
-	}
 }
 
 // TestConnEventAfterCache: a client port given to a new connection to the

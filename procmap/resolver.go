@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gohogs/gohogs/internal/proccon"
 	"github.com/gohogs/gohogs/internal/procfs"
 	"github.com/gohogs/gohogs/internal/proctable"
 	"github.com/gohogs/gohogs/internal/sockdiag"
@@ -42,8 +43,8 @@ type Resolver struct {
 	lastNS   time.Time
 	ns       map[uint64]*nsInfo
 	cache    flowCache
-	events   *procEvents // nil without the process connector
-	conns    *connEvents // nil without the connect tracepoint
+	events   *proccon.Conn // nil without the process connector
+	conns    *connEvents   // nil without the connect tracepoint
 	// selfNSFile holds the resolver's namespace open (live /proc only).
 	selfNSFile *os.File
 	fresh      []int // pids reported by the connector, not scanned yet
@@ -124,20 +125,8 @@ func New(opts Options) (*Resolver, error) {
 		}
 	}
 	if !opts.NoProcEvents && r.live {
-		var onFirst func(pid, tgid int, exec bool)
-		if r.conns != nil {
-			// Told first, before waiting for r.mu (a scan may hold
-			// it): an exec'd process's identity is read at once.
-			onFirst = r.conns.procEvent
-		}
-		ev, err := startProcEvents(r.onProcEvent, onFirst, r.onProcEventError, opts.RaisePriority)
-		if err != nil {
+		if err := r.startProcEvents(opts.RaisePriority); err != nil {
 			r.stats.ProcEventErrors++ // not fatal: /proc listings find new processes
-		} else {
-			r.events = ev
-			if r.conns != nil {
-				r.conns.forks.Store(true)
-			}
 		}
 	}
 	return r, nil
