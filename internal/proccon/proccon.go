@@ -131,12 +131,18 @@ func (c *Conn) ThreadID() int { return int(c.tid.Load()) }
 
 func (c *Conn) loop(handle func([]Event), onError func(error), opts Options, started chan<- struct{}) {
 	defer c.done.Done()
-	// The thread ends with the goroutine (it is never unlocked), and its
-	// priority with it.
+	// The thread is never unlocked: it ends with the goroutine, unless it
+	// is the main thread, which the runtime keeps (parked): its priority
+	// is put back first.
 	runtime.LockOSThread()
-	c.tid.Store(int32(unix.Gettid()))
+	tid := unix.Gettid()
+	c.tid.Store(int32(tid))
 	if opts.Nice != 0 {
-		_ = unix.Setpriority(unix.PRIO_PROCESS, unix.Gettid(), opts.Nice)
+		// getpriority(2)'s raw value is 20 - nice.
+		if prio, err := unix.Getpriority(unix.PRIO_PROCESS, tid); err == nil &&
+			unix.Setpriority(unix.PRIO_PROCESS, tid, opts.Nice) == nil {
+			defer unix.Setpriority(unix.PRIO_PROCESS, tid, 20-prio)
+		}
 	}
 	close(started)
 	buf := make([]byte, 64*1024)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -91,6 +92,22 @@ func TestLive(t *testing.T) {
 			defer func() {
 				if err := c.Close(); err != nil {
 					t.Error(err)
+				}
+				// The thread ends, or (the main thread, kept by the
+				// runtime) is back at nice 0.
+				for deadline := time.Now().Add(5 * time.Second); ; {
+					b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(c.ThreadID()) + "/stat")
+					if err != nil {
+						break
+					}
+					if st, err := procfs.ParseStat(b); err == nil && st.Nice == 0 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Errorf("after Close, the reader's thread is still at nice %d", nice)
+						break
+					}
+					runtime.Gosched()
 				}
 			}()
 			if got := threadNice(t, c.ThreadID()); got != nice {
