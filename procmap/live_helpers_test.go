@@ -2,11 +2,13 @@ package procmap
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gohogs/gohogs/internal/procfs"
 )
@@ -93,4 +95,57 @@ func hostProc(t testing.TB) procfs.FS {
 		t.Skip(err)
 	}
 	return p
+}
+
+// eventually waits until cond holds, polling it, at most d; it reports
+// whether cond held.
+func eventually(t *testing.T, d time.Duration, cond func() bool) bool {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(d)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return cond()
+		}
+	}
+	return true
+}
+
+// listen listens on addr (network tcp4 or tcp6) until the test ends.
+func listen(t *testing.T, network, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// serveShort serves n short connections on ln, one after the other, as
+// the "shortconn" child makes them: it reads the client's byte, calls fn
+// with the client's end of the flow, answers and closes. The function it
+// returns waits for the server to end (after n connections, or ln closed).
+func serveShort(t *testing.T, ln net.Listener, n int, fn func(client Flow)) (wait func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < n; i++ {
+			s, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.SetDeadline(time.Now().Add(5 * time.Second))
+			b := make([]byte, 1)
+			io.ReadFull(s, b)
+			fn(Flow{Proto: 6, Local: ap(s.RemoteAddr()), Remote: ap(s.LocalAddr())})
+			s.Write(b)
+			s.Close()
+		}
+	}()
+	return func() { <-done }
 }

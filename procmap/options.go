@@ -83,7 +83,17 @@ type Stats struct {
 	ConnEventErrors   uint64 // tracepoint unavailable, or lines not understood
 	ConnEventHits     uint64 // flows named by a connect or send event when nothing else could
 	ConnEventLost     uint64 // events whose process exited before it could be read
+	ConnEventsDropped uint64 // events the kernel dropped, its trace buffer full
 	Processes         int    // processes currently indexed
 	Sockets           int    // socket inodes currently indexed
 	CachedFlows       int    // flows currently remembered
+
+	// ConnEventsErr says why the connect and send events do not run (nil
+	// while they do, or with Options.NoConnEvents): tracefs not mounted
+	// and Options.MountTracefs off, no permission, a kernel without the
+	// tracepoints. The rest of the Resolver works without them.
+	ConnEventsErr error
+	// ProcEventsErr says why the process connector does not run (nil
+	// while it does, or with Options.NoProcEvents).
+	ProcEventsErr error
 }
