@@ -136,16 +136,12 @@ func liveLoad(b *testing.B, nproc, npairs int) {
 	if os.Geteuid() != 0 {
 		b.Skip("needs root")
 	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	ln := listen(b, "tcp4", "127.0.0.1:0")
 	var conns []net.Conn
 	b.Cleanup(func() {
 		for _, c := range conns {
 			c.Close()
 		}
-		ln.Close()
 	})
 	for i := 0; i < npairs; i++ {
 		c, err := net.Dial("tcp4", ln.Addr().String())
@@ -218,11 +214,7 @@ func BenchmarkResolveNewFlow(b *testing.B) {
 				liveLoad(b, 500, 5000)
 			}
 			r := newLiveB(b)
-			ln, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ln.Close()
+			ln := listen(b, "tcp4", "127.0.0.1:0")
 			go func() {
 				for {
 					c, err := ln.Accept()
@@ -266,16 +258,7 @@ func BenchmarkResolveNewFlow(b *testing.B) {
 // sock_diag round trip and an index hit).
 func BenchmarkResolveKnownFlow(b *testing.B) {
 	r := newLiveB(b)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	_, c := loopbackConn(b)
 	f := Flow{Proto: 6, Local: ap(c.LocalAddr()), Remote: ap(c.RemoteAddr())}
 	if _, err := r.Resolve(f); err != nil {
 		b.Fatal(err)

@@ -96,8 +96,8 @@ func (c *connEvents) task(tid, tgid int) {
 // is gone before its send event is read, and is named by this identity.
 // It is read here, on the connector's goroutine, whose thread the kernel
 // has just woken: a goroutine started for it may wait milliseconds for a
-// thread while the new processes keep every CPU busy. Four small files,
-// tens of µs.
+// thread while the new processes keep every CPU busy. It is four small
+// files.
 func (c *connEvents) procEvent(pid, tgid int, exec bool) {
 	if !exec {
 		c.task(pid, tgid)

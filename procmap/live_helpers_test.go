@@ -115,7 +115,7 @@ func eventually(t *testing.T, d time.Duration, cond func() bool) bool {
 }
 
 // listen listens on addr (network tcp4 or tcp6) until the test ends.
-func listen(t *testing.T, network, addr string) net.Listener {
+func listen(t testing.TB, network, addr string) net.Listener {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
@@ -148,4 +148,17 @@ func serveShort(t *testing.T, ln net.Listener, n int, fn func(client Flow)) (wai
 		}
 	}()
 	return func() { <-done }
+}
+
+// loopbackConn returns a loopback TCP listener and a connection to it (not
+// accepted), both closed when the test ends.
+func loopbackConn(t testing.TB) (net.Listener, net.Conn) {
+	t.Helper()
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ln, c
 }

@@ -33,30 +33,42 @@ type Options struct {
 	// processes first and to re-read the identity of exec'd ones.
 	NoProcEvents bool
 	// NoConnEvents disables the TCP connect and UDP send tracepoints
-	// (tracefs; needs root). They name the process of a connection that
-	// closed, or a UDP sender that exited, before it could be looked up.
+	// (a tracefs instance; needs root). They name the process of a
+	// connection that closed, or a UDP sender that exited, before it could
+	// be looked up. When they cannot run, Stats.ConnEventsErr says why.
 	NoConnEvents bool
 	// FlowCacheSize bounds the number of remembered flows; default
 	// DefaultFlowCacheSize. The oldest are forgotten first. An entry
-	// costs about 300 bytes; it serves a flow looked up again after its
-	// socket is gone, which a monitor does when it forgot the flow (gohogs
-	// forgets a closed one 2 s after its last packet), so a few seconds
-	// of flows at the highest rate are enough: 4096 is 1.4 s at 3000 new
-	// flows a second (16384 were 5 MB there), 2 minutes below 34 a second.
+	// serves a flow looked up again after its socket is gone, which a
+	// monitor does when it forgot the flow (gohogs forgets a closed one
+	// seconds after its last packet), so a few seconds of flows at the
+	// highest rate expected are enough; more costs memory for nothing.
 	FlowCacheSize int
 
 	// The Resolver changes nothing on the host unless the caller allows it
 	// here; the gohogs command allows all three.
 
-	// MountTracefs mounts tracefs on /sys/kernel/tracing when it is not
-	// mounted there (the connect events need it).
+	// MountTracefs mounts tracefs on /sys/kernel/tracing when the calling
+	// process sees no tracefs mounted anywhere (the Resolver looks for it
+	// in /proc/self/mountinfo, at any mount point, and in a debugfs's
+	// tracing directory). The connect events need it. The mount stays
+	// after Close.
 	MountTracefs bool
-	// RaisePriority runs the process connector's thread at nice -10 (with
-	// CAP_SYS_NICE), so that an exec'd process is read before it exits
-	// while new processes keep every CPU busy.
+	// RaisePriority runs the process connector's reader thread, and it
+	// alone, at nice -10 (with CAP_SYS_NICE; without, it keeps its
+	// priority), so that an exec'd process is read before it exits while
+	// new processes keep every CPU busy. The thread gets its priority back
+	// when Close stops the reader.
 	RaisePriority bool
-	// RemoveStaleInstances removes the tracefs instances that gohogs
-	// processes which have died left behind.
+	// RemoveStaleInstances removes, as the Resolver starts, the tracefs
+	// instances "gohogs-PIDNS-TIMENS-PID-START-N" whose maker is provably
+	// gone: a process of the Resolver's pid namespace whose pid is no
+	// process any more, or, made in the Resolver's time namespace too, is
+	// a process started at another time than START (the pid was reused).
+	// Instances of another pid namespace, of a maker that cannot be
+	// checked, and every other name (the "gohogs-PID-N" of earlier
+	// versions included) are kept. Without it the Resolver removes no
+	// instance but its own, at Close.
 	RemoveStaleInstances bool
 }
 

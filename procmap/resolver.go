@@ -265,19 +265,3 @@ func (r *Resolver) Resolve(f Flow) (Owner, error) {
 	}
 	return o, nil
 }
-
-// Process returns the identity of pid: name, uid, start time and command
-// line, read from /proc once per (pid, start time). It returns an error
-// wrapping fs.ErrNotExist if the process does not exist.
-func (r *Resolver) Process(pid int) (*Process, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, dir, err := r.entry(pid)
-	if err != nil {
-		return nil, fmt.Errorf("procmap: process %d: %w", pid, err)
-	}
-	if dir != e.dir {
-		dir.Close()
-	}
-	return e.proc, nil
-}
