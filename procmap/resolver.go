@@ -20,7 +20,8 @@ import (
 const hotPids = 4
 
 // Resolver maps flows to the processes owning their sockets. It is safe for
-// concurrent use; calls are serialized.
+// concurrent use; calls are serialized, but for a Resolve waiting for the
+// identity of a connect event's process, which lets the others run.
 type Resolver struct {
 	proc      procfs.FS
 	live      bool // proc is the host's /proc: the kernel's event sources may be used
