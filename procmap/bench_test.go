@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/internal/procfs"
+	"github.com/gohogs/gohogs/internal/proctable"
 )
 
 // buildBigFixture writes a proc tree with nproc processes holding nsock
@@ -58,7 +61,7 @@ func buildBigFixture(b *testing.B, nproc, nsock int) string {
 // an inode → pid map. It returns the number of sockets found in fds.
 func nethogsRefresh(root string) (int, error) {
 	conns := make(map[string]uint64)
-	ents, _, err := readTables(root+"/net", 6, nil)
+	ents, _, err := proctable.ReadDir(root+"/net", 6, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -85,7 +88,7 @@ func nethogsRefresh(root string) (int, error) {
 			if err != nil {
 				continue
 			}
-			if v, ok := socketInode([]byte(l)); ok {
+			if v, ok := procfs.SocketInode([]byte(l)); ok {
 				inodePid[v] = pid
 			}
 		}
@@ -133,16 +136,12 @@ func liveLoad(b *testing.B, nproc, npairs int) {
 	if os.Geteuid() != 0 {
 		b.Skip("needs root")
 	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
+	ln := listen(b, "tcp4", "127.0.0.1:0")
 	var conns []net.Conn
 	b.Cleanup(func() {
 		for _, c := range conns {
 			c.Close()
 		}
-		ln.Close()
 	})
 	for i := 0; i < npairs; i++ {
 		c, err := net.Dial("tcp4", ln.Addr().String())
@@ -215,11 +214,7 @@ func BenchmarkResolveNewFlow(b *testing.B) {
 				liveLoad(b, 500, 5000)
 			}
 			r := newLiveB(b)
-			ln, err := net.Listen("tcp4", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ln.Close()
+			ln := listen(b, "tcp4", "127.0.0.1:0")
 			go func() {
 				for {
 					c, err := ln.Accept()
@@ -263,16 +258,7 @@ func BenchmarkResolveNewFlow(b *testing.B) {
 // sock_diag round trip and an index hit).
 func BenchmarkResolveKnownFlow(b *testing.B) {
 	r := newLiveB(b)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	_, c := loopbackConn(b)
 	f := Flow{Proto: 6, Local: ap(c.LocalAddr()), Remote: ap(c.RemoteAddr())}
 	if _, err := r.Resolve(f); err != nil {
 		b.Fatal(err)
@@ -291,6 +277,7 @@ func BenchmarkResolveKnownFlow(b *testing.B) {
 // per new task.
 func BenchmarkExecIdentity(b *testing.B) {
 	c := newConnEvents(nil)
+	c.proc = hostProc(b)
 	c.execReads.Store(true)
 	pid := os.Getpid()
 	b.Run("exec", func(b *testing.B) {

@@ -2,6 +2,8 @@ package procmap
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/internal/tracefs"
 )
 
 const childEnv = "GOHOGS_PROCMAP_CHILD"
@@ -169,6 +173,61 @@ func childMain(mode string) int {
 		}
 		fmt.Println("ok " + strings.Join(pids, " "))
 		io.Copy(io.Discard, os.Stdin)
+	case "notracefs":
+		// In a mount namespace of its own: without tracefs, a Resolver
+		// with default Options mounts nothing and runs without connect
+		// events; with MountTracefs it mounts tracefs and runs them.
+		if err := unmountTracing(); err != nil {
+			fmt.Println("umount:", err)
+			return 1
+		}
+		before, _ := os.ReadFile("/proc/self/mountinfo")
+		r, err := New(Options{})
+		if err != nil {
+			fmt.Println("new:", err)
+			return 1
+		}
+		st := r.Stats()
+		why := st.ConnEventsErr
+		if r.conns != nil || !errors.Is(st.ConnEventsErr, tracefs.ErrNotMounted) {
+			fmt.Printf("connect events without tracefs: running %v, error %v\n", r.conns != nil, st.ConnEventsErr)
+			return 1
+		}
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			fmt.Println("listen:", err)
+			return 1
+		}
+		own, err := r.Resolve(Flow{Proto: 17, Local: ap(pc.LocalAddr()), Remote: netip.MustParseAddrPort("127.0.0.1:9")})
+		if err != nil || own.Process == nil || own.Process.PID != os.Getpid() {
+			fmt.Println("resolve own:", own, err)
+			return 1
+		}
+		if err := r.Close(); err != nil {
+			fmt.Println("close:", err)
+			return 1
+		}
+		if after, _ := os.ReadFile("/proc/self/mountinfo"); !bytes.Equal(before, after) {
+			fmt.Printf("mounts changed:\n%s\nthen\n%s\n", before, after)
+			return 1
+		}
+		r, err = New(Options{MountTracefs: true})
+		if err != nil {
+			fmt.Println("new with MountTracefs:", err)
+			return 1
+		}
+		st = r.Stats()
+		dir, ferr := tracefs.Find("")
+		if r.conns == nil || st.ConnEventsErr != nil || ferr != nil {
+			fmt.Printf("with MountTracefs: running %v, error %v, tracefs %q %v\n", r.conns != nil, st.ConnEventsErr, dir, ferr)
+			return 1
+		}
+		if err := r.Close(); err != nil {
+			fmt.Println("close:", err)
+			return 1
+		}
+		fmt.Printf("ok mounted %s; before: %v\n", dir, why)
+		io.Copy(io.Discard, os.Stdin)
 	case "resolve":
 		// Resolve a flow given in the environment ("local remote"), and a
 		// socket of this very process, with this process's privileges.
@@ -294,4 +353,28 @@ func (c *child) stop(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("child did not exit in 5 s")
 	}
+}
+
+// unmountTracing unmounts every tracefs and debugfs this process sees,
+// last mounted first (in the child's own mount namespace only).
+func unmountTracing() error {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	var dirs []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		for i, x := range f {
+			if x == "-" && i+1 < len(f) && i >= 5 && (f[i+1] == "tracefs" || f[i+1] == "debugfs") {
+				dirs = append(dirs, strings.ReplaceAll(f[4], `\040`, " "))
+			}
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := syscall.Unmount(dirs[i], syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+			return fmt.Errorf("%s: %w", dirs[i], err)
+		}
+	}
+	return nil
 }

@@ -2,42 +2,45 @@ package procmap
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gohogs/gohogs/internal/procfs"
+	"github.com/gohogs/gohogs/internal/tracefs"
 )
 
-// connEvents follows TCP connects as they happen, through the kernel's
-// sock:inet_sock_set_state tracepoint in a tracefs instance of gohogs's own.
+// connEvents follows TCP connects and UDP sends as they happen, through
+// kernel tracepoints in a tracefs instance of its own (internal/tracefs):
+//   - sock:inet_sock_set_state, filtered to TCP's SYN_SENT transitions.
+//     connect() moves a socket from CLOSE to SYN_SENT in the calling
+//     process's context, so that event's pid is the process that
+//     connected; the port is not chosen yet (sport=0), so the event of the
+//     socket's next state change (SYN_SENT to ESTABLISHED, or to CLOSE),
+//     joined on the socket's kernel address, gives the local port.
+//   - fib:fib_table_lookup and fib6:fib6_table_lookup, filtered to UDP
+//     with a local port: a send from an unconnected socket looks its route
+//     up in the sender's context, with its local port.
 //
-// connect() moves a socket from CLOSE to SYN_SENT in the calling process's
-// context, so that event's pid is the process that connected; the port is
-// not chosen yet (sport=0), so the event of the socket's next state change
-// (SYN_SENT to ESTABLISHED, or to CLOSE), joined on the socket's kernel
-// address, gives the local port. The result, (family, addresses, ports) →
-// pid, is kept for connTTL (seconds: until the flow is resolved). It names
-// the owner of a connection that opened, moved its bytes and closed before
-// a packet of it could be looked up — a storm of short connections, or a
-// process that lived a fraction of a second — when neither sock_diag nor
-// the fd index can any more.
+// What they say, (family, addresses, ports) → process, is kept for connTTL
+// (until the flow is resolved). It names the owner of a connection that
+// opened, moved its bytes and closed before a packet of it could be looked
+// up, or of a UDP sender that exited, when neither sock_diag nor the fd
+// index can any more.
 type connEvents struct {
-	dir  string // the tracefs instance
+	inst *tracefs.Instance // nil in tests
 	pipe *os.File
 	// identify reads a process's identity (readIdentity; tests set it).
 	// It runs on goroutines of its own, at most identWorkers at once, so
 	// that the events keep flowing while /proc is read, and a burst of new
 	// processes is read in parallel before they exit.
 	identify func(pid int) (*Process, uint64)
+	proc     procfs.FS // the host's /proc, read by readIdentity and tgidOf
 	sem      chan struct{}
 	done     chan struct{}
 
@@ -71,6 +74,7 @@ type connEvents struct {
 	events  uint64
 	errs    uint64
 	lost    uint64 // events whose process was gone before it could be read
+	dropped uint64 // events the kernel dropped (its buffer was full)
 }
 
 type pendingConn struct {
@@ -87,176 +91,114 @@ type connKey struct {
 	laddr, raddr [4]byte
 }
 
-type tgidEntry struct {
-	tgid int
-	when time.Time
-}
-
-type connIdentity struct {
-	proc  *Process
-	netns uint64
-	when  time.Time // when it was read
-}
-
-// ident is a process's identity being read: ready is closed once proc (nil
-// if the process was gone) and netns are set.
-type ident struct {
-	pid   int
-	born  time.Time
-	ready chan struct{}
-	proc  *Process
-	netns uint64 // 0 if unknown
-}
-
 // connInfo is who made a connection (or sent from a UDP port); when is
 // the time it was stored, kept by the map.
 type connInfo struct {
 	id *ident
 }
 
-const identWorkers = 4
-
-func newConnEvents(identify func(pid int) (*Process, uint64)) *connEvents {
-	return &connEvents{identify: identify, sem: make(chan struct{}, identWorkers), done: make(chan struct{}),
-		ids: make(map[int]connIdentity), tgids: make(map[int]tgidEntry),
-		tasks: make(map[int]int), threadTgid: tgidOf,
-		idents:  newFIFOMap[int, *ident](identTTL, connMax),
-		pending: newFIFOMap[uint64, pendingConn](pendingTTL, connMax),
-		conns:   newFIFOMap[connKey, connInfo](connTTL, connMax)}
-}
-
-// identFor returns the identity of pid, reading it (in the background)
-// unless a read started less than identTTL ago. c.mu is held.
-func (c *connEvents) identFor(pid int, now time.Time) *ident {
-	if id, ok := c.idents.get(pid, now); ok && now.Sub(id.born) < identTTL {
-		return id
-	}
-	id := &ident{pid: pid, born: now, ready: make(chan struct{})}
-	c.idents.put(pid, id, now)
-	fill := func() {
-		id.proc, id.netns = c.identify(pid)
-		if id.proc == nil {
-			c.mu.Lock()
-			c.lost++
-			c.mu.Unlock()
-		}
-		close(id.ready)
-	}
-	select {
-	case c.sem <- struct{}{}:
-		go func() { defer func() { <-c.sem }(); fill() }()
-	default:
-		go fill() // a burst: more readers than usual, briefly
-	}
-	return id
-}
-
 const (
 	// connTTL is how long a connection's or a UDP port's process is kept
 	// after its event was read (normally milliseconds after the connect
 	// or send). It is needed until the flow is resolved: the Accountant
-	// looks a new flow up at its first packet and retries for 0.6 s, then,
-	// while the flow still sends, 0.25, 0.75, 1.75 and 3.75 s later; the
-	// Resolver then remembers the answer (flow cache). At 3000 connections
-	// a second that is 15,000 entries, about 1.5 MB; kept 2 minutes (up to
-	// connMax) they cost 5 MB, and a walk of the map per event once full.
+	// looks a new flow up at its first packet and retries for a few
+	// seconds; the Resolver then remembers the answer (flow cache), so
+	// keeping it longer would only cost memory.
 	connTTL = 5 * time.Second
 	// connMax bounds the connections (and pending connects) kept; beyond
 	// it the oldest are forgotten first.
 	connMax = 1 << 16
-	// identTTL is how long an identity read is reused for later events of
-	// the same pid, rather than read again.
-	identTTL = time.Second
-	// tasksMax bounds the tasks whose process is remembered.
-	tasksMax = 1 << 16
-	// idsMax bounds the identities kept (a few hundred bytes each).
-	idsMax = 16384
 	// pendingTTL is how long a connect whose port is not known yet waits
 	// for its socket's next transition (a SYN_SENT that lasts longer was
 	// seen live, with its socket, by its SYN's lookup).
-	pendingTTL  = 30 * time.Second
-	tracefsRoot = "/sys/kernel/tracing"
-	instPrefix  = "gohogs-"
-	tcpSynSent  = 2
+	pendingTTL = 30 * time.Second
+	// instPrefix starts the name of gohogs's tracefs instances.
+	instPrefix = "gohogs-"
+	tcpSynSent = 2
 )
 
-// startConnEvents creates the tracefs instance (mounting tracefs if it is
-// not and mount allows it), enables the tracepoint filtered to SYN_SENT transitions, and reads
-// the events on a goroutine of its own until close.
-func startConnEvents(mount, removeStale bool) (*connEvents, error) {
-	if _, err := os.Stat(filepath.Join(tracefsRoot, "instances")); err != nil {
-		if !mount {
-			return nil, fmt.Errorf("tracefs is not mounted on %s", tracefsRoot)
-		}
-		if err := unix.Mount("tracefs", tracefsRoot, "tracefs", 0, ""); err != nil {
-			return nil, fmt.Errorf("mount tracefs on %s: %w", tracefsRoot, err)
-		}
+func newConnEvents(identify func(pid int) (*Process, uint64)) *connEvents {
+	c := &connEvents{identify: identify, sem: make(chan struct{}, identWorkers), done: make(chan struct{}),
+		ids: make(map[int]connIdentity), tgids: make(map[int]tgidEntry),
+		tasks:   make(map[int]int),
+		idents:  newFIFOMap[int, *ident](identTTL, connMax),
+		pending: newFIFOMap[uint64, pendingConn](pendingTTL, connMax),
+		conns:   newFIFOMap[connKey, connInfo](connTTL, connMax)}
+	c.threadTgid = c.tgidOf
+	return c
+}
+
+// startConnEvents finds tracefs (mounting it if it is not mounted and
+// opts.MountTracefs allows it), removes the stale instances if
+// opts.RemoveStaleInstances asks for it, creates an instance, enables the
+// tracepoints filtered to what it needs, and reads the events on a
+// goroutine of its own until close. Several Resolvers in one process each
+// have an instance: each reader must see every event.
+func startConnEvents(proc procfs.FS, opts Options) (*connEvents, error) {
+	root, err := tracefs.Find(proc.Root())
+	if errors.Is(err, tracefs.ErrNotMounted) && opts.MountTracefs {
+		root, err = tracefs.Mount("")
 	}
-	if removeStale {
-		removeStaleInstances()
-	}
-	// One instance per Resolver (several may live in one process): each
-	// reader must see every event.
-	var dir string
-	for i := 0; ; i++ {
-		dir = filepath.Join(tracefsRoot, "instances", instPrefix+strconv.Itoa(os.Getpid())+"-"+strconv.Itoa(i))
-		err := os.Mkdir(dir, 0o700)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, os.ErrExist) || i >= 1000 {
-			return nil, fmt.Errorf("tracefs instance: %w", err)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("connect events: %w", err)
 	}
 	c := newConnEvents(nil)
-	c.dir = dir
+	c.proc = proc
 	c.identify = c.readIdentity
-	ev := filepath.Join(dir, "events", "sock", "inet_sock_set_state")
-	fib := filepath.Join(dir, "events", "fib", "fib_table_lookup")
-	fib6 := filepath.Join(dir, "events", "fib6", "fib6_table_lookup")
+	if opts.RemoveStaleInstances {
+		if _, err := tracefs.RemoveStale(root, instPrefix, proc); err != nil {
+			c.errs++ // what could not be removed stays; ours is made anyway
+		}
+	}
+	self, err := tracefs.Self(proc)
+	if err != nil {
+		// A name that proves nothing: never judged stale by another.
+		self = tracefs.Owner{PID: os.Getpid()}
+	}
+	inst, err := tracefs.NewInstance(root, instPrefix, self)
+	if err != nil {
+		return nil, fmt.Errorf("connect events: %w", err)
+	}
+	c.inst = inst
 	for _, w := range []struct{ file, val string }{
 		// Room for bursts (kernel memory, per CPU): events lost to a full
 		// buffer are connections that cannot be named.
-		{filepath.Join(dir, "buffer_size_kb"), "2048"},
+		{"buffer_size_kb", "2048"},
 		// Wake the reader at the first event, not when the buffer is half
 		// full (the default): an event is worth most while the process
 		// that made it still lives.
-		{filepath.Join(dir, "buffer_percent"), "0"},
+		{"buffer_percent", "0"},
 		// Print every field by name (skaddr is not in the event's format).
-		{filepath.Join(dir, "options", "fields"), "1"},
+		{"options/fields", "1"},
 		// The event's pid is the thread's; print the process's too (when
 		// the kernel has it: not always for a thread's first event).
-		{filepath.Join(dir, "options", "record-tgid"), "1"},
-		{filepath.Join(ev, "filter"), "protocol == 6 && (oldstate == 2 || newstate == 2)"},
-		{filepath.Join(ev, "enable"), "1"},
+		{"options/record-tgid", "1"},
+		{"events/sock/inet_sock_set_state/filter", "protocol == 6 && (oldstate == 2 || newstate == 2)"},
+		{"events/sock/inet_sock_set_state/enable", "1"},
 		// An IPv4 UDP send from an unconnected socket looks its route up
 		// in the sender's context, with the local address and port.
-		{filepath.Join(fib, "filter"), "proto == 17 && sport != 0"},
-		{filepath.Join(fib, "enable"), "1"},
+		{"events/fib/fib_table_lookup/filter", "proto == 17 && sport != 0"},
+		{"events/fib/fib_table_lookup/enable", "1"},
 	} {
-		if err := os.WriteFile(w.file, []byte(w.val), 0); err != nil {
-			c.remove()
-			return nil, fmt.Errorf("tracefs: %w", err)
+		if err := inst.Write(w.file, w.val); err != nil {
+			return nil, errors.Join(fmt.Errorf("connect events: %w", err), inst.Remove())
 		}
 	}
 	// An IPv6 UDP send looks its route up likewise, unless the socket is
 	// connected (then once, in connect(), with the port too). A kernel
 	// without IPv6 has no such event: counted, the others still run.
 	for _, w := range []struct{ file, val string }{
-		{filepath.Join(fib6, "filter"), "proto == 17 && sport != 0"},
-		{filepath.Join(fib6, "enable"), "1"},
+		{"events/fib6/fib6_table_lookup/filter", "proto == 17 && sport != 0"},
+		{"events/fib6/fib6_table_lookup/enable", "1"},
 	} {
-		if err := os.WriteFile(w.file, []byte(w.val), 0); err != nil {
+		if err := inst.Write(w.file, w.val); err != nil {
 			c.errs++
 			break
 		}
 	}
-	// Non-blocking, so that the runtime poller waits on it and Close
-	// interrupts a pending read.
-	f, err := os.OpenFile(filepath.Join(dir, "trace_pipe"), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	f, err := inst.OpenPipe()
 	if err != nil {
-		c.remove()
-		return nil, fmt.Errorf("tracefs: %w", err)
+		return nil, errors.Join(fmt.Errorf("connect events: %w", err), inst.Remove())
 	}
 	c.pipe = f
 	c.execReads.Store(true)
@@ -264,78 +206,16 @@ func startConnEvents(mount, removeStale bool) (*connEvents, error) {
 	return c, nil
 }
 
-// removeStaleInstances removes the instances of gohogs processes that died
-// without removing theirs.
-func removeStaleInstances() {
-	ents, _ := os.ReadDir(filepath.Join(tracefsRoot, "instances"))
-	for _, e := range ents {
-		// gohogs-PID-N
-		num, _, _ := strings.Cut(strings.TrimPrefix(e.Name(), instPrefix), "-")
-		pid, err := strconv.Atoi(num)
-		if err != nil || !strings.HasPrefix(e.Name(), instPrefix) {
-			continue
-		}
-		if _, err := os.Stat("/proc/" + strconv.Itoa(pid)); err == nil {
-			continue
-		}
-		(&connEvents{dir: filepath.Join(tracefsRoot, "instances", e.Name())}).remove()
+// close stops the reader and removes the instance (the process connector,
+// which calls procEvent, must be stopped first). A connEvents made by a
+// test, without an instance, has nothing to close.
+func (c *connEvents) close() error {
+	if c.pipe == nil {
+		return nil
 	}
-}
-
-func (c *connEvents) remove() {
-	_ = os.WriteFile(filepath.Join(c.dir, "events", "sock", "inet_sock_set_state", "enable"), []byte("0"), 0)
-	_ = os.WriteFile(filepath.Join(c.dir, "events", "fib", "fib_table_lookup", "enable"), []byte("0"), 0)
-	_ = os.WriteFile(filepath.Join(c.dir, "events", "fib6", "fib6_table_lookup", "enable"), []byte("0"), 0)
-	_ = os.Remove(c.dir)
-}
-
-// close stops the reader and the identity reader (the process
-// connector, which calls procEvent, must be stopped first).
-func (c *connEvents) close() {
-	c.pipe.Close()
+	err := c.pipe.Close()
 	<-c.done
-	c.remove()
-}
-
-// task records a new task: thread tid of process tgid (tid == tgid for a
-// new process).
-func (c *connEvents) task(tid, tgid int) {
-	c.tasksMu.Lock()
-	if len(c.tasks) >= tasksMax {
-		for k := range c.tasks {
-			if len(c.tasks) <= tasksMax/2 {
-				break
-			}
-			delete(c.tasks, k) // then read from /proc, or the line
-		}
-	}
-	c.tasks[tid] = tgid
-	c.tasksMu.Unlock()
-}
-
-// procEvent is told by the process connector of a new task (fork: thread
-// pid of process tgid, pid == tgid for a new process) or an exec (of
-// process tgid). A new process's or an exec'd one's pid no longer has the
-// identity remembered for it, if any. An exec'd process's identity is read
-// at once: a process that sends a datagram and exits within a millisecond
-// is gone before its send event is read, and is named by this identity.
-// It is read here, on the connector's goroutine, whose thread the kernel
-// has just woken: a goroutine started for it may wait milliseconds for a
-// thread while the new processes keep every CPU busy. Four small files,
-// tens of µs.
-func (c *connEvents) procEvent(pid, tgid int, exec bool) {
-	if !exec {
-		c.task(pid, tgid)
-		if pid != tgid {
-			return
-		}
-	}
-	c.idsMu.Lock()
-	delete(c.ids, tgid)
-	c.idsMu.Unlock()
-	if exec && c.execReads.Load() {
-		c.readIdentityAs(tgid, true)
-	}
+	return errors.Join(err, c.inst.Remove())
 }
 
 func (c *connEvents) read() {
@@ -347,41 +227,109 @@ func (c *connEvents) read() {
 	}
 }
 
-// handle handles one line of trace_pipe.
-func (c *connEvents) handle(b []byte, now time.Time) {
-	if i := bytes.Index(b, fibMarker); i >= 0 {
-		// A UDP sender's every datagram is an event: parsed without
-		// allocating, or a burst outruns the reader.
-		c.udpSend(b[:i], b[i+len(fibMarker):], false, now)
-		return
-	}
-	if i := bytes.Index(b, fib6Marker); i >= 0 {
-		c.udpSend(b[:i], b[i+len(fib6Marker):], true, now)
-		return
-	}
-	c.lineBytes(b, now)
-}
-
-var (
-	fibMarker  = []byte(": fib_table_lookup: ")
-	fib6Marker = []byte(": fib6_table_lookup: ")
-	sportKey   = []byte(" sport=0x")
+// The event names handled, and the fields read.
+const (
+	evStateChange = "inet_sock_set_state"
+	evFib         = "fib_table_lookup"
+	evFib6        = "fib6_table_lookup"
 )
 
-// line handles one event line, such as
-//
-//	python3-28961 [001] ..... 3387.94: inet_sock_set_state: skaddr=0xffff8881c4693780 (-13...) oldstate=0x7 (7) newstate=0x2 (2) sport=0x0 (0) dport=0x1c24 (7204) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x100007f (16777343) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>
-func (c *connEvents) line(l string, now time.Time) { c.lineBytes([]byte(l), now) }
+var (
+	keySkaddr   = tracefs.NewHexKey("skaddr")
+	keyOldstate = tracefs.NewHexKey("oldstate")
+	keyNewstate = tracefs.NewHexKey("newstate")
+	keySport    = tracefs.NewHexKey("sport")
+	keyDport    = tracefs.NewHexKey("dport")
+	keyFamily   = tracefs.NewHexKey("family")
+	keySaddr    = tracefs.NewHexKey("saddr")
+	keyDaddr    = tracefs.NewHexKey("daddr")
+)
 
-var stateMarker = []byte(": inet_sock_set_state: ")
-
-// lineBytes is line on the reader's buffer, parsed without allocating.
-func (c *connEvents) lineBytes(l []byte, now time.Time) {
-	i := bytes.Index(l, stateMarker)
-	if i < 0 {
+// handle handles one line of trace_pipe. A UDP sender's every datagram is
+// an event: it is parsed without allocating, or a burst outruns the
+// reader.
+func (c *connEvents) handle(b []byte, now time.Time) {
+	l, ok := tracefs.ParseLine(b)
+	if !ok {
+		n, lost := tracefs.ParseLost(b)
+		c.mu.Lock()
+		if lost {
+			c.dropped += n
+		} else if len(b) > 0 {
+			c.errs++
+		}
+		c.mu.Unlock()
 		return
 	}
-	ev, ok := parseConnEvent(l[:i], l[i+len(stateMarker):])
+	switch string(l.Event) {
+	case evFib:
+		c.udpSend(l, false, now)
+	case evFib6:
+		c.udpSend(l, true, now)
+	case evStateChange:
+		c.stateChange(l, now)
+	default:
+		c.mu.Lock()
+		c.errs++
+		c.mu.Unlock()
+	}
+}
+
+// connEvent is what a line says.
+type connEvent struct {
+	pid                int  // the thread's id
+	tgid               int  // the process's id, 0 if the line does not say
+	process            bool // in a process's context, not an interrupt's
+	skaddr             uint64
+	oldstate, newstate int
+	sport, dport       uint16
+	family             int
+	saddr, daddr       [4]byte
+}
+
+func (e connEvent) key() connKey {
+	k := connKey{lport: e.sport, rport: e.dport}
+	if e.family == unix.AF_INET6 {
+		k.v6 = true
+	} else {
+		k.laddr, k.raddr = e.saddr, e.daddr
+	}
+	return k
+}
+
+// lineEvent is the task part of a line.
+func lineEvent(l tracefs.Line) connEvent {
+	return connEvent{pid: l.PID, tgid: l.TGID, process: l.PID > 0 && l.InProcess()}
+}
+
+// parseStateChange reads an inet_sock_set_state line, such as
+//
+//	python3-28961 [001] ..... 3387.94: inet_sock_set_state: skaddr=0xffff8881c4693780 (-13...) oldstate=0x7 (7) newstate=0x2 (2) sport=0x0 (0) dport=0x1c24 (7204) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x100007f (16777343) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>
+func parseStateChange(l tracefs.Line) (connEvent, bool) {
+	ev := lineEvent(l)
+	var ok [8]bool
+	var v uint64
+	ev.skaddr, ok[0] = keySkaddr.In(l.Fields)
+	v, ok[1] = keyOldstate.In(l.Fields)
+	ev.oldstate = int(v)
+	v, ok[2] = keyNewstate.In(l.Fields)
+	ev.newstate = int(v)
+	v, ok[3] = keySport.In(l.Fields)
+	ev.sport = uint16(v)
+	v, ok[4] = keyDport.In(l.Fields)
+	ev.dport = uint16(v)
+	v, ok[5] = keyFamily.In(l.Fields)
+	ev.family = int(v)
+	v, ok[6] = keySaddr.In(l.Fields)
+	ev.saddr = [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
+	v, ok[7] = keyDaddr.In(l.Fields)
+	ev.daddr = [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
+	return ev, ok == [8]bool{true, true, true, true, true, true, true, true} && ev.skaddr != 0
+}
+
+// stateChange handles a TCP socket's transition to or from SYN_SENT.
+func (c *connEvents) stateChange(l tracefs.Line, now time.Time) {
+	ev, ok := parseStateChange(l)
 	pid := 0
 	if ok && ev.process && (ev.newstate == tcpSynSent || ev.oldstate == tcpSynSent) {
 		pid = c.processOf(ev, now)
@@ -402,7 +350,7 @@ func (c *connEvents) lineBytes(l []byte, now time.Time) {
 			who = connInfo{id: c.identFor(pid, now)}
 		}
 		if ev.sport != 0 && who.id != nil { // bound before connect: the port is known now
-			c.add(ev, who, now)
+			c.conns.put(ev.key(), who, now)
 		} else {
 			c.pending.put(ev.skaddr, pendingConn{who: who}, now)
 		}
@@ -420,7 +368,7 @@ func (c *connEvents) lineBytes(l []byte, now time.Time) {
 		if p.who.id == nil {
 			c.lost++
 		} else if ev.sport != 0 {
-			c.add(ev, p.who, now)
+			c.conns.put(ev.key(), p.who, now)
 		}
 	}
 }
@@ -434,27 +382,19 @@ func (c *connEvents) lineBytes(l []byte, now time.Time) {
 // (the filters keep UDP only) recording the sender as the owner of its
 // local port. A lookup in an interrupt (a datagram received: its route
 // back) is not a send and is skipped.
-func (c *connEvents) udpSend(head, body []byte, v6 bool, now time.Time) {
-	ev, ok := parseHeadBytes(head)
-	if ok {
-		i := bytes.Index(body, sportKey)
-		if i < 0 {
-			ok = false
-		} else {
-			v, n := parseHexPrefix(body[i+len(sportKey):])
-			ok = n > 0 && v != 0 && v <= 0xffff
-			ev.sport = uint16(v)
-		}
-	}
+func (c *connEvents) udpSend(l tracefs.Line, v6 bool, now time.Time) {
+	ev := lineEvent(l)
+	sport, ok := keySport.In(l.Fields)
+	ok = ok && sport != 0 && sport <= 0xffff
 	if !ok || !ev.process {
-		c.mu.Lock()
 		if !ok {
+			c.mu.Lock()
 			c.errs++
+			c.mu.Unlock()
 		}
-		c.mu.Unlock()
 		return
 	}
-	k := connKey{udp: true, v6: v6, lport: ev.sport}
+	k := connKey{udp: true, v6: v6, lport: uint16(sport)}
 	pid := c.processOf(ev, now)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -466,44 +406,32 @@ func (c *connEvents) udpSend(head, body []byte, v6 bool, now time.Time) {
 	if old, when, seen := c.conns.getAt(k, now); seen && now.Sub(when) < time.Second && old.id.pid == pid {
 		return // a burst of sends from the same process: known already
 	}
-	c.addKey(k, connInfo{id: c.identFor(pid, now)}, now)
+	c.conns.put(k, connInfo{id: c.identFor(pid, now)}, now)
 }
 
-// add records a connection. c.mu is held.
-func (c *connEvents) add(ev connEvent, who connInfo, now time.Time) {
-	c.addKey(ev.key(), who, now)
-}
-
-// addKey records an owner. c.mu is held.
-func (c *connEvents) addKey(k connKey, who connInfo, now time.Time) {
-	c.conns.put(k, who, now)
-}
-
-// lookup returns the process that connected the TCP flow f, if an event
-// said so within connTTL, in f's network namespace (netns, when known).
-func (c *connEvents) lookup(f Flow, netns uint64, now time.Time) (*Process, bool) {
-	p, _, ok := c.lookupAt(f, netns, now)
-	return p, ok
-}
-
-// lookupAt is lookup, with the time the event was read.
-func (c *connEvents) lookupAt(f Flow, netns uint64, now time.Time) (*Process, time.Time, bool) {
+// lookupAt returns the process that an event within connTTL says connected
+// the TCP flow f (or sent from its UDP port), in f's network namespace
+// (netns, when known), and the time the event was read. If an event is
+// there but the identity of its process is still being read, it returns
+// no process and the channel closed once the identity is known: the
+// caller may wait for it, without any lock held, and ask again.
+func (c *connEvents) lookupAt(f Flow, netns uint64, now time.Time) (*Process, time.Time, <-chan struct{}) {
 	k := flowConnKey(f)
 	c.mu.Lock()
 	i, when, ok := c.conns.getAt(k, now)
 	c.mu.Unlock()
 	if !ok || i.id == nil {
-		return nil, time.Time{}, false
+		return nil, time.Time{}, nil
 	}
 	select {
 	case <-i.id.ready:
-	case <-time.After(100 * time.Millisecond):
-		return nil, time.Time{}, false // /proc is very slow: the flow is looked up again later
+	default:
+		return nil, time.Time{}, i.id.ready
 	}
 	if i.id.proc == nil || (netns != 0 && i.id.netns != 0 && netns != i.id.netns) {
-		return nil, time.Time{}, false
+		return nil, time.Time{}, nil
 	}
-	return i.id.proc, when, true
+	return i.id.proc, when, nil
 }
 
 // forget drops what an event said about the TCP flow f, once the Resolver
@@ -530,289 +458,13 @@ func flowConnKey(f Flow) connKey {
 	return k
 }
 
-func (c *connEvents) counts() (events, errs, lost uint64) {
+// connCounts are connEvents's counters.
+type connCounts struct {
+	events, errs, lost, dropped uint64
+}
+
+func (c *connEvents) counts() connCounts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.events, c.errs, c.lost
-}
-
-type connEvent struct {
-	pid                int  // the thread's id
-	tgid               int  // the process's id, 0 if the line does not say
-	process            bool // in a process's context, not an interrupt's
-	skaddr             uint64
-	oldstate, newstate int
-	sport, dport       uint16
-	family             int
-	saddr, daddr       [4]byte
-}
-
-func (e connEvent) key() connKey {
-	k := connKey{lport: e.sport, rport: e.dport}
-	if e.family == unix.AF_INET6 {
-		k.v6 = true
-	} else {
-		k.laddr, k.raddr = e.saddr, e.daddr
-	}
-	return k
-}
-
-// parseConnEvent reads the task-pid and context flags from head, and the
-// name=0xHEX fields from body.
-func parseConnEvent(head, body []byte) (connEvent, bool) {
-	ev, ok := parseHeadBytes(head)
-	if !ok {
-		return ev, false
-	}
-	for _, f := range connFields {
-		v, ok := hexAfter(body, f.key)
-		if !ok {
-			return ev, false
-		}
-		switch f.name {
-		case "skaddr":
-			ev.skaddr = v
-		case "oldstate":
-			ev.oldstate = int(v)
-		case "newstate":
-			ev.newstate = int(v)
-		case "sport":
-			ev.sport = uint16(v)
-		case "dport":
-			ev.dport = uint16(v)
-		case "family":
-			ev.family = int(v)
-		case "saddr":
-			ev.saddr = [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
-		case "daddr":
-			ev.daddr = [4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}
-		}
-	}
-	return ev, ev.skaddr != 0
-}
-
-// connFields are the event's fields gohogs reads, as printed with the
-// tracefs "fields" option: name=0xHEX (DECIMAL).
-var connFields = func() []struct {
-	name string
-	key  []byte
-} {
-	var fs []struct {
-		name string
-		key  []byte
-	}
-	for _, n := range []string{"skaddr", "oldstate", "newstate", "sport", "dport", "family", "saddr", "daddr"} {
-		fs = append(fs, struct {
-			name string
-			key  []byte
-		}{n, []byte(n + "=0x")})
-	}
-	return fs
-}()
-
-// hexAfter finds key (as a whole field name) in b and parses the hex digits
-// after it.
-func hexAfter(b, key []byte) (uint64, bool) {
-	for off := 0; ; {
-		i := bytes.Index(b[off:], key)
-		if i < 0 {
-			return 0, false
-		}
-		i += off
-		if i == 0 || b[i-1] == ' ' {
-			v, n := parseHexPrefix(b[i+len(key):])
-			return v, n > 0
-		}
-		off = i + len(key)
-	}
-}
-
-// processOf returns the process id of the event's thread: the line's, or
-// the one read from /proc for the thread, remembered for a few seconds (a
-// UDP sender's every datagram is an event: /proc is read once per thread).
-//
-// The line's own tgid comes last, unless it says the thread is its
-// process's main one: the kernel records a task's tgid when it is next
-// switched out, and prints at read time what it recorded last for that
-// tid; a task that sent and exited before that, with a tid an earlier
-// thread had, is printed with the earlier thread's process. The process
-// connector's report of the task's creation, or /proc while it lives, is
-// sure.
-func (c *connEvents) processOf(ev connEvent, now time.Time) int {
-	if e, ok := c.tgids[ev.pid]; ok && now.Sub(e.when) < 5*time.Second {
-		return e.tgid
-	}
-	c.tasksMu.Lock()
-	tgid := c.tasks[ev.pid]
-	c.tasksMu.Unlock()
-	if tgid == 0 && ev.tgid == ev.pid {
-		// A process's main thread: were it stale, it would be an
-		// earlier process of the same pid, and /proc/PID is the latest.
-		tgid = ev.tgid
-	}
-	if tgid == 0 {
-		tgid = c.threadTgid(ev.pid)
-	}
-	if tgid == 0 {
-		tgid = ev.tgid
-	}
-	if tgid > 0 {
-		if len(c.tgids) >= 4096 {
-			clear(c.tgids)
-		}
-		c.tgids[ev.pid] = tgidEntry{tgid: tgid, when: now}
-	}
-	return tgid
-}
-
-// tgidOf returns the process id of thread tid, from /proc/TID/status (a
-// thread's directory is there though /proc does not list it), or 0.
-func tgidOf(tid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
-	if err != nil {
-		return 0
-	}
-	_, rest, ok := strings.Cut(string(b), "\nTgid:")
-	if !ok {
-		return 0
-	}
-	line, _, _ := strings.Cut(rest, "\n")
-	n, _ := strconv.Atoi(strings.TrimSpace(line))
-	return n
-}
-
-// readIdentity reads the identity of pid from /proc, without the
-// Resolver's lock (a scan holding it must not delay the reads while
-// short-lived processes exit): the start time each time, the rest once per
-// process. The command line first: it is empty once a process exits. A
-// process already gone is named by the identity read when it exec'd, if
-// the process connector runs (a reused pid drops it).
-func (c *connEvents) readIdentity(pid int) (*Process, uint64) {
-	return c.readIdentityAs(pid, false)
-}
-
-// readIdentityAs is readIdentity; after an exec (fresh) it reads the
-// identity even if one with the same start time (kept by exec) is known.
-func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
-	dir := "/proc/" + strconv.Itoa(pid)
-	cmdline, cmdErr := os.ReadFile(dir + "/cmdline")
-	b, err := os.ReadFile(dir + "/stat")
-	if err != nil {
-		return c.remembered(pid)
-	}
-	comm, start, err := parseStat(b)
-	if err != nil {
-		return c.remembered(pid)
-	}
-	c.idsMu.Lock()
-	id, ok := c.ids[pid]
-	c.idsMu.Unlock()
-	known := ok && id.proc.StartTime == start
-	if known && !fresh {
-		return id.proc, id.netns
-	}
-	p := &Process{PID: pid, StartTime: start, Name: comm}
-	if cmdErr == nil {
-		p.Name, p.Cmdline = parseCmdline(cmdline, comm)
-	}
-	if len(p.Cmdline) == 0 && known {
-		// A zombie (no command line any more): as it was read before.
-		return id.proc, id.netns
-	}
-	if b, err := os.ReadFile(dir + "/status"); err == nil {
-		p.UID, _ = parseStatusUID(b)
-	}
-	var netns uint64
-	if l, err := os.Readlink(dir + "/ns/net"); err == nil {
-		netns, _ = nsInode([]byte(l))
-	}
-	c.idsMu.Lock()
-	c.putID(pid, connIdentity{proc: p, netns: netns, when: time.Now()})
-	c.idsMu.Unlock()
-	return p, netns
-}
-
-// putID stores an identity, forgetting old ones if there are too many.
-// c.idsMu is held.
-func (c *connEvents) putID(pid int, id connIdentity) {
-	if len(c.ids) >= idsMax {
-		for k, v := range c.ids {
-			if id.when.Sub(v.when) > 30*time.Second || len(c.ids) > idsMax*3/4 {
-				delete(c.ids, k)
-			}
-		}
-	}
-	c.ids[pid] = id
-}
-
-// remembered returns the identity last read for pid, a process now gone,
-// if it can be trusted to be that process's: while the process connector
-// reports forks, which drop a reused pid's.
-func (c *connEvents) remembered(pid int) (*Process, uint64) {
-	if !c.forks.Load() {
-		return nil, 0
-	}
-	c.idsMu.Lock()
-	defer c.idsMu.Unlock()
-	if id, ok := c.ids[pid]; ok {
-		return id.proc, id.netns
-	}
-	return nil, 0
-}
-
-// parseHeadBytes reads "TASK-PID (TGID) [CPU] FLAGS TIMESTAMP" (TGID may
-// be "-------", or absent): the thread id, the process id when given, and
-// whether the event ran in a process's context. It does not allocate.
-func parseHeadBytes(head []byte) (connEvent, bool) {
-	var ev connEvent
-	open, closing := bytes.IndexByte(head, '('), bytes.IndexByte(head, ')')
-	task := head
-	rest := head
-	if open > 0 && closing > open {
-		v, n := parseDecPrefix(bytes.TrimSpace(head[open+1 : closing]))
-		if n > 0 {
-			ev.tgid = int(v)
-		}
-		task, rest = head[:open], head[closing+1:]
-	} else if sp := bytes.IndexByte(bytes.TrimLeft(head, " "), ' '); sp > 0 {
-		t := bytes.TrimLeft(head, " ")
-		task, rest = t[:sp], t[sp:]
-	}
-	task = bytes.TrimSpace(task)
-	dash := bytes.LastIndexByte(task, '-')
-	if v, n := parseDecPrefix(task[dash+1:]); n > 0 && n == len(task)-dash-1 {
-		ev.pid = int(v)
-	}
-	// rest: " [CPU] FLAGS TIMESTAMP"
-	cpu := bytes.IndexByte(rest, ']')
-	if cpu < 0 {
-		return ev, false
-	}
-	flags := bytes.TrimLeft(rest[cpu+1:], " ")
-	ev.process = ev.pid > 0 && len(flags) >= 3 && flags[2] == '.'
-	return ev, true
-}
-
-func parseHexPrefix(b []byte) (v uint64, n int) {
-	for n < len(b) && n < 16 {
-		c := b[n]
-		switch {
-		case c >= '0' && c <= '9':
-			v = v<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			v = v<<4 | uint64(c-'a'+10)
-		default:
-			return v, n
-		}
-		n++
-	}
-	return v, n
-}
-
-func parseDecPrefix(b []byte) (v uint64, n int) {
-	for n < len(b) && n < 19 && b[n] >= '0' && b[n] <= '9' {
-		v = v*10 + uint64(b[n]-'0')
-		n++
-	}
-	return v, n
+	return connCounts{c.events, c.errs, c.lost, c.dropped}
 }

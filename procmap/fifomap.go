@@ -90,8 +90,8 @@ func (c *fifoMap[K, V]) prune(now int64) {
 	case c.head >= 256 && c.head*4 >= live:
 		// Copying the live part once a quarter of it was popped costs
 		// four slot copies per put at most, and keeps the queue within
-		// 1.25 times the live part (an append-grown queue twice as long
-		// as its live part was a third of the cache's memory).
+		// 1.25 times the live part (an append-grown queue may be twice
+		// as long, much of a full map's memory).
 		n := copy(c.q, c.q[c.head:])
 		clear(c.q[n:])
 		c.q, c.head = c.q[:n], 0

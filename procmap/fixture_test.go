@@ -198,23 +198,17 @@ func TestFixturePidReuse(t *testing.T) {
 	}
 	old := o1.Process
 	// The new process: another start time, name, socket.
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	// As in /proc, the new process is a new directory.
-	must(os.RemoveAll(root + "/200"))
-	must(os.MkdirAll(root+"/200/fd", 0o755))
-	must(os.WriteFile(root+"/200/stat", []byte("200 (newproc) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 6500 1 1\n"), 0o644))
-	must(os.WriteFile(root+"/200/cmdline", []byte("newproc\x00--flag\x00"), 0o644))
-	must(os.WriteFile(root+"/200/status", []byte("Uid:\t7\t7\t7\t7\n"), 0o644))
-	must(os.Symlink("socket:[1100]", root+"/200/fd/3"))
+	must(t, os.RemoveAll(root+"/200"))
+	must(t, os.MkdirAll(root+"/200/fd", 0o755))
+	must(t, os.WriteFile(root+"/200/stat", []byte("200 (newproc) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 6500 1 1\n"), 0o644))
+	must(t, os.WriteFile(root+"/200/cmdline", []byte("newproc\x00--flag\x00"), 0o644))
+	must(t, os.WriteFile(root+"/200/status", []byte("Uid:\t7\t7\t7\t7\n"), 0o644))
+	must(t, os.Symlink("socket:[1100]", root+"/200/fd/3"))
 	tcp, err := os.ReadFile(root + "/net/tcp")
-	must(err)
+	must(t, err)
 	tcp = append(tcp, "   7: 0A01A8C0:1F92 1401A8C0:C350 01 00000000:00000000 00:00000000 00000000  1000        0 1100 1 0 100 0 0 10 0\n"...)
-	must(os.WriteFile(root+"/net/tcp", tcp, 0o644))
+	must(t, os.WriteFile(root+"/net/tcp", tcp, 0o644))
 
 	o2, err := r.Resolve(Flow{Proto: 6, Local: mp("192.168.1.10:8082"), Remote: mp("192.168.1.20:50000")})
 	if err != nil {
@@ -241,17 +235,11 @@ func TestFixturePidReuse(t *testing.T) {
 func TestFixtureIncremental(t *testing.T) {
 	root := copyTree(t, "testdata/proc1")
 	r := fixture(t, root, Options{FullScanInterval: time.Hour})
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	addUDP := func(port int, inode string) {
 		b, err := os.ReadFile(root + "/net/udp")
-		must(err)
+		must(t, err)
 		b = append(b, []byte("  9: 00000000:"+portHex(port)+" 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 "+inode+" 2 0 0\n")...)
-		must(os.WriteFile(root+"/net/udp", b, 0o644))
+		must(t, os.WriteFile(root+"/net/udp", b, 0o644))
 	}
 	if _, err := r.Resolve(Flow{Proto: 6, Local: mp("192.168.1.10:22"), Remote: mp("192.168.1.20:50000")}); err != nil {
 		t.Fatal(err)
@@ -267,11 +255,11 @@ func TestFixtureIncremental(t *testing.T) {
 		t.Fatalf("after a miss: %+v", st)
 	}
 	// A new process with a new socket.
-	must(os.MkdirAll(root+"/700/fd", 0o755))
-	must(os.WriteFile(root+"/700/stat", []byte("700 (newcomer) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9900 1 1\n"), 0o644))
-	must(os.WriteFile(root+"/700/cmdline", []byte("newcomer\x00"), 0o644))
-	must(os.WriteFile(root+"/700/status", []byte("Name:\tnewcomer\nUid:\t5\t5\t5\t5\n"), 0o644))
-	must(os.Symlink("socket:[7001]", root+"/700/fd/3"))
+	must(t, os.MkdirAll(root+"/700/fd", 0o755))
+	must(t, os.WriteFile(root+"/700/stat", []byte("700 (newcomer) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9900 1 1\n"), 0o644))
+	must(t, os.WriteFile(root+"/700/cmdline", []byte("newcomer\x00"), 0o644))
+	must(t, os.WriteFile(root+"/700/status", []byte("Name:\tnewcomer\nUid:\t5\t5\t5\t5\n"), 0o644))
+	must(t, os.Symlink("socket:[7001]", root+"/700/fd/3"))
 	addUDP(7001, "7001")
 	o, err := r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:7001"), Remote: mp("1.2.3.4:5")})
 	if err != nil || o.Process == nil || o.Process.PID != 700 || o.Process.UID != 5 {
@@ -284,7 +272,7 @@ func TestFixtureIncremental(t *testing.T) {
 	r.mu.Lock()
 	r.nowTicks = func() uint64 { return 100 } // pid 350 started at 10
 	r.mu.Unlock()
-	must(os.Symlink("socket:[7004]", root+"/350/fd/5"))
+	must(t, os.Symlink("socket:[7004]", root+"/350/fd/5"))
 	addUDP(7004, "7004")
 	o, err = r.Resolve(Flow{Proto: 17, Local: mp("192.168.1.10:7004"), Remote: mp("1.2.3.4:5")})
 	if err != nil || o.Process == nil || o.Process.PID != 350 {
@@ -303,7 +291,7 @@ func TestFixtureIncremental(t *testing.T) {
 	}
 	r.hot = r.hot[:0]
 	r.mu.Unlock()
-	must(os.Symlink("socket:[7002]", root+"/350/fd/4"))
+	must(t, os.Symlink("socket:[7002]", root+"/350/fd/4"))
 	addUDP(7002, "7002")
 	f := Flow{Proto: 17, Local: mp("192.168.1.10:7002"), Remote: mp("1.2.3.4:5")}
 	o, err = r.Resolve(f)
@@ -325,7 +313,7 @@ func TestFixtureIncremental(t *testing.T) {
 		t.Fatalf("full scans %d, want 2", st.FullScans)
 	}
 	// A process that is gone is dropped from the index.
-	must(os.RemoveAll(root + "/700"))
+	must(t, os.RemoveAll(root+"/700"))
 	if _, err := r.Process(700); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("Process(700) after exit: %v", err)
 	}
@@ -346,28 +334,22 @@ func TestFixtureNetNSRepresentative(t *testing.T) {
 	if o, err := r.Resolve(f); err != nil || o.Inode != 5002 {
 		t.Fatalf("%+v %v", o, err)
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	// pid 500 exits; pid 500 is reused by a process of our namespace, and
 	// pid 510 lives in 4026532999 with another socket table.
-	must(os.RemoveAll(root + "/500"))
-	must(os.MkdirAll(root+"/500/ns", 0o755))
-	must(os.MkdirAll(root+"/500/net", 0o755))
-	must(os.WriteFile(root+"/500/stat", []byte("500 (reuser) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9500 1 1\n"), 0o644))
-	must(os.Symlink("net:[4026531840]", root+"/500/ns/net"))
-	must(os.WriteFile(root+"/500/net/tcp", []byte("sl\n   0: 0A01A8C0:0016 1401A8C0:C350 01 0:0 0:0 0 0 0 666 1\n"), 0o644))
-	must(os.MkdirAll(root+"/510/ns", 0o755))
-	must(os.MkdirAll(root+"/510/net", 0o755))
-	must(os.MkdirAll(root+"/510/fd", 0o755))
-	must(os.WriteFile(root+"/510/stat", []byte("510 (contained2) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9600 1 1\n"), 0o644))
-	must(os.WriteFile(root+"/510/cmdline", []byte("contained2\x00"), 0o644))
-	must(os.Symlink("net:[4026532999]", root+"/510/ns/net"))
-	must(os.Symlink("socket:[5102]", root+"/510/fd/3"))
-	must(os.WriteFile(root+"/510/net/tcp", []byte("sl\n   0: 0A01A8C0:0016 1401A8C0:C350 01 0:0 0:0 0 0 0 5102 1\n"), 0o644))
+	must(t, os.RemoveAll(root+"/500"))
+	must(t, os.MkdirAll(root+"/500/ns", 0o755))
+	must(t, os.MkdirAll(root+"/500/net", 0o755))
+	must(t, os.WriteFile(root+"/500/stat", []byte("500 (reuser) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9500 1 1\n"), 0o644))
+	must(t, os.Symlink("net:[4026531840]", root+"/500/ns/net"))
+	must(t, os.WriteFile(root+"/500/net/tcp", []byte("sl\n   0: 0A01A8C0:0016 1401A8C0:C350 01 0:0 0:0 0 0 0 666 1\n"), 0o644))
+	must(t, os.MkdirAll(root+"/510/ns", 0o755))
+	must(t, os.MkdirAll(root+"/510/net", 0o755))
+	must(t, os.MkdirAll(root+"/510/fd", 0o755))
+	must(t, os.WriteFile(root+"/510/stat", []byte("510 (contained2) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 9600 1 1\n"), 0o644))
+	must(t, os.WriteFile(root+"/510/cmdline", []byte("contained2\x00"), 0o644))
+	must(t, os.Symlink("net:[4026532999]", root+"/510/ns/net"))
+	must(t, os.Symlink("socket:[5102]", root+"/510/fd/3"))
+	must(t, os.WriteFile(root+"/510/net/tcp", []byte("sl\n   0: 0A01A8C0:0016 1401A8C0:C350 01 0:0 0:0 0 0 0 5102 1\n"), 0o644))
 	o, err := r.Resolve(f)
 	if err != nil || o.Inode != 5102 || o.Process == nil || o.Process.Name != "contained2" {
 		t.Fatalf("%+v %v", o, err)
@@ -485,5 +467,13 @@ func TestFixtureRememberedHolder(t *testing.T) {
 	o2, err := r.Resolve(f)
 	if err != nil || o2.Inode != 1002 || o2.Process != o1.Process {
 		t.Fatalf("%+v %v, want the remembered %+v", o2, err, o1.Process)
+	}
+}
+
+// must fails the test on err.
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -2,14 +2,13 @@ package procmap
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"io/fs"
 	"slices"
 	"strconv"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/gohogs/gohogs/internal/procfs"
 )
 
 // procEntry is what the index knows of one process.
@@ -21,19 +20,18 @@ type procEntry struct {
 	execd   bool             // an exec was reported since its identity was read
 	fds     map[int32]uint64 // fd number → socket inode (0: not a socket)
 	churn   []int32          // fd numbers that lately held a new socket, newest first
-	dirfd   int              // open /proc/PID while the process is hot, else -1
+	dir     procfs.Dir       // open /proc/PID while the process is hot, else NoDir
 	gen     uint64           // the miss (Resolver.gen) that last scanned it completely
 }
 
 // maxChurn bounds procEntry.churn.
 const maxChurn = 8
 
-// unpin closes the entry's /proc/PID directory fd.
-func (e *procEntry) unpin() {
-	if e.dirfd >= 0 {
-		unix.Close(e.dirfd)
-		e.dirfd = -1
-	}
+// unpin closes the entry's /proc/PID directory.
+func (e *procEntry) unpin() error {
+	err := e.dir.Close()
+	e.dir = procfs.NoDir
+	return err
 }
 
 func (e *procEntry) addChurn(fd int32) {
@@ -62,105 +60,7 @@ func newScanBufs() scanBufs {
 		dent: make([]byte, 32*1024),
 		link: make([]byte, 256),
 		file: make([]byte, 4096),
-		cmd:  make([]byte, maxCmdline),
-	}
-}
-
-// entry returns the index entry of pid, reading its identity if the pid is
-// new or was reused (another start time), and a directory fd of /proc/PID
-// that pins this very process (it fails once the process is gone, even if
-// the pid is reused): the entry's own if the process is hot, otherwise a
-// new one that the caller closes.
-func (r *Resolver) entry(pid int) (*procEntry, int, error) {
-	e := r.procs[pid]
-	if e != nil && e.dirfd >= 0 {
-		if b, err := readAt(e.dirfd, "stat", r.scan.file); err == nil {
-			if _, start, err := parseStat(b); err == nil && start == e.start {
-				return e, e.dirfd, nil
-			}
-		}
-		r.dropPid(pid) // the pinned process is gone
-		e = nil
-	}
-	dirfd, err := unix.Open(r.root+"/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		r.dropPid(pid)
-		return nil, -1, classify(err)
-	}
-	b, err := readAt(dirfd, "stat", r.scan.file)
-	if err != nil {
-		unix.Close(dirfd)
-		r.dropPid(pid)
-		return nil, -1, err
-	}
-	comm, start, err := parseStat(b)
-	if err != nil {
-		unix.Close(dirfd)
-		return nil, -1, err
-	}
-	if e != nil && e.start != start {
-		r.dropPid(pid)
-		e = nil
-	}
-	if e == nil {
-		e = r.newEntry(dirfd, pid, comm, start)
-	}
-	return e, dirfd, nil
-}
-
-// newEntry reads the identity of a process seen for the first time.
-func (r *Resolver) newEntry(dirfd, pid int, comm string, start uint64) *procEntry {
-	e := &procEntry{start: start, fds: make(map[int32]uint64), dirfd: -1}
-	e.proc = r.readIdentity(dirfd, pid, comm, start)
-	if n, err := readLinkAt(dirfd, []byte("ns/net"), r.scan.link); err == nil {
-		e.netns, _ = nsInode(r.scan.link[:n])
-	}
-	r.procs[pid] = e
-	return e
-}
-
-// readIdentity reads name, command line and uid of the process behind
-// dirfd. Unreadable cmdline or status leave what stat told.
-func (r *Resolver) readIdentity(dirfd, pid int, comm string, start uint64) *Process {
-	p := &Process{PID: pid, StartTime: start, Name: comm}
-	if b, err := readAt(dirfd, "cmdline", r.scan.cmd); err == nil {
-		p.Name, p.Cmdline = parseCmdline(b, comm)
-	}
-	if b, err := readAt(dirfd, "status", r.scan.file); err == nil {
-		p.UID, _ = parseStatusUID(b)
-	}
-	return p
-}
-
-// refreshIdentity re-reads the identity of a young or exec'd process: one
-// first read between its fork and its exec had its parent's command line
-// (exec keeps the pid and the start time). A changed identity is a new
-// Process; the old one stays as it was for what was credited to it.
-func (r *Resolver) refreshIdentity(pid int, e *procEntry) {
-	if !e.execd && !r.young(e) {
-		return
-	}
-	e.execd = false
-	dirfd := e.dirfd
-	if dirfd < 0 {
-		fd, err := unix.Open(r.root+"/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return
-		}
-		defer unix.Close(fd)
-		dirfd = fd
-	}
-	b, err := readAt(dirfd, "stat", r.scan.file)
-	if err != nil {
-		return
-	}
-	comm, start, err := parseStat(b)
-	if err != nil || start != e.start {
-		return
-	}
-	p := r.readIdentity(dirfd, pid, comm, start)
-	if p.Name != e.proc.Name || p.UID != e.proc.UID || !slices.Equal(p.Cmdline, e.proc.Cmdline) {
-		e.proc = p
+		cmd:  make([]byte, procfs.MaxCmdline),
 	}
 }
 
@@ -185,11 +85,11 @@ func (r *Resolver) dropPid(pid int) {
 	}
 }
 
-// readFD reads fd of the process (dirfd pins it), updates the index and
+// readFD reads fd of the process (dir pins it), updates the index and
 // returns the socket inode it holds (0: not a socket, or closed).
-func (r *Resolver) readFD(pid int, e *procEntry, dirfd int, fd int32) uint64 {
+func (r *Resolver) readFD(pid int, e *procEntry, dir procfs.Dir, fd int32) uint64 {
 	name := strconv.AppendInt(append(r.scan.name[:0], "fd/"...), int64(fd), 10)
-	n, err := readLinkAt(dirfd, name, r.scan.link)
+	n, err := dir.Readlink(name, r.scan.link)
 	old, had := e.fds[fd]
 	if err != nil {
 		// Closed meanwhile (or the process is gone).
@@ -199,7 +99,7 @@ func (r *Resolver) readFD(pid int, e *procEntry, dirfd int, fd int32) uint64 {
 		}
 		return 0
 	}
-	ino, _ := socketInode(r.scan.link[:n])
+	ino, _ := procfs.SocketInode(r.scan.link[:n])
 	if had && old != ino {
 		r.unindex(pid, old)
 		if ino != 0 {
@@ -216,45 +116,10 @@ func (r *Resolver) readFD(pid int, e *procEntry, dirfd int, fd int32) uint64 {
 }
 
 // listFDs lists the fd numbers of the process, sorted.
-func (r *Resolver) listFDs(dirfd int) ([]int32, error) {
-	list := r.scan.list[:0]
-	fdd, err := unix.Openat(dirfd, "fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func (r *Resolver) listFDs(dir procfs.Dir) ([]int32, error) {
+	list, err := dir.FDs(r.scan.dent, r.scan.list[:0])
 	if err != nil {
-		return nil, classify(err)
-	}
-	defer unix.Close(fdd)
-	for {
-		n, err := unix.Getdents(fdd, r.scan.dent)
-		if err != nil {
-			return nil, classify(err)
-		}
-		if n <= 0 {
-			break
-		}
-		b := r.scan.dent[:n]
-		for len(b) >= 19 {
-			reclen := int(binary.NativeEndian.Uint16(b[16:18]))
-			if reclen < 19 || reclen > len(b) {
-				break
-			}
-			name := b[19:reclen]
-			b = b[reclen:]
-			v, ok := int64(0), false
-			for _, c := range name {
-				if c == 0 {
-					break
-				}
-				if c < '0' || c > '9' || v > 1<<30 {
-					ok = false
-					break
-				}
-				v = v*10 + int64(c-'0')
-				ok = true
-			}
-			if ok {
-				list = append(list, int32(v))
-			}
-		}
+		return nil, err
 	}
 	slices.Sort(list)
 	r.scan.list = list
@@ -276,16 +141,16 @@ const (
 // found. A process that is gone is dropped; a reused pid becomes a new
 // process.
 func (r *Resolver) scanProc(pid int, target uint64, depth scanDepth) bool {
-	e, dirfd, err := r.entry(pid)
+	e, dir, err := r.entry(pid)
 	if err != nil {
 		return false
 	}
-	if dirfd != e.dirfd {
-		defer unix.Close(dirfd)
+	if dir != e.dir {
+		defer dir.Close()
 	}
 	r.stats.ProcsScanned++
 	for _, fd := range slices.Clone(e.churn) {
-		if ino := r.readFD(pid, e, dirfd, fd); target != 0 && ino == target {
+		if ino := r.readFD(pid, e, dir, fd); target != 0 && ino == target {
 			return true
 		}
 	}
@@ -293,11 +158,11 @@ func (r *Resolver) scanProc(pid int, target uint64, depth scanDepth) bool {
 		return false
 	}
 	e.gen = r.gen
-	list, err := r.listFDs(dirfd)
+	list, err := r.listFDs(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			r.dropPid(pid)
-		} else if errors.Is(err, errUnreadable) {
+		} else if errors.Is(err, procfs.ErrUnreadable) {
 			r.stats.Unreadable++
 			e.scanned = true
 		}
@@ -321,7 +186,7 @@ func (r *Resolver) scanProc(pid int, target uint64, depth scanDepth) bool {
 			continue
 		}
 		seen[i] = true
-		if ino := r.readFD(pid, e, dirfd, fd); target != 0 && ino == target {
+		if ino := r.readFD(pid, e, dir, fd); target != 0 && ino == target {
 			e.addChurn(fd)
 			found = true
 		}
@@ -338,7 +203,7 @@ func (r *Resolver) scanProc(pid int, target uint64, depth scanDepth) bool {
 			if seen[i] {
 				continue
 			}
-			if ino := r.readFD(pid, e, dirfd, fd); target != 0 && ino == target {
+			if ino := r.readFD(pid, e, dir, fd); target != 0 && ino == target {
 				return true
 			}
 		}
@@ -447,18 +312,16 @@ func (r *Resolver) touchHot(pid int, e *procEntry) {
 		r.hot = r.hot[:hotPids-1]
 	}
 	r.hot = slices.Insert(r.hot, 0, pid)
-	if e.dirfd < 0 {
-		fd, err := unix.Open(r.root+"/"+strconv.Itoa(pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if e.dir == procfs.NoDir {
+		d, err := r.proc.OpenPID(pid)
 		if err != nil {
 			return
 		}
-		if b, err := readAt(fd, "stat", r.scan.file); err == nil {
-			if _, start, err := parseStat(b); err == nil && start == e.start {
-				e.dirfd = fd
-				return
-			}
+		if st, err := d.Stat(r.scan.file); err == nil && st.StartTime == e.start {
+			e.dir = d
+			return
 		}
-		unix.Close(fd)
+		d.Close()
 	}
 }
 
@@ -476,14 +339,11 @@ func (r *Resolver) young(e *procEntry) bool {
 	return r.youngAge > 0 && e.start+uint64(r.youngAge/(10*time.Millisecond)) > r.nowTicks()
 }
 
-// bootTicks is the time since boot in clock ticks (USER_HZ, 100 on Linux),
-// the unit of a process's start time.
-func bootTicks() uint64 {
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts) != nil {
-		return 0
-	}
-	return uint64(ts.Sec)*100 + uint64(ts.Nsec)/1e7
+// listPids lists the pids of the proc root.
+func (r *Resolver) listPids() []int {
+	pids, _ := r.proc.PIDs(r.scan.dent, r.pidBuf[:0]) // what was listed
+	r.pidBuf = pids
+	return pids
 }
 
 // scanNew scans the processes never scanned before, or started less than

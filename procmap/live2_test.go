@@ -161,16 +161,7 @@ func TestLiveUnprivileged(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to start a child as another uid")
 	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c, err := net.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := loopbackConn(t)
 	ch := startChildEnv(t, "gohogs unprivileged", "resolve", 65534,
 		[]string{childEnv + "_FLOW=" + c.LocalAddr().String() + " " + c.RemoteAddr().String()})
 	want := []string{strconv.FormatUint(inodeOf(t, c), 10), "0", "0", strconv.Itoa(ch.cmd.Process.Pid), "65534"}

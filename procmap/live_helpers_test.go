@@ -2,11 +2,15 @@ package procmap
 
 import (
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/gohogs/gohogs/internal/procfs"
 )
 
 // inodeOf returns the inode of the socket behind a net.Conn/Listener/PacketConn.
@@ -81,4 +85,80 @@ func mustNotFound(t *testing.T, r *Resolver, f Flow) {
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Resolve(%+v) = %+v, %v; want ErrNotFound", f, o, err)
 	}
+}
+
+// hostProc is the host's /proc.
+func hostProc(t testing.TB) procfs.FS {
+	t.Helper()
+	p, err := procfs.NewFS("/proc")
+	if err != nil {
+		t.Skip(err)
+	}
+	return p
+}
+
+// eventually waits until cond holds, polling it, at most d; it reports
+// whether cond held.
+func eventually(t *testing.T, d time.Duration, cond func() bool) bool {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(d)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return cond()
+		}
+	}
+	return true
+}
+
+// listen listens on addr (network tcp4 or tcp6) until the test ends.
+func listen(t testing.TB, network, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// serveShort serves n short connections on ln, one after the other, as
+// the "shortconn" child makes them: it reads the client's byte, calls fn
+// with the client's end of the flow, answers and closes. The function it
+// returns waits for the server to end (after n connections, or ln closed).
+func serveShort(t *testing.T, ln net.Listener, n int, fn func(client Flow)) (wait func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < n; i++ {
+			s, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.SetDeadline(time.Now().Add(5 * time.Second))
+			b := make([]byte, 1)
+			io.ReadFull(s, b)
+			fn(Flow{Proto: 6, Local: ap(s.RemoteAddr()), Remote: ap(s.LocalAddr())})
+			s.Write(b)
+			s.Close()
+		}
+	}()
+	return func() { <-done }
+}
+
+// loopbackConn returns a loopback TCP listener and a connection to it (not
+// accepted), both closed when the test ends.
+func loopbackConn(t testing.TB) (net.Listener, net.Conn) {
+	t.Helper()
+	ln := listen(t, "tcp4", "127.0.0.1:0")
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return ln, c
 }

@@ -3,7 +3,6 @@ package procmap
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -23,46 +22,25 @@ func TestLiveShortConnections(t *testing.T) {
 	for _, fam := range []struct{ net, addr string }{{"tcp4", "127.0.0.1:0"}, {"tcp6", "[::1]:0"}} {
 		t.Run(fam.net, func(t *testing.T) {
 			r := newLive(t, Options{RaisePriority: true})
-			ln, err := net.Listen(fam.net, fam.addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
+			ln := listen(t, fam.net, fam.addr)
 			type result struct {
 				pid  int
 				name string
 				err  error
 			}
-			var mu sync.Mutex
 			var results []result
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := 0; i < n; i++ {
-					s, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					s.SetDeadline(time.Now().Add(5 * time.Second))
-					b := make([]byte, 1)
-					io.ReadFull(s, b)
-					o, err := r.Resolve(Flow{Proto: 6, Local: ap(s.RemoteAddr()), Remote: ap(s.LocalAddr())})
-					res := result{err: err}
-					if err == nil && o.Process != nil {
-						res.pid, res.name = o.Process.PID, o.Process.Name
-					}
-					mu.Lock()
-					results = append(results, res)
-					mu.Unlock()
-					s.Write(b)
-					s.Close()
+			wait := serveShort(t, ln, n, func(f Flow) {
+				o, err := r.Resolve(f)
+				res := result{err: err}
+				if err == nil && o.Process != nil {
+					res.pid, res.name = o.Process.PID, o.Process.Name
 				}
-			}()
+				results = append(results, res)
+			})
 			c := startChildEnv(t, "gohogs shortconn", "shortconn", -1,
 				[]string{childEnv + "_N=" + fmt.Sprint(n), childEnv + "_ADDR=" + ln.Addr().String()})
 			ln.Close()
-			wg.Wait()
+			wait()
 			if len(results) != n {
 				t.Fatalf("%d connections served, want %d", len(results), n)
 			}
@@ -91,11 +69,7 @@ func TestLiveShortConnections(t *testing.T) {
 func TestLiveShortLivedProcesses(t *testing.T) {
 	const n = 20
 	r := newLive(t, Options{RaisePriority: true})
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := listen(t, "tcp4", "127.0.0.1:0")
 	type result struct {
 		f   Flow
 		pid int
@@ -182,18 +156,16 @@ func TestLiveProcEvents(t *testing.T) {
 	}
 	before := r.Stats().ProcEvents
 	c := startChild(t, "gohogs events child", "tcp", -1)
-	deadline := time.Now().Add(3 * time.Second)
-	for r.Stats().ProcEvents < before+2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("process events: %d, want at least %d (fork, exec)", r.Stats().ProcEvents, before+2)
-		}
-		time.Sleep(10 * time.Millisecond)
+	// Its fork and exec were reported: it is among the pids to scan first.
+	if !eventually(t, 3*time.Second, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return slices.Contains(r.fresh, c.cmd.Process.Pid)
+	}) {
+		t.Fatalf("child %d not among the reported pids in 3 s (stats %+v)", c.cmd.Process.Pid, r.Stats())
 	}
-	r.mu.Lock()
-	fresh := slices.Contains(r.fresh, c.cmd.Process.Pid)
-	r.mu.Unlock()
-	if !fresh {
-		t.Fatalf("child %d not among the reported pids", c.cmd.Process.Pid)
+	if n := r.Stats().ProcEvents; n < before+2 {
+		t.Fatalf("process events: %d, want at least %d (fork, exec)", n, before+2)
 	}
 	f := Flow{Proto: 6, Local: netip.MustParseAddrPort(c.fields[0]), Remote: netip.MustParseAddrPort(c.fields[1])}
 	scanned := r.Stats().ProcsScanned

@@ -164,7 +164,11 @@ func shortUDP6Senders(t *testing.T, recv net.PacketConn, netns uint64, mk func(*
 			t.Fatalf("sender %d still there (%v)", pid, err)
 		}
 	}
-	time.Sleep(100 * time.Millisecond) // the last events are read
+	var fs []Flow
+	for from := range flows {
+		fs = append(fs, Flow{NetNS: netns, Proto: 17, Local: from, Remote: dst})
+	}
+	eventsRead(t, r, fs)
 
 	good, named, plainGood := 0, 0, 0
 	missed := map[bool]int{}

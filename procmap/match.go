@@ -1,6 +1,14 @@
 package procmap
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/gohogs/gohogs/internal/proctable"
+)
+
+// tcpListen is TCP_LISTEN (include/net/tcp_states.h), as in socket tables
+// and sock_diag replies.
+const tcpListen = 10
 
 // addrCovers reports whether a socket bound to sock receives traffic for
 // the local address a: the same address, or a wildcard of the same family,
@@ -20,7 +28,7 @@ func addrCovers(sock, a netip.Addr) bool {
 // e.Remote) as the owner of the flow local-remote: 0 no match, 1 wildcard
 // address, 2 the specific address, 3 connected to that very peer. port is
 // the local port the socket must be bound to.
-func boundScore(e *sockEntry, local, remote netip.AddrPort, port uint16, matchRemotePort bool) int {
+func boundScore(e *proctable.Socket, local, remote netip.AddrPort, port uint16, matchRemotePort bool) int {
 	if e.Local.Port() != port || !addrCovers(e.Local.Addr(), local.Addr()) {
 		return 0
 	}
@@ -40,7 +48,7 @@ func boundScore(e *sockEntry, local, remote netip.AddrPort, port uint16, matchRe
 // matchTable picks the socket owning f among the rows of a socket table,
 // with the same rules as the kernel's lookup (see the package doc). With
 // listener set, only a TCP listener on f's local address and port matches.
-func matchTable(ents []sockEntry, f Flow, listener bool) (sockEntry, bool) {
+func matchTable(ents []proctable.Socket, f Flow, listener bool) (proctable.Socket, bool) {
 	best, bestScore := -1, 0
 	consider := func(i, s int) {
 		if s > bestScore {
@@ -107,7 +115,7 @@ func matchTable(ents []sockEntry, f Flow, listener bool) (sockEntry, bool) {
 		}
 	}
 	if best < 0 {
-		return sockEntry{}, false
+		return proctable.Socket{}, false
 	}
 	return ents[best], true
 }

@@ -3,68 +3,32 @@ package procmap
 import (
 	"bytes"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/internal/procfs"
 )
 
-func TestParseTableLine(t *testing.T) {
-	skipBigEndian(t)
-	for _, tc := range []struct {
-		line string
-		want sockEntry
-		ok   bool
-	}{
-		{"   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0",
-			sockEntry{Local: mp("127.0.0.1:631"), Remote: mp("0.0.0.0:0"), State: 10, Inode: 12345}, true},
-		{"   1: 00000000000000000000000001000000:0016 0000000000000000FFFF00000100007F:9C40 01 00000000:00000000 00:00000000 00000000  1000        0 9 1",
-			sockEntry{Local: mp("[::1]:22"), Remote: mp("127.0.0.1:40000"), State: 1, UID: 1000, Inode: 9}, true},
-		{"   2: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0", sockEntry{}, false},
-		{"   3: 0100007F:277 00000000:0000 0A 0 0 0 0 0 1", sockEntry{}, false},
-		{"   4: 0100007F:0277 00000000:0000 0A 0 0 0 -1 0 1", sockEntry{}, false},
-		{"   5: 0100007F:0277 00000000:0000 0A 0 0 0 0 0 99999999999999999999999", sockEntry{}, false},
-		{"0100007F:0277 00000000:0000 0A 0 0 0 0 0 1 2", sockEntry{}, false},
-		{"   6: 0100007F:0277 000000000000000000000000000000000:0000 0A 0 0 0 0 0 1", sockEntry{}, false},
-	} {
-		got, err := parseTableLine([]byte(tc.line))
-		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
-			t.Errorf("%q: got %+v, %v; want %+v ok=%v", tc.line, got, err, tc.want, tc.ok)
-		}
-	}
-}
-
-func TestParseStat(t *testing.T) {
-	comm, start, err := parseStat([]byte("42 (a) b) (c d) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 1 1\n"))
-	if err != nil || comm != "a) b) (c d" || start != 777 {
-		t.Fatalf("%q %d %v", comm, start, err)
-	}
-	for _, bad := range []string{"", "42 a R 1", "42 (x) R 1 2 3", "42 (x) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 -5 1"} {
-		if _, _, err := parseStat([]byte(bad)); err == nil {
-			t.Errorf("parseStat(%q): no error", bad)
-		}
-	}
-}
-
-func TestParseCmdline(t *testing.T) {
+// TestProcessName: a process is named as nethogs names it, by argv[0],
+// which may hold '/' and spaces, or by comm when it has none.
+func TestProcessName(t *testing.T) {
 	for _, tc := range []struct {
 		in, comm, name string
-		args           []string
 	}{
-		{"/usr/sbin/sshd\x00-D\x00", "sshd", "/usr/sbin/sshd", []string{"/usr/sbin/sshd", "-D"}},
-		{"sshd: root@pts/0", "sshd", "sshd: root@pts/0", []string{"sshd: root@pts/0"}},
-		{"postgres: writer process   \x00\x00\x00", "postgres", "postgres: writer process   ", []string{"postgres: writer process   "}},
-		{"", "kthreadd", "kthreadd", nil},
-		{"\x00\x00", "kworker/0:1", "kworker/0:1", nil},
-		{"\x00-x\x00", "odd", "odd", []string{"", "-x"}},
+		{"/usr/sbin/sshd\x00-D\x00", "sshd", "/usr/sbin/sshd"},
+		{"sshd: root@pts/0", "sshd", "sshd: root@pts/0"},
+		{"postgres: writer process   \x00\x00\x00", "postgres", "postgres: writer process   "},
+		{"", "kthreadd", "kthreadd"},
+		{"\x00\x00", "kworker/0:1", "kworker/0:1"},
+		{"\x00-x\x00", "odd", "odd"},
 	} {
-		name, args := parseCmdline([]byte(tc.in), tc.comm)
-		if name != tc.name || strings.Join(args, "|") != strings.Join(tc.args, "|") || len(args) != len(tc.args) {
-			t.Errorf("parseCmdline(%q) = %q %q; want %q %q", tc.in, name, args, tc.name, tc.args)
+		if name := processName(procfs.ParseCmdline([]byte(tc.in)), tc.comm); name != tc.name {
+			t.Errorf("processName(%q, %q) = %q; want %q", tc.in, tc.comm, name, tc.name)
 		}
 	}
 	long := bytes.Repeat([]byte("a"), 10000)
-	if name, _ := parseCmdline(long, "c"); len(name) != maxCmdline-1 {
-		t.Errorf("long cmdline: name of %d bytes, want %d as nethogs", len(name), maxCmdline-1)
+	if name := processName(procfs.ParseCmdline(long), "c"); len(name) != procfs.MaxCmdline-1 {
+		t.Errorf("long cmdline: name of %d bytes, want %d as nethogs", len(name), procfs.MaxCmdline-1)
 	}
 }
 
@@ -125,41 +89,4 @@ func TestFlowCache(t *testing.T) {
 			t.Errorf("key %d (%+v): %+v %v", i, k, o, ok)
 		}
 	}
-}
-
-func FuzzParseTable(f *testing.F) {
-	f.Add([]byte("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 0100007F:0277 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0\n"))
-	f.Add([]byte("   1: 00000000000000000000000001000000:0016 0000000000000000FFFF00000100007F:9C40 01 00000000:00000000 00:00000000 00000000  1000        0 9 1\nbad\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ents, bad := parseTable(bytes.NewReader(b), nil)
-		lines := bytes.Count(b, []byte("\n")) + 1
-		if len(ents)+bad > lines {
-			t.Fatalf("%d entries + %d malformed > %d lines", len(ents), bad, lines)
-		}
-		for _, e := range ents {
-			if !e.Local.IsValid() || !e.Remote.IsValid() || e.Local.Addr().Is4In6() || e.Remote.Addr().Is4In6() {
-				t.Fatalf("bad entry %+v", e)
-			}
-		}
-	})
-}
-
-func FuzzParseStat(f *testing.F) {
-	f.Add([]byte("42 (a) b) (c d) R 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 1 1\n"))
-	f.Add([]byte("1 (systemd) S 0 1 1 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 2 0 0"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		comm, _, err := parseStat(b)
-		if err == nil && !bytes.Contains(b, []byte("("+comm+")")) {
-			t.Fatalf("comm %q not in input", comm)
-		}
-		name, args := parseCmdline(b, "c")
-		if name == "" || strings.IndexByte(name, 0) >= 0 {
-			t.Fatalf("name %q", name)
-		}
-		if len(args) > 0 && args[0] != name && args[0] != "" {
-			t.Fatalf("name %q argv[0] %q", name, args[0])
-		}
-		_, _ = parseStatusUID(b)
-		_, _ = socketInode(b)
-	})
 }
