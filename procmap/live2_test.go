@@ -175,9 +175,11 @@ func TestLiveUnprivileged(t *testing.T) {
 
 // TestLiveUDPClosedEndpoint: an unconnected UDP socket sent to peer A and
 // was resolved; it closes; a datagram it had sent to peer B (seen late) is
-// still credited to its owner, through its local endpoint.
+// still credited to its owner, through its local endpoint. The send events
+// are off: read after the first lookup, the sender's event would answer
+// for the endpoint instead of the cache (the latest sender wins).
 func TestLiveUDPClosedEndpoint(t *testing.T) {
-	bothModes(t, func(t *testing.T, r *Resolver) {
+	bothModesWith(t, Options{NoConnEvents: true}, func(t *testing.T, r *Resolver) {
 		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)

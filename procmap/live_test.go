@@ -10,13 +10,20 @@ import (
 )
 
 func bothModes(t *testing.T, fn func(t *testing.T, r *Resolver)) {
+	bothModesWith(t, Options{}, fn)
+}
+
+// bothModesWith is bothModes with other options besides NoNetlink.
+func bothModesWith(t *testing.T, opts Options, fn func(t *testing.T, r *Resolver)) {
 	for _, nl := range []bool{true, false} {
 		name := "netlink"
 		if !nl {
 			name = "procnet"
 		}
 		t.Run(name, func(t *testing.T) {
-			fn(t, newLive(t, Options{NoNetlink: !nl}))
+			o := opts
+			o.NoNetlink = !nl
+			fn(t, newLive(t, o))
 		})
 	}
 }
