@@ -2,7 +2,6 @@ package capture
 
 import (
 	"context"
-	"io"
 	"maps"
 	"net"
 	"net/netip"
@@ -269,18 +268,7 @@ func tcpSend(t *testing.T, fromNS, toNS string, listenAddr netip.Addr, n int) ui
 	})
 	defer ln.Close()
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
-	got := make(chan int64, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- -1
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-		m, _ := io.Copy(io.Discard, c)
-		got <- m
-	}()
+	got := netnstest.Discard(ln, 5*time.Second)
 	var c net.Conn
 	do(t, fromNS, func() (err error) {
 		c, err = net.DialTimeout("tcp", ln.Addr().String(), 3*time.Second)
