@@ -15,20 +15,13 @@ import (
 	"github.com/gohogs/gohogs/trace"
 )
 
-// setExportLong sets --json, --listen and --metrics-pid.
-func (o *options) setExportLong(name, val string) error {
-	switch name {
-	case "json":
-		o.json = true
-	case "metrics-pid":
-		o.pidLabel = true
-	case "listen":
-		addr, err := listenAddr(val)
-		if err != nil {
-			return &valueError{"gohogs: --listen: " + err.Error()}
-		}
-		o.listen = addr
+// setListen sets --listen.
+func setListen(o *options, val string) error {
+	addr, err := listenAddr(val)
+	if err != nil {
+		return &valueError{"gohogs: --listen: " + err.Error()}
 	}
+	o.listen = addr
 	return nil
 }
 
