@@ -35,15 +35,16 @@ type options struct {
 	devices       []string
 
 	// Long options, gohogs's own.
-	duration time.Duration   // --duration
-	output   string          // --output
-	rotate   time.Duration   // --rotate
-	backend  capture.Backend // --backend
-	json     bool            // --json
-	listen   string          // --listen
-	pidLabel bool            // --metrics-pid
-	headless bool            // --listen without -t, --json or --output: no trace output
-	man      bool            // --man
+	duration   time.Duration   // --duration
+	output     string          // --output
+	rotate     time.Duration   // --rotate
+	backend    capture.Backend // --backend
+	json       bool            // --json
+	listen     string          // --listen
+	pidLabel   bool            // --metrics-pid
+	headless   bool            // --listen without -t, --json or --output: no trace output
+	man        bool            // --man
+	completion string          // --completion
 }
 
 // usageError is a command line error: nethogs prints it and its usage on
@@ -58,8 +59,9 @@ type valueError struct{ msg string }
 func (e *valueError) Error() string { return e.msg }
 
 // flagTable is gohogs's command line: parseArgs reads it, and -h
-// (usage.go) and the man page gohogs(8) (man.go) are made from it, so
-// that neither can know a flag the other does not. Adding a flag is one entry.
+// (usage.go), the man page gohogs(8) (man.go) and the shell completion
+// (completion.go) are made from it, so that none of them can know a flag
+// the others do not. Adding a flag is one entry.
 //
 // nethogs's entries come first, in the order and with the words of
 // nethogs's -h (gohogs -h prints nethogs's bytes there); synopsisOrder
@@ -78,7 +80,8 @@ var flagTable = []flagDef{
 		man: "Refresh every that many seconds (default 1). Fractions are allowed (0.5); 0 is refused.",
 		set: func(o *options, val string) (err error) { o.delay, err = parseSeconds("-d", val); return err }},
 	{short: 'v', arg: "mode", help: "view mode (0 = KB/s, 1 = total KB, 2 = total B, 3 = total MB, 4 = MB/s, 5 = GB/s). default is 0.",
-		man: "View mode: 0 KB/s (default), 1 total KB, 2 total bytes, 3 total MB, 4 MB/s, 5 GB/s; KB = 1024 bytes.",
+		man:      "View mode: 0 KB/s (default), 1 total KB, 2 total bytes, 3 total MB, 4 MB/s, 5 GB/s; KB = 1024 bytes.",
+		complete: argWords, words: viewModes,
 		set: func(o *options, val string) error {
 			n, err := parseInt("-v", val, 0, trace.NumViewModes-1,
 				"a view mode from 0 to 5 (0 KB/s, 1 total KB, 2 total B, 3 total MB, 4 MB/s, 5 GB/s)")
@@ -122,7 +125,8 @@ var flagTable = []flagDef{
 		man: "A pcap filter expression (as tcpdump takes) for the packets to account; needs the libpcap backend (a build with -tags pcap).",
 		set: func(o *options, val string) error { o.filter = val; return nil }},
 	{operand: "device", help: "device(s) to monitor. default is all interfaces up and running excluding loopback",
-		man: "The interfaces to watch; default: every interface that is up and running, loopback excluded."},
+		man:      "The interfaces to watch; default: every interface that is up and running, loopback excluded.",
+		complete: argInterfaces},
 	{short: 'P', arg: "pid", help: "Show only processes.",
 		man: "Show only this process; repeat for more. The traffic of other processes goes to the unknown rows.",
 		set: func(o *options, val string) error {
@@ -137,7 +141,7 @@ var flagTable = []flagDef{
 			o.duration, err = parseDuration("--duration", val)
 			return err
 		}},
-	{long: "output", arg: "PATTERN", section: sectionGohogs,
+	{long: "output", arg: "PATTERN", section: sectionGohogs, complete: argFiles,
 		help: "write the trace to files named by strftime fields (%Y %m %d %H %M %S %b ...).",
 		set: func(o *options, val string) error {
 			if val == "" {
@@ -149,7 +153,7 @@ var flagTable = []flagDef{
 	{long: "rotate", arg: "D", section: sectionGohogs,
 		help: "with --output, start a new file every D, between two refreshes.",
 		set:  func(o *options, val string) (err error) { o.rotate, err = parseDuration("--rotate", val); return err }},
-	{long: "backend", arg: "NAME", section: sectionGohogs,
+	{long: "backend", arg: "NAME", section: sectionGohogs, complete: argWords, words: backendNames,
 		help: "capture backend: afpacket (default) or pcap (when built with -tags pcap).",
 		set: func(o *options, val string) (err error) {
 			if o.backend, err = capture.ParseBackend(val); err != nil {
@@ -171,6 +175,9 @@ var flagTable = []flagDef{
 		help: "print the manual page gohogs(8) in roff: gohogs --man > /usr/local/share/man/man8/gohogs.8",
 		man:  "Print this manual page (roff) on standard output and exit: gohogs --man > /usr/local/share/man/man8/gohogs.8 installs it.",
 		set:  func(o *options, _ string) error { o.man = true; return nil }},
+	{long: "completion", arg: "SHELL", section: sectionGohogs, complete: argWords, words: completionShells,
+		help: "print the shell completion of the flags and interfaces (bash): source <(gohogs --completion bash)",
+		set:  setCompletion},
 	{operand: "report FILE...", section: sectionGohogs,
 		help: "sum trace logs into per-process totals (gohogs report -h).",
 		man:  "Sum trace logs into per-process totals; see REPORT."},

@@ -70,6 +70,8 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"-t", "--rotate", "1h"}, 1, "", "gohogs: --rotate needs --output: there is no file to rotate when writing to stdout", false},
 		{[]string{"-t", "lo"}, 1, "", noDevices, false},
 		{[]string{"-t", "no-such-if0"}, 1, "", `gohogs: interface "no-such-if0" does not exist (ip link lists the interfaces)`, false},
+		{[]string{"--completion", "zsh"}, 1, "", `gohogs: --completion: unknown shell "zsh": want bash`, false},
+		{[]string{"--completion"}, 1, "", "gohogs: option '--completion' requires an argument", true},
 		{[]string{"--man=1"}, 1, "", "gohogs: option '--man' doesn't allow an argument", true},
 	} {
 		var out, errb bytes.Buffer
@@ -149,7 +151,8 @@ func TestUsageIsNethogs(t *testing.T) {
 }
 
 // TestFlagTable: each entry of the tables is whole: one kind of name,
-// unique, a setter in the command's table, and help.
+// unique, a setter in the command's table, help, and choices that the
+// flag accepts (each word of a completion is tried on the flag itself).
 func TestFlagTable(t *testing.T) {
 	for _, table := range []struct {
 		name    string
@@ -175,11 +178,32 @@ func TestFlagTable(t *testing.T) {
 			if table.setters && (f.set == nil) != (f.operand != "") {
 				t.Errorf("%s: a flag needs a setter, an operand none", id)
 			}
+			if (f.complete == argWords) != (f.words != nil) || (f.complete != argNone && f.arg == "" && f.operand == "") {
+				t.Errorf("%s: completion %v with words %v and argument %q", id, f.complete, f.words != nil, f.arg)
+			}
+			if f.words == nil || !table.setters {
+				continue
+			}
+			words := f.words()
+			if len(words) < 2 && f.long != "completion" {
+				t.Errorf("%s: choices %q", id, words)
+			}
+			for _, w := range words {
+				if err := f.set(&options{}, w); err != nil {
+					t.Errorf("%s: choice %q refused: %v", id, w, err)
+				}
+			}
 		}
 	}
 	for _, c := range []byte(synopsisOrder) {
 		if f := lookupShort(flagTable, c); f == nil || f.section != sectionNethogs {
 			t.Errorf("synopsis names -%c, which is not one of nethogs's flags", c)
 		}
+	}
+	if got := strings.Join(backendNames(), " "); got != "afpacket pcap" && !strings.HasPrefix(got, "afpacket pcap ") {
+		t.Errorf("backends %q", got)
+	}
+	if got := strings.Join(groupByNames(), " "); !strings.HasPrefix(got, "name pid user") {
+		t.Errorf("report groupings %q", got)
 	}
 }

@@ -14,9 +14,13 @@ import (
 
 //go:generate sh -c "go run . --man > gohogs.8"
 
-// writeDocs prints what --man asks for.
+// writeDocs prints what --man or --completion asks for.
 func writeDocs(o *options, stdout, stderr io.Writer) int {
-	if _, err := io.WriteString(stdout, manPage()); err != nil {
+	text := manPage()
+	if o.completion != "" {
+		text = completionScript(o.completion)
+	}
+	if _, err := io.WriteString(stdout, text); err != nil {
 		return outputError(stderr, err)
 	}
 	return 0

@@ -68,7 +68,7 @@ func TestManPageRenders(t *testing.T) {
 	}
 	// The flags -h lists (a tab-indented "-x :" or "--name ARG :").
 	listed := regexp.MustCompile(`(?m)^\t\t(--?[\w.-]+)[ :]`).FindAllStringSubmatch(usageText, -1)
-	if len(listed) < 24 {
+	if len(listed) < 25 {
 		t.Fatalf("found %d flags in -h", len(listed))
 	}
 	var names []string

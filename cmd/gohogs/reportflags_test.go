@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestReportFlagTable: reportFlagTable (the man page's view of gohogs
-// report) and runReport's own parser agree:
+// TestReportFlagTable: reportFlagTable (the man page's and the
+// completion's view of gohogs report) and runReport's own parser agree:
 // runReport takes every flag of the table, in each spelling, with each of
 // its choices; and every flag that report -h lists is in the table.
 func TestReportFlagTable(t *testing.T) {
@@ -37,14 +37,15 @@ func TestReportFlagTable(t *testing.T) {
 			}
 			continue
 		}
+		values := []string{"1"}
+		if f.words != nil {
+			values = f.words()
+		} else if f.long == "name-time" {
+			values = []string{"%Y%m%d"}
+		}
 		name := f.long
 		if name == "" {
 			name = string(f.short)
-		}
-		values := map[string][]string{"v": {"0", "5"}, "by": {"name", "pid", "user"}, "format": {"table", "csv", "json"},
-			"name-time": {"%Y%m%d"}}[name]
-		if values == nil {
-			values = []string{"1"}
 		}
 		for _, v := range values {
 			try("-"+name, v)

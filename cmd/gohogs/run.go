@@ -39,7 +39,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, usageText)
 		return 0
 	}
-	if o.man {
+	if o.man || o.completion != "" {
 		return writeDocs(o, stdout, stderr)
 	}
 	// A closed pipe on stdout must end the program quietly, not kill it
