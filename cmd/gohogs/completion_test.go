@@ -86,6 +86,7 @@ func TestBashCompletion(t *testing.T) {
 		want  []string
 	}{
 		{[]string{"gohogs", "-"}, flags},
+		{[]string{"gohogs", "--web"}, []string{"--web.config.file"}},
 		{[]string{"gohogs", "--du"}, []string{"--duration"}},
 		{[]string{"gohogs", "-t", "--me"}, []string{"--metrics-pid"}},
 		{[]string{"gohogs", ""}, withReport},
@@ -97,6 +98,8 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"gohogs", "--completion", ""}, []string{"bash"}},
 		{[]string{"gohogs", "-d", ""}, nil},
 		{[]string{"gohogs", "--listen", ""}, nil},
+		{[]string{"gohogs", "--web.config.file", filepath.Join(dir, "web")},
+			[]string{filepath.Join(dir, "web-old.yml"), filepath.Join(dir, "web.yml")}},
 		{[]string{"gohogs", "--output", filepath.Join(dir, "o")}, []string{filepath.Join(dir, "other.log")}},
 		{[]string{"gohogs", "report", "-"}, reportFlags},
 		{[]string{"gohogs", "report", "--by", ""}, groupByNames()},

@@ -41,6 +41,7 @@ type options struct {
 	backend    capture.Backend // --backend
 	json       bool            // --json
 	listen     string          // --listen
+	webConfig  string          // --web.config.file
 	pidLabel   bool            // --metrics-pid
 	headless   bool            // --listen without -t, --json or --output: no trace output
 	man        bool            // --man
@@ -168,6 +169,11 @@ var flagTable = []flagDef{
 		help: "serve Prometheus metrics on http://ADDR/metrics (\":9090\" binds 127.0.0.1:9090).\n" +
 			"Without -t, --json or --output it runs headless: no trace output, metrics only.",
 		set: setListen},
+	{long: "web.config.file", arg: "FILE", section: sectionGohogs, complete: argFiles,
+		help: "TLS and basic auth for --listen, in the web config format of Prometheus's exporters.",
+		man: "With --listen: serve over TLS and/or ask for basic auth as FILE says, in the web configuration format " +
+			"of Prometheus's exporter-toolkit (see EXPORTER). A file that cannot be read or used stops gohogs at start.",
+		set: setWebConfig},
 	{long: "metrics-pid", section: sectionGohogs,
 		help: "label the process counters with the pid too (one series per process).",
 		set:  func(o *options, _ string) error { o.pidLabel = true; return nil }},
@@ -249,6 +255,9 @@ func parseArgs(args []string) (*options, error) {
 	o.exportModes()
 	if o.rotate > 0 && o.output == "" {
 		return nil, &valueError{"gohogs: --rotate needs --output: there is no file to rotate when writing to stdout"}
+	}
+	if o.webConfig != "" && o.listen == "" {
+		return nil, &valueError{"gohogs: --web.config.file needs --listen: it configures the metrics server"}
 	}
 	return o, nil
 }

@@ -70,6 +70,8 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"-t", "--rotate", "1h"}, 1, "", "gohogs: --rotate needs --output: there is no file to rotate when writing to stdout", false},
 		{[]string{"-t", "lo"}, 1, "", noDevices, false},
 		{[]string{"-t", "no-such-if0"}, 1, "", `gohogs: interface "no-such-if0" does not exist (ip link lists the interfaces)`, false},
+		{[]string{"-t", "--web.config.file", "web.yml"}, 1, "", "gohogs: --web.config.file needs --listen: it configures the metrics server", false},
+		{[]string{"--web.config.file="}, 1, "", "gohogs: --web.config.file: empty file name", false},
 		{[]string{"--completion", "zsh"}, 1, "", `gohogs: --completion: unknown shell "zsh": want bash`, false},
 		{[]string{"--completion"}, 1, "", "gohogs: option '--completion' requires an argument", true},
 		{[]string{"--man=1"}, 1, "", "gohogs: option '--man' doesn't allow an argument", true},

@@ -115,6 +115,28 @@ without a known owner counts under the programs "unknown TCP", "unknown UDP" and
 "unknown socket". gohogs's health: gohogs_packets_total, gohogs_unknown_bytes_total,
 gohogs_capture_kernel_drops_total, gohogs_lookup_queue_drops_total,
 gohogs_resolver_misses_total, gohogs_refreshes_total and more.
+.PP
+To expose the metrics beyond the host, give
+.B \-\-web.config.file
+the web configuration file that Prometheus's own exporters read (exporter\-toolkit):
+TLS with a certificate and key, and users whose passwords are bcrypt hashes. Then a
+request without a user and password that match gets 401 Unauthorized. For example:
+.PP
+.RS
+.nf
+tls_server_config:
+  cert_file: gohogs.crt
+  key_file: gohogs.key
+basic_auth_users:
+  prometheus: $2y$10$ (the bcrypt hash of the password)
+.fi
+.RE
+.PP
+Relative file names are relative to the file's directory. gohogs checks the file at
+start (a file that cannot be read or used stops it with one line and exit status 1)
+and the exporter reads it again for each request, so a changed file applies without a
+restart. Alerting and recording rules, with their tests, are in gohogs's source
+(contrib/prometheus).
 .SH EXIT STATUS
 gohogs exits 0 when it stopped as asked (\fB\-c\fR, \fB\-\-duration\fR, SIGINT,
 SIGTERM, q), and 1 on a command line error, when no device could be opened, when
@@ -126,7 +148,7 @@ that cannot be read (no report), and 3 when it printed the report but skipped li
 .nf
 gohogs \-t eth0
 gohogs \-t eth1 \-\-duration 1h \-\-output '/var/log/gohogs/%b_%d_%Y_%H_%M_%S.log'
-gohogs \-\-listen :9750 eth0
+gohogs \-\-listen 0.0.0.0:9750 \-\-web.config.file /etc/gohogs/web.yml eth0
 gohogs report \-\-by user \-\-top 10 /var/log/gohogs/*.log
 .fi
 .SH SEE ALSO

@@ -61,7 +61,7 @@ func TestManPageRenders(t *testing.T) {
 		}
 	}
 	text := renderMan(t, "-l", page)
-	for _, want := range []string{"GOHOGS(8)", "NAME\n       gohogs - per-process network bandwidth monitor", "SYNOPSIS", "EXPORTER", "gohogs report --by user"} {
+	for _, want := range []string{"GOHOGS(8)", "NAME\n       gohogs - per-process network bandwidth monitor", "SYNOPSIS", "EXPORTER", "basic_auth_users:"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the rendered page lacks %q", want)
 		}
@@ -110,7 +110,7 @@ func TestManInstalled(t *testing.T) {
 	if where := strings.TrimSpace(renderMan(t, "-M", root, "-w", "gohogs")); where != filepath.Join(dir, "gohogs.8") {
 		t.Errorf("man -w gohogs: %q", where)
 	}
-	if text := renderMan(t, "-M", root, "8", "gohogs"); !strings.HasPrefix(text, "GOHOGS(8)") || !strings.Contains(text, "--listen ADDR") {
+	if text := renderMan(t, "-M", root, "8", "gohogs"); !strings.HasPrefix(text, "GOHOGS(8)") || !strings.Contains(text, "--web.config.file FILE") {
 		t.Errorf("man 8 gohogs:\n%.300s", text)
 	}
 }
