@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -69,6 +70,11 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"-t", "--rotate", "1h"}, 1, "", "gohogs: --rotate needs --output: there is no file to rotate when writing to stdout", false},
 		{[]string{"-t", "lo"}, 1, "", noDevices, false},
 		{[]string{"-t", "no-such-if0"}, 1, "", `gohogs: interface "no-such-if0" does not exist (ip link lists the interfaces)`, false},
+		{[]string{"-t", "--web.config.file", "web.yml"}, 1, "", "gohogs: --web.config.file needs --listen: it configures the metrics server", false},
+		{[]string{"--web.config.file="}, 1, "", "gohogs: --web.config.file: empty file name", false},
+		{[]string{"--completion", "zsh"}, 1, "", `gohogs: --completion: unknown shell "zsh": want bash`, false},
+		{[]string{"--completion"}, 1, "", "gohogs: option '--completion' requires an argument", true},
+		{[]string{"--man=1"}, 1, "", "gohogs: option '--man' doesn't allow an argument", true},
 	} {
 		var out, errb bytes.Buffer
 		code := run(c.args, strings.NewReader(""), &out, &errb)
@@ -111,5 +117,95 @@ func TestLongAliases(t *testing.T) {
 	}
 	if _, err := parseArgs([]string{"--help=x"}); err == nil {
 		t.Error("--help=x accepted")
+	}
+}
+
+// TestUsageIsNethogs: gohogs -h is nethogs -h, byte for byte but for the
+// program's name, with gohogs's own options between the list and the keys.
+func TestUsageIsNethogs(t *testing.T) {
+	if _, err := exec.LookPath("nethogs"); err != nil {
+		t.Skip("nethogs is not installed (.ci/run installs it)")
+	}
+	// nethogs -h exits 0 (Debian's 0.8.7); its usage goes to stdout.
+	want, err := exec.Command("nethogs", "-h").Output()
+	if err != nil {
+		t.Fatalf("nethogs -h: %v", err)
+	}
+	var out bytes.Buffer
+	if code := run([]string{"-h"}, strings.NewReader(""), &out, &out); code != 0 {
+		t.Fatalf("gohogs -h: exit %d", code)
+	}
+	got := out.String()
+	own := strings.Index(got, "\ngohogs's own options:\n")
+	keys := strings.Index(got, "\nWhen gohogs is running, press:\n")
+	if own < 0 || keys < own {
+		t.Fatalf("gohogs -h has no own options before the keys:\n%s", got)
+	}
+	if nethogsPart := got[:own] + got[keys:]; nethogsPart != strings.ReplaceAll(string(want), "nethogs", "gohogs") {
+		t.Errorf("gohogs -h without its own options:\n%s\nnethogs -h:\n%s", nethogsPart, want)
+	}
+	// Every gohogs flag of the table is in its section.
+	for i := range flagTable {
+		if f := &flagTable[i]; f.section == sectionGohogs && f.long != "" && !strings.Contains(got[own:keys], "\t\t--"+f.long+" ") {
+			t.Errorf("gohogs -h does not list --%s among its own options", f.long)
+		}
+	}
+}
+
+// TestFlagTable: each entry of the tables is whole: one kind of name,
+// unique, a setter in the command's table, help, and choices that the
+// flag accepts (each word of a completion is tried on the flag itself).
+func TestFlagTable(t *testing.T) {
+	for _, table := range []struct {
+		name    string
+		defs    []flagDef
+		setters bool
+	}{{"gohogs", flagTable, true}, {"gohogs report", reportFlagTable, false}} {
+		seen := map[string]bool{}
+		for i := range table.defs {
+			f := &table.defs[i]
+			id := fmt.Sprintf("%s: %q%v", table.name, f.operand, f.names())
+			if (f.operand != "") == (len(f.names()) > 0) {
+				t.Errorf("%s: wants either names or an operand", id)
+			}
+			for _, n := range append(f.names(), f.operand) {
+				if n != "" && seen[n] {
+					t.Errorf("%s: %s twice", id, n)
+				}
+				seen[n] = true
+			}
+			if f.help == "" || strings.ContainsAny(f.help+f.man, "\t") || strings.Contains(f.help, " \n") {
+				t.Errorf("%s: help %q", id, f.help)
+			}
+			if table.setters && (f.set == nil) != (f.operand != "") {
+				t.Errorf("%s: a flag needs a setter, an operand none", id)
+			}
+			if (f.complete == argWords) != (f.words != nil) || (f.complete != argNone && f.arg == "" && f.operand == "") {
+				t.Errorf("%s: completion %v with words %v and argument %q", id, f.complete, f.words != nil, f.arg)
+			}
+			if f.words == nil || !table.setters {
+				continue
+			}
+			words := f.words()
+			if len(words) < 2 && f.long != "completion" {
+				t.Errorf("%s: choices %q", id, words)
+			}
+			for _, w := range words {
+				if err := f.set(&options{}, w); err != nil {
+					t.Errorf("%s: choice %q refused: %v", id, w, err)
+				}
+			}
+		}
+	}
+	for _, c := range []byte(synopsisOrder) {
+		if f := lookupShort(flagTable, c); f == nil || f.section != sectionNethogs {
+			t.Errorf("synopsis names -%c, which is not one of nethogs's flags", c)
+		}
+	}
+	if got := strings.Join(backendNames(), " "); got != "afpacket pcap" && !strings.HasPrefix(got, "afpacket pcap ") {
+		t.Errorf("backends %q", got)
+	}
+	if got := strings.Join(groupByNames(), " "); !strings.HasPrefix(got, "name pid user") {
+		t.Errorf("report groupings %q", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -15,20 +16,13 @@ import (
 	"github.com/gohogs/gohogs/trace"
 )
 
-// setExportLong sets --json, --listen and --metrics-pid.
-func (o *options) setExportLong(name, val string) error {
-	switch name {
-	case "json":
-		o.json = true
-	case "metrics-pid":
-		o.pidLabel = true
-	case "listen":
-		addr, err := listenAddr(val)
-		if err != nil {
-			return &valueError{"gohogs: --listen: " + err.Error()}
-		}
-		o.listen = addr
+// setListen sets --listen.
+func setListen(o *options, val string) error {
+	addr, err := listenAddr(val)
+	if err != nil {
+		return &valueError{"gohogs: --listen: " + err.Error()}
 	}
+	o.listen = addr
 	return nil
 }
 
@@ -73,26 +67,34 @@ func listenAddr(val string) (string, error) {
 // that a busy port fails at once), serving once the Monitor is open. Its
 // methods do nothing on a nil *metricsServer (no --listen).
 type metricsServer struct {
-	ln   net.Listener
-	exp  *metrics.Exporter
-	srv  *http.Server
-	done chan struct{}
-	once sync.Once
+	ln        net.Listener
+	webConfig string // --web.config.file, "" for plain HTTP
+	exp       *metrics.Exporter
+	srv       *http.Server
+	done      chan struct{}
+	once      sync.Once
 }
 
-// listenMetrics binds o.listen; nil without --listen.
+// listenMetrics checks the --web.config.file and binds o.listen; nil
+// without --listen.
 func listenMetrics(o *options) (*metricsServer, error) {
 	if o.listen == "" {
 		return nil, nil
+	}
+	if err := checkWebConfig(o.webConfig); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return nil, fmt.Errorf("gohogs: --listen %s: %w", o.listen, err)
 	}
-	return &metricsServer{ln: ln}, nil
+	return &metricsServer{ln: ln, webConfig: o.webConfig}, nil
 }
 
-// serve starts serving /metrics for m; errors after start go to stderr.
+// serve starts serving /metrics for m, with the TLS and basic auth of the
+// --web.config.file (exporter-toolkit re-reads it for each connection and
+// request, so a changed file applies without a restart); errors after start
+// go to stderr.
 func (s *metricsServer) serve(m *gohogs.Monitor, o *options, stderr io.Writer) error {
 	if s == nil {
 		return nil
@@ -111,12 +113,13 @@ func (s *metricsServer) serve(m *gohogs.Monitor, o *options, stderr io.Writer) e
 		}
 		io.WriteString(w, "gohogs exporter: metrics at /metrics\n")
 	})
-	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: log.New(stderr, fmt.Sprintf("gohogs: --listen %s: ", s.ln.Addr()), 0)} // TLS handshake errors
 	s.done = make(chan struct{})
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(stderr, "gohogs: --listen %s: %v\n", s.ln.Addr(), err)
+		if err := serveWeb(s.ln, s.srv, s.webConfig, stderr); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(stderr, "gohogs: --listen %s: %v\n", s.ln.Addr(), oneLine(err.Error()))
 		}
 	}()
 	return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"net"
 	"net/http"
 	"os"
@@ -22,9 +23,13 @@ import (
 
 // nsClient is an HTTP client whose connections are made inside ns, where
 // gohogs's loopback listener is.
-func nsClient(ns string) *http.Client {
+func nsClient(ns string) *http.Client { return nsClientTLS(ns, nil) }
+
+// nsClientTLS is nsClient with the TLS configuration of https URLs.
+func nsClientTLS(ns string, tc *tls.Config) *http.Client {
 	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
+		TLSClientConfig:   tc,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var c net.Conn
 			err := netnstest.Do(ns, func() (err error) {

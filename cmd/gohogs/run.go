@@ -39,6 +39,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		io.WriteString(stdout, usageText)
 		return 0
 	}
+	if o.man || o.completion != "" {
+		return writeDocs(o, stdout, stderr)
+	}
 	// A closed pipe on stdout must end the program quietly, not kill it
 	// with SIGPIPE halfway through a line: writes then return EPIPE.
 	signal.Ignore(syscall.SIGPIPE)
