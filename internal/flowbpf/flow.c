@@ -120,9 +120,10 @@ static __always_inline void stat_inc(__u32 i)
 		*v += 1;
 }
 
-// parse fills k (and *tcp_flags for TCP) from the frame; it returns 0, or
-// -1 for a malformed frame (what capture.Decode rejects).
-static __always_inline int parse(struct __sk_buff *skb, struct flow_key *k, __u8 *tcp_flags)
+// parse fills k from the frame, and for TCP and UDP *tcp_flags and *hdr
+// (where the payload starts); it returns 0, or -1 for a malformed frame
+// (what capture.Decode rejects).
+static __always_inline int parse(struct __sk_buff *skb, struct flow_key *k, __u8 *tcp_flags, __u32 *hdr)
 {
 	__u32 off = 0;
 	__u16 etype;
@@ -234,12 +235,18 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *k, __u8
 
 	switch (next) {
 	case IPPROTO_TCP:
-		if (bpf_skb_load_bytes(skb, off, b, 14) == 0)
+		if (bpf_skb_load_bytes(skb, off, b, 14) == 0) {
 			*tcp_flags = b[13];
-		else if (bpf_skb_load_bytes(skb, off, b, 4))
+			*hdr = off + (b[12] >> 4) * 4;
+		} else if (bpf_skb_load_bytes(skb, off, b, 4)) {
 			return -1;
+		}
 		break;
 	case IPPROTO_UDP:
+		if (bpf_skb_load_bytes(skb, off, b, 4))
+			return -1;
+		*hdr = off + 8;
+		break;
 	case IPPROTO_DCCP:
 	case IPPROTO_SCTP:
 	case IPPROTO_UDPLITE:
@@ -258,14 +265,14 @@ trunc:
 	return -1;
 }
 
-static __always_inline void add(struct flow_val *v, __u64 len, __u8 tcp_flags)
+static __always_inline void add(struct flow_val *v, __u64 len, __u64 packets, __u8 tcp_flags)
 {
 	v->bytes += len;
-	v->packets += 1;
+	v->packets += packets;
 	v->tcp_flags |= tcp_flags;
 }
 
-static __always_inline void overflow_add(struct flow_key *k, __u64 len, __u8 tcp_flags)
+static __always_inline void overflow_add(struct flow_key *k, __u64 len, __u64 packets, __u8 tcp_flags)
 {
 	__u32 i = OV_OTHER;
 	if (k->proto == IPPROTO_TCP)
@@ -278,7 +285,7 @@ static __always_inline void overflow_add(struct flow_key *k, __u64 len, __u8 tcp
 		i += 4;
 	struct flow_val *v = bpf_map_lookup_elem(&overflow, &i);
 	if (v)
-		add(v, len, tcp_flags);
+		add(v, len, packets, tcp_flags);
 	stat_inc(ST_MAP_FULL);
 }
 
@@ -287,19 +294,28 @@ static __always_inline void count(struct __sk_buff *skb, __u8 ptype)
 {
 	struct flow_key k = {};
 	__u64 len = skb->len;
+	__u64 packets = 1;
+	__u32 hdr = 0;
 	__u8 tcp_flags = 0;
 
-	if (skb->vlan_present)
-		len += 4; // a tag the NIC or the driver took out of the frame
 	k.ptype = ptype;
-	if (parse(skb, &k, &tcp_flags) < 0) {
+	if (parse(skb, &k, &tcp_flags, &hdr) < 0) {
 		stat_inc(ST_MALFORMED);
 		return;
 	}
+	// A TSO/GSO packet not yet segmented (egress), or one that GRO merged
+	// (ingress): count the frames on the wire, each with its own headers.
+	__u32 segs = skb->gso_segs;
+	if (segs > 1 && hdr != 0 && hdr < len) {
+		packets = segs;
+		len += (__u64)(segs - 1) * hdr;
+	}
+	if (skb->vlan_present)
+		len += 4 * packets; // a tag the NIC or the driver took out of each frame
 
 	struct flow_val *v = bpf_map_lookup_elem(&flows, &k);
 	if (v) {
-		add(v, len, tcp_flags);
+		add(v, len, packets, tcp_flags);
 		return;
 	}
 	struct flow_val zero = {};
@@ -307,11 +323,11 @@ static __always_inline void count(struct __sk_buff *skb, __u8 ptype)
 	if (err == -17) { // EEXIST: another CPU put it there meanwhile
 		v = bpf_map_lookup_elem(&flows, &k);
 		if (v)
-			add(v, len, tcp_flags);
+			add(v, len, packets, tcp_flags);
 		return;
 	}
 	if (err) { // E2BIG: the map is full
-		overflow_add(&k, len, tcp_flags);
+		overflow_add(&k, len, packets, tcp_flags);
 		return;
 	}
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -319,7 +335,7 @@ static __always_inline void count(struct __sk_buff *skb, __u8 ptype)
 		stat_inc(ST_EVENTS_LOST);
 		v = bpf_map_lookup_elem(&flows, &k);
 		if (v)
-			add(v, len, tcp_flags);
+			add(v, len, packets, tcp_flags);
 		return;
 	}
 	__u32 n = skb->len;
@@ -336,11 +352,18 @@ static __always_inline void count(struct __sk_buff *skb, __u8 ptype)
 		stat_inc(ST_EVENTS_LOST);
 		v = bpf_map_lookup_elem(&flows, &k);
 		if (v)
-			add(v, len, tcp_flags);
+			add(v, len, packets, tcp_flags);
 		return;
 	}
 	bpf_ringbuf_submit(e, 0);
 	stat_inc(ST_EVENTS);
+	if (packets > 1) {
+		// The event carries the bytes of every segment as one packet:
+		// the map has the other segments, without bytes.
+		v = bpf_map_lookup_elem(&flows, &k);
+		if (v)
+			add(v, 0, packets - 1, 0);
+	}
 }
 
 SEC("tcx/ingress")
