@@ -22,13 +22,14 @@ func (e *ebpfError) Unwrap() error { return e.err }
 // the first packets of flows, which the programs copy up; every other
 // packet stays in the interface's flow map until Collect takes it out.
 type ebpfSource struct {
-	att     *flowbpf.Attachment
-	ev      *flowbpf.Events
-	e       flowbpf.Event
-	name    string
-	index   int
-	ctl     int // an AF_INET socket in the capture's namespace, to look at the interface
-	promisc int // an AF_PACKET socket holding the promiscuous membership, or -1
+	att      *flowbpf.Attachment
+	ev       *flowbpf.Events
+	e        flowbpf.Event
+	draining bool // a burst is being read: do not wait between its packets
+	name     string
+	index    int
+	ctl      int // an AF_INET socket in the capture's namespace, to look at the interface
+	promisc  int // an AF_PACKET socket holding the promiscuous membership, or -1
 }
 
 // openEBPF attaches f's counter (loaded at f's first open, kept across
@@ -82,6 +83,10 @@ func (c *Capture) openEBPF(f *iface) (src source, err error) {
 }
 
 func (s *ebpfSource) read(fr *frame) error {
+	burst := !s.draining
+	if s.draining && s.ev.Available() == 0 {
+		s.draining, burst = false, true
+	}
 	err := s.ev.Read(time.Now().Add(afPollTimeout), &s.e)
 	if errors.Is(err, flowbpf.ErrTimeout) {
 		// A quiet spell: is the interface still there? tcx reports
@@ -90,6 +95,16 @@ func (s *ebpfSource) read(fr *frame) error {
 	}
 	if err != nil {
 		return err
+	}
+	if burst {
+		// The first packet of a burst: let the burst gather, as the
+		// AF_PACKET ring's blocks do (afBlockTimeout), and hand it over
+		// whole. One wake-up serves many first packets, and a new
+		// flow's lookup starts once its connection has got going: at
+		// its very first packet the owner's socket may not be in the
+		// fd index yet.
+		time.Sleep(afBlockTimeout)
+		s.draining = true
 	}
 	fr.data = s.e.Data
 	fr.ts = s.e.Time

@@ -79,7 +79,8 @@ gohogs's own options:
 		--duration D : stop after D (Go duration: 90s, 1h), rounded up to whole refreshes, after a complete last refresh.
 		--output PATTERN : write the trace to files named by strftime fields (%Y %m %d %H %M %S %b ...).
 		--rotate D : with --output, start a new file every D, between two refreshes.
-		--backend NAME : capture backend: afpacket (default) or pcap (when built with -tags pcap).
+		--backend NAME : capture backend: ebpf (the default where the kernel and privileges allow it,
+		         else afpacket), afpacket, or pcap (when built with -tags pcap).
 		--json : one JSON object per refresh instead of the trace lines (exact byte counts; implies -t).
 		--listen ADDR : serve Prometheus metrics on http://ADDR/metrics (":9090" binds 127.0.0.1:9090).
 		         Without -t, --json or --output it runs headless: no trace output, metrics only.
@@ -239,7 +240,7 @@ func (o *options) setLong(name, val string) error {
 	case "backend":
 		var perr error
 		if o.backend, perr = capture.ParseBackend(val); perr != nil {
-			err = &valueError{fmt.Sprintf("gohogs: --backend: unknown backend %q: want afpacket or pcap", val)}
+			err = &valueError{fmt.Sprintf("gohogs: --backend: unknown backend %q: want ebpf, afpacket or pcap", val)}
 		}
 	}
 	return err

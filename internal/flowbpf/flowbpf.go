@@ -370,6 +370,9 @@ func (e *Events) Read(deadline time.Time, ev *Event) error {
 
 func isDeadline(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
 
+// Available returns how many bytes of first packets wait in the ring.
+func (e *Events) Available() int { return e.r.AvailableBytes() }
+
 // Close ends the reader; a Read in progress returns.
 func (e *Events) Close() error { return e.r.Close() }
 
