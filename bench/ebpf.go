@@ -24,7 +24,9 @@ func ebpfScenarios() []*scenario {
 	return []*scenario{
 		ebpfRate("ebpf-bulk-tcp4", "eBPF backend: TCP at full speed",
 			"One client process in A sends TCP/IPv4 as fast as it can for 5 s (16 KiB writes, offloads off).",
-			func(e *env) []string { return []string{"send", "tcp", e.addr(4, portDiscard), strconv.Itoa(1 << 40), "0", "5s"} }),
+			func(e *env) []string {
+				return []string{"send", "tcp", e.addr(4, portDiscard), strconv.Itoa(1 << 40), "0", "5s"}
+			}),
 		ebpfRate("ebpf-udp64", "eBPF backend: 64-byte UDP flood",
 			"One client process in A sends 64-byte UDP/IPv4 datagrams as fast as it can for 5 s from 4 sockets (sendmmsg, 64 a call).",
 			func(e *env) []string { return []string{"flood", e.addr(4, portUDP), "64", "5s", "4"} }),

@@ -26,6 +26,30 @@ func load(t *testing.T, opts Options) *Counter {
 	return c
 }
 
+// attachLo attaches c to ns's loopback (or skips the test where tcx is
+// missing) and opens its event reader, both closed when the test ends.
+func attachLo(t *testing.T, c *Counter, ns string) *Events {
+	t.Helper()
+	var att *Attachment
+	if err := netnstest.Do(ns, func() error {
+		ifi, err := net.InterfaceByName("lo")
+		if err != nil {
+			return err
+		}
+		att, err = c.AttachTCX(ifi.Index, true)
+		return err
+	}); err != nil {
+		t.Skipf("tcx not available: %v", err)
+	}
+	t.Cleanup(func() { att.Close() })
+	ev, err := c.Events()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ev.Close() })
+	return ev
+}
+
 // sink opens a UDP socket on 127.0.0.1 in ns that nobody reads (the
 // datagrams stay queued: no ICMP comes back) and returns its port.
 func sink(t *testing.T, ns string) int {
@@ -70,23 +94,7 @@ func sendUDP(t *testing.T, ns string, port, n, size int) int {
 func TestCountsAndFirstPacket(t *testing.T) {
 	ns := netnstest.NewLoopback(t, "fb")
 	c := load(t, Options{})
-	var att *Attachment
-	if err := netnstest.Do(ns, func() error {
-		ifi, err := net.InterfaceByName("lo")
-		if err != nil {
-			return err
-		}
-		att, err = c.AttachTCX(ifi.Index, true)
-		return err
-	}); err != nil {
-		t.Skipf("tcx not available: %v", err)
-	}
-	defer att.Close()
-	ev, err := c.Events()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ev.Close()
+	ev := attachLo(t, c, ns)
 
 	const n, size = 50, 100
 	before := time.Now()
@@ -142,23 +150,7 @@ func TestMapFull(t *testing.T) {
 	ns := netnstest.NewLoopback(t, "fb")
 	const maxFlows, flows, per, size = 16, 40, 3, 10
 	c := load(t, Options{MaxFlows: maxFlows})
-	var att *Attachment
-	if err := netnstest.Do(ns, func() error {
-		ifi, err := net.InterfaceByName("lo")
-		if err != nil {
-			return err
-		}
-		att, err = c.AttachTCX(ifi.Index, true)
-		return err
-	}); err != nil {
-		t.Skipf("tcx not available: %v", err)
-	}
-	defer att.Close()
-	ev, err := c.Events()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ev.Close()
+	ev := attachLo(t, c, ns)
 	port := sink(t, ns)
 	for range flows {
 		sendUDP(t, ns, port, per, size)
