@@ -71,8 +71,9 @@ type Options struct {
 	Promiscuous bool
 	// Filter is a BPF filter expression (nethogs -f; needs the pcap build).
 	Filter string
-	// Backend is the capture backend; the zero value is AF_PACKET, and
-	// capture.BackendPcap needs a build with the `pcap` tag.
+	// Backend is the capture backend; the zero value is eBPF where the
+	// kernel and the privileges allow it, else AF_PACKET (Device.Fallback
+	// says why), and capture.BackendPcap needs a build with the `pcap` tag.
 	Backend capture.Backend
 	// UDP accounts UDP as well as TCP (nethogs -C).
 	UDP bool
@@ -107,6 +108,10 @@ type Device struct {
 	Link capture.LinkType
 	// Err is why it could not be opened, or nil.
 	Err error
+	// Backend is the capture backend reading it, when opened.
+	Backend capture.Backend
+	// Fallback says why the default backend is not eBPF on it, or is nil.
+	Fallback error
 }
 
 // OpenError is Open's error when no interface could be opened; Devices
@@ -144,6 +149,9 @@ type Monitor struct {
 	start    time.Time
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // the capture goroutines
+
+	collectMu sync.Mutex
+	collected time.Time // the cut of the last Collect
 
 	failMu   sync.Mutex
 	failures []error       // interfaces that failed for good
@@ -209,6 +217,7 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 			d.Err = err
 		} else {
 			d.Link = c.Links()[0].Type
+			d.Backend, d.Fallback = c.Backend(), c.Fallback()
 			srcs = append(srcs, c)
 			names = append(names, name)
 		}
@@ -281,11 +290,16 @@ func (m *Monitor) Start() time.Time { return m.start }
 
 // Refresh takes a refresh now: the bytes since the previous one, per
 // process.
-func (m *Monitor) Refresh() *trace.Snapshot { return m.acct.Refresh(time.Now()) }
+func (m *Monitor) Refresh() *trace.Snapshot { return m.RefreshAt(time.Now()) }
 
 // RefreshAt takes a refresh of the packets stamped before cut (and after the
-// previous refresh's cut). Call it at least Settle after cut.
-func (m *Monitor) RefreshAt(cut time.Time) *trace.Snapshot { return m.acct.Refresh(cut) }
+// previous refresh's cut). Call it at least Settle after cut. What the ebpf
+// backend counted in the kernel is taken out at the cut when Run or
+// Refreshes take the refresh, else when RefreshAt is called.
+func (m *Monitor) RefreshAt(cut time.Time) *trace.Snapshot {
+	m.collect(cut)
+	return m.acct.Refresh(cut)
+}
 
 // CollectIdle forgets processes that have no live flow and no traffic
 // since the previous refresh (nethogs -g).
@@ -299,6 +313,7 @@ func (m *Monitor) CollectIdle() int { return m.acct.CollectIdle() }
 // returns it too). The Monitor is not closed.
 func (m *Monitor) Run(ctx context.Context, sched Schedule, fn func(*trace.Snapshot) error) error {
 	s := newSchedule(m.start, m.opts.Interval, sched)
+	s.atCut = m.collect
 	return s.run(ctx, sched.Between, m.failed, m.Err, func(cut time.Time) error {
 		return fn(m.RefreshAt(cut))
 	})

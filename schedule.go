@@ -52,6 +52,11 @@ type schedule struct {
 	everyCut bool
 	k        int // index of the next cut
 	taken    int // refreshes taken
+	// atCut, if set, is called at the time of each cut (before the
+	// refresh Settle later): what the kernel counted (the ebpf backend)
+	// is taken out then, so the cut is exact to the timer's jitter.
+	atCut     func(cut time.Time)
+	cutCalled int // the last cut index atCut was called for
 }
 
 func newSchedule(start time.Time, interval time.Duration, s Schedule) *schedule {
@@ -73,6 +78,15 @@ func (s *schedule) due() time.Time {
 		return s.start
 	}
 	return s.cut(s.k).Add(Settle)
+}
+
+// next is when run wakes up next: at the next cut if atCut has to be
+// called for it, else when the refresh is due.
+func (s *schedule) next() (at time.Time, cut bool) {
+	if s.atCut != nil && s.k > 0 && s.cutCalled < s.k {
+		return s.cut(s.k), true
+	}
+	return s.due(), false
 }
 
 // take returns the cut of the refresh to take at now (not before due) and
@@ -105,7 +119,8 @@ func (s *schedule) run(ctx context.Context, between <-chan func() error, failed 
 		// Always through the select, even when the refresh is overdue:
 		// a context that ended, a failure or waiting work is seen between
 		// two refreshes of a burst too.
-		timer.Reset(max(time.Until(s.due()), 0))
+		at, atCut := s.next()
+		timer.Reset(max(time.Until(at), 0))
 	wait:
 		select {
 		case <-timer.C:
@@ -113,13 +128,18 @@ func (s *schedule) run(ctx context.Context, between <-chan func() error, failed 
 			if err := f(); err != nil {
 				return err
 			}
-			if time.Until(s.due()) > 0 {
+			if time.Until(at) > 0 {
 				goto wait
 			}
 		case <-failed:
 			return failure()
 		case <-ctx.Done():
 			return nil
+		}
+		if atCut {
+			s.cutCalled = s.k
+			s.atCut(s.cut(s.k))
+			continue
 		}
 		cut, last := s.take(time.Now())
 		if err := take(cut); err != nil {

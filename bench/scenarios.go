@@ -49,7 +49,7 @@ func (t *traffic) pids() []int {
 func (t *traffic) client() *genProc { return t.clients[0] }
 
 func scenarios() []*scenario {
-	return []*scenario{
+	return append([]*scenario{
 		steady(1_000_000, 4, 6),
 		steady(1_000_000, 6, 4),
 		steady(10_000_000, 4, 6),
@@ -63,7 +63,7 @@ func scenarios() []*scenario {
 		shortLived(20, 512<<10, false),
 		manyFlows(),
 		churn(),
-	}
+	}, ebpfScenarios()...)
 }
 
 // run runs the scenario runs times (once if it says so) and returns its

@@ -11,7 +11,9 @@ func TestParseBackend(t *testing.T) {
 		want Backend
 		str  string
 	}{
-		{"", BackendDefault, "afpacket"},
+		{"", BackendDefault, "default"},
+		{"default", BackendDefault, "default"},
+		{"ebpf", BackendEBPF, "ebpf"},
 		{"afpacket", BackendAFPacket, "afpacket"},
 		{"pcap", BackendPcap, "pcap"},
 	} {
@@ -26,7 +28,7 @@ func TestParseBackend(t *testing.T) {
 	}
 	for _, in := range []string{"AFPACKET", "libpcap", " pcap", "bogus"} {
 		_, err := ParseBackend(in)
-		if err == nil || !strings.Contains(err.Error(), in) || !strings.Contains(err.Error(), "afpacket, pcap") {
+		if err == nil || !strings.Contains(err.Error(), in) || !strings.Contains(err.Error(), "ebpf, afpacket, pcap") {
 			t.Errorf("ParseBackend(%q): error %v, want one naming it and what is accepted", in, err)
 		}
 	}

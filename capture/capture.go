@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gohogs/gohogs/internal/flowbpf"
 )
 
 // Link describes one opened interface.
@@ -39,6 +41,13 @@ type Stats struct {
 	// KernelDrops counts packets the kernel dropped because the ring or
 	// buffer was full.
 	KernelDrops uint64
+	// MapFull (ebpf) counts packets that found the flow map full: they are
+	// handed over by Collect in overflow buckets, without their addresses.
+	MapFull uint64
+	// EventsLost (ebpf) counts first packets of flows that the ring had no
+	// room for: they are counted in the flow map instead, and their flow's
+	// owner is looked up once Collect hands it over.
+	EventsLost uint64
 }
 
 // iface is the state of one captured interface.
@@ -54,6 +63,13 @@ type iface struct {
 	index   int
 
 	packets, bytes, malformed atomic.Uint64
+
+	// The ebpf backend (guarded by mu): the programs and maps, loaded at
+	// the first open and kept across reopens; Collect's batch; the
+	// overflow buckets' counts already handed over.
+	ctr      *flowbpf.Counter
+	batch    []FlowCount
+	overflow [flowbpf.OverflowBuckets]flowbpf.Value
 }
 
 // Capture is a set of opened interfaces.
@@ -62,6 +78,7 @@ type Capture struct {
 	ifaces   []*iface
 	netns    *os.File // the network namespace Open ran in, for reopening
 	netnsIno uint64   // its inode number
+	fallback error    // why the default backend is not ebpf
 
 	// openSrc opens the backend on an interface: openSource, or what a
 	// test puts in its place.
@@ -97,8 +114,18 @@ func Open(opts Options) (*Capture, error) {
 	}
 	c := &Capture{opts: opts, netns: ns, netnsIno: st.Ino, stop: make(chan struct{})}
 	c.openSrc = c.openSource
-	for _, name := range opts.Interfaces {
-		f, err := c.openIface(name)
+	auto := c.chooseDefault()
+	for i := 0; i < len(opts.Interfaces); i++ {
+		f, err := c.openIface(opts.Interfaces[i])
+		if ee := (*ebpfError)(nil); auto && errors.As(err, &ee) {
+			// The kernel or the privileges do not allow it: afpacket
+			// for every interface.
+			c.closeSources()
+			c.ifaces, auto = nil, false
+			c.opts.Backend, c.fallback = BackendAFPacket, ee
+			i = -1
+			continue
+		}
 		if err != nil {
 			c.closeSources()
 			ns.Close()
@@ -107,6 +134,22 @@ func Open(opts Options) (*Capture, error) {
 		c.ifaces = append(c.ifaces, f)
 	}
 	return c, nil
+}
+
+// chooseDefault replaces the default backend with ebpf, or with afpacket
+// when a filter expression asks for it; it reports whether it chose ebpf,
+// which Open falls back from if the programs cannot be loaded.
+func (c *Capture) chooseDefault() bool {
+	if c.opts.Backend != BackendDefault {
+		return false
+	}
+	if c.opts.Filter != "" {
+		c.opts.Backend = BackendAFPacket
+		c.fallback = errors.New("the ebpf backend cannot run a filter expression (-f)")
+		return false
+	}
+	c.opts.Backend = BackendEBPF
+	return true
 }
 
 // openIface looks up and opens one interface in the current thread's
@@ -134,6 +177,9 @@ func (c *Capture) openIface(name string) (*iface, error) {
 	}
 	src, dlink, err := c.openSrc(f)
 	if err != nil {
+		if f.ctr != nil {
+			f.ctr.Close()
+		}
 		return nil, fmt.Errorf("capture: interface %q: %w", name, err)
 	}
 	f.dlink = dlink
@@ -149,6 +195,10 @@ func (c *Capture) openIface(name string) (*iface, error) {
 func (c *Capture) openSource(f *iface) (source, LinkType, error) {
 	if c.opts.Backend == BackendPcap {
 		return openPcap(f.link.Name, f.lo, &c.opts)
+	}
+	if c.opts.Backend == BackendEBPF {
+		src, err := c.openEBPF(f)
+		return src, f.dlink, err
 	}
 	prog, err := buildFilter(f.lo, f.dlink, c.opts.SnapLen, c.opts.Filter)
 	if err != nil {
@@ -179,7 +229,6 @@ func (c *Capture) Stats() []Stats {
 		if f.src != nil {
 			d += f.src.drops()
 		}
-		f.mu.Unlock()
 		out[i] = Stats{
 			Interface:   f.link.Name,
 			Packets:     f.packets.Load(),
@@ -187,6 +236,8 @@ func (c *Capture) Stats() []Stats {
 			Malformed:   f.malformed.Load(),
 			KernelDrops: d,
 		}
+		f.ebpfStats(&out[i])
+		f.mu.Unlock()
 	}
 	return out
 }
@@ -259,6 +310,10 @@ func (c *Capture) closeSources() {
 			f.dropped += f.src.drops()
 			f.src.close()
 			f.src = nil
+		}
+		if f.ctr != nil {
+			f.ctr.Close()
+			f.ctr = nil
 		}
 		f.mu.Unlock()
 	}

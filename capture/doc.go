@@ -17,6 +17,20 @@
 // Ethernet or loopback (tun, PPP, tunnels) are read without a link header
 // and decoded as raw IP.
 //
+// By default (BackendDefault) interfaces are counted in the kernel instead,
+// where the kernel (tcx, Linux 6.6) and the privileges (root, or CAP_BPF and
+// CAP_NET_ADMIN) allow it: the ebpf backend attaches internal/flowbpf's
+// programs to each interface's tcx hooks (ingress only on loopback, which
+// passes every packet both ways), which count every frame in a per-CPU map
+// keyed by its tuple and hand up only the first packet of each tuple
+// (through a ring buffer, read in bursts as the AF_PACKET blocks are), so
+// that its owner lookup starts at once. Collect takes the maps' counts out
+// at each refresh's cut, as FlowCounts. No ring is mapped and nothing else
+// is copied, so the cost in user space does not grow with the packet rate.
+// Where the programs cannot be loaded, or a filter expression is given
+// (the programs cannot run one), Open falls back to afpacket and
+// Capture.Fallback says why; asking for ebpf explicitly is then an error.
+//
 // Decode is hand-written too, for speed on the per-packet path: it reads the
 // few header fields the accounting needs straight from the captured bytes,
 // never past them, and allocates nothing (BenchmarkDecode against

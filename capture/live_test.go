@@ -202,7 +202,7 @@ func TestOpenErrors(t *testing.T) {
 func TestOpenWithoutCapNetRaw(t *testing.T) {
 	netnstest.Skip(t)
 	err := withoutCap(unix.CAP_NET_RAW, func() error {
-		_, err := Open(Options{Interfaces: []string{"lo"}})
+		_, err := Open(Options{Interfaces: []string{"lo"}, Backend: BackendAFPacket})
 		return err
 	})
 	if err == nil || !strings.Contains(err.Error(), "CAP_NET_RAW") || !strings.Contains(err.Error(), `"lo"`) {
@@ -236,6 +236,7 @@ func testInterfaceDownAndBack(t *testing.T, backend Backend) {
 		before := c.Stats()[0].Packets
 		eventually(t, stage+": capture sees traffic", func() bool {
 			_, _ = tx.Write(make([]byte, 100)) // fails while the route is gone
+			collectAll(t, c)
 			return c.Stats()[0].Packets >= before+3
 		})
 	}
@@ -256,7 +257,7 @@ func testInterfaceDownAndBack(t *testing.T, backend Backend) {
 	if _, got := udpSend(t, p.NSA, p.NSA, lo4, 5, 100); got != 5 {
 		t.Fatalf("lo: %d of 5 datagrams arrived", got)
 	}
-	eventually(t, "lo captured during the outage", func() bool { return c.Stats()[1].Packets >= loBefore+5 })
+	eventually(t, "lo captured during the outage", func() bool { collectAll(t, c); return c.Stats()[1].Packets >= loBefore+5 })
 	ipCmd(t, "-n", p.NSA, "link", "set", p.IfA, "up")
 	ipCmd(t, "-n", p.NSB, "link", "set", p.IfB, "up")
 	eventually(t, "link up", func() bool {
@@ -448,7 +449,7 @@ func TestCaptureTun(t *testing.T) {
 	ipCmd(t, "-n", ns, "addr", "add", "192.0.2.1/24", "dev", name)
 	ipCmd(t, "-n", ns, "addr", "add", "2001:db8:7::1/64", "dev", name, "nodad")
 	ipCmd(t, "-n", ns, "link", "set", name, "up")
-	c, tl := startCapture(t, ns, Options{Interfaces: []string{name}})
+	c, tl := startCapture(t, ns, Options{Interfaces: []string{name}, Backend: BackendAFPacket})
 	if l := c.Links(); l[0].Type != LinkRaw {
 		t.Fatalf("tun link type %d, want %d (raw IP)", l[0].Type, LinkRaw)
 	}

@@ -16,14 +16,21 @@ type Options struct {
 	SnapLen int
 	// Filter is a BPF filter expression (nethogs -f). It is compiled by
 	// libpcap, so it needs the `pcap` build tag; without it a non-empty
-	// Filter is an error.
+	// Filter is an error. The ebpf backend cannot run one: by default a
+	// Filter selects afpacket.
 	Filter string
-	// Backend is how the interfaces are read: afpacket (the default) or
-	// pcap (only in a build with the `pcap` tag, see PcapAvailable).
+	// Backend is how the interfaces are read: by default ebpf where it can
+	// run, else afpacket; or afpacket, ebpf, or pcap (only in a build
+	// with the `pcap` tag, see PcapAvailable).
 	Backend Backend
 	// RingBytes is the size of each interface's capture ring (afpacket) or
 	// kernel buffer (pcap); 0 means DefaultRingBytes.
 	RingBytes int
+	// MaxFlows bounds the ebpf backend's flow map (the tuples seen in one
+	// refresh interval, per interface); 0 means flowbpf's default, 65536.
+	// The packets of tuples beyond it are counted in overflow buckets
+	// (Stats.MapFull; FlowCounts without addresses).
+	MaxFlows int
 	// OnError, if set, hears of each failure of an interface while Run is
 	// running, as an *InterfaceError. A transient failure (the interface
 	// went down or disappeared) is reported once per outage, and Run
@@ -60,9 +67,12 @@ func (o Options) withDefaults() (Options, error) {
 		o.RingBytes = DefaultRingBytes
 	}
 	switch o.Backend {
-	case BackendDefault, BackendAFPacket, BackendPcap:
+	case BackendDefault, BackendAFPacket, BackendPcap, BackendEBPF:
 	default:
-		return o, fmt.Errorf("capture: unknown backend %v (want afpacket or pcap)", o.Backend)
+		return o, fmt.Errorf("capture: unknown backend %v (want ebpf, afpacket or pcap)", o.Backend)
+	}
+	if o.Backend == BackendEBPF && o.Filter != "" {
+		return o, errors.New("capture: the ebpf backend cannot run a filter expression: use afpacket or pcap")
 	}
 	if !PcapAvailable && o.Filter != "" {
 		_, err := compileFilter(LinkEthernet, o.SnapLen, o.Filter)

@@ -93,7 +93,7 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"gohogs", "-t", ""}, ifaces},
 		{[]string{"gohogs", "-a", "-t", "lo", "l"}, withPrefix(ifaces, "l")},
 		{[]string{"gohogs", "-v", ""}, []string{"0", "1", "2", "3", "4", "5"}},
-		{[]string{"gohogs", "--backend", ""}, []string{"afpacket", "pcap"}},
+		{[]string{"gohogs", "--backend", ""}, []string{"afpacket", "ebpf", "pcap"}},
 		{[]string{"gohogs", "--backend", "=", "p"}, []string{"pcap"}},
 		{[]string{"gohogs", "--completion", ""}, []string{"bash"}},
 		{[]string{"gohogs", "-d", ""}, nil},

@@ -155,10 +155,10 @@ var flagTable = []flagDef{
 		help: "with --output, start a new file every D, between two refreshes.",
 		set:  func(o *options, val string) (err error) { o.rotate, err = parseDuration("--rotate", val); return err }},
 	{long: "backend", arg: "NAME", section: sectionGohogs, complete: argWords, words: backendNames,
-		help: "capture backend: afpacket (default) or pcap (when built with -tags pcap).",
+		help: "capture backend: ebpf (the default where the kernel and privileges allow it, else afpacket), afpacket, or pcap (when built with -tags pcap).",
 		set: func(o *options, val string) (err error) {
 			if o.backend, err = capture.ParseBackend(val); err != nil {
-				return &valueError{fmt.Sprintf("gohogs: --backend: unknown backend %q: want afpacket or pcap", val)}
+				return &valueError{fmt.Sprintf("gohogs: --backend: unknown backend %q: want ebpf, afpacket or pcap", val)}
 			}
 			return nil
 		}},

@@ -66,7 +66,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"-t", "-c", "-1"}, 1, "", `gohogs: -c: invalid value "-1": want a number of refreshes, 0 for no limit`, false},
 		{[]string{"-t", "-P", "x"}, 1, "", `gohogs: -P: invalid value "x": want a process id`, false},
 		{[]string{"-t", "--duration", "soon"}, 1, "", `gohogs: --duration: invalid duration "soon": want a Go duration such as 90s, 15m or 1h`, false},
-		{[]string{"-t", "--backend", "bpf"}, 1, "", `gohogs: --backend: unknown backend "bpf": want afpacket or pcap`, false},
+		{[]string{"-t", "--backend", "bpf"}, 1, "", `gohogs: --backend: unknown backend "bpf": want ebpf, afpacket or pcap`, false},
 		{[]string{"-t", "--rotate", "1h"}, 1, "", "gohogs: --rotate needs --output: there is no file to rotate when writing to stdout", false},
 		{[]string{"-t", "lo"}, 1, "", noDevices, false},
 		{[]string{"-t", "no-such-if0"}, 1, "", `gohogs: interface "no-such-if0" does not exist (ip link lists the interfaces)`, false},

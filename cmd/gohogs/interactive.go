@@ -71,6 +71,8 @@ func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (cod
 	})
 	if len(openErrs) > 0 {
 		model.SetStatus(openErrs[0])
+	} else if line := fallbackText(m.Devices()); line != "" {
+		model.SetStatus(line)
 	}
 	scr, err := tcell.NewScreen()
 	if err == nil {

@@ -106,6 +106,7 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "Error opening handler for device %s: %v\n", d.Name, d.Err)
 		}
 	}
+	fallbackLine(stderr, m.Devices())
 	if err := begin(); err != nil {
 		return outputError(stderr, err)
 	}
@@ -271,8 +272,8 @@ func bughunt(stderr io.Writer, s *trace.Snapshot, st gohogs.Stats) {
 	fmt.Fprintf(stderr, "gohogs: refresh %d elapsed %.3fs packets %d bytes %d ignored %d flows %d processes %d resolved %d failed %d queue-drops %d unknown-bytes %d\n",
 		s.Seq, s.Elapsed.Seconds(), a.Packets, a.Bytes, a.Ignored, a.Flows, a.Processes, a.Resolved, a.Failed, a.Dropped, a.UnknownBytes)
 	for _, cs := range st.Capture {
-		fmt.Fprintf(stderr, "gohogs: capture %s packets %d bytes %d malformed %d kernel-drops %d\n",
-			cs.Interface, cs.Packets, cs.Bytes, cs.Malformed, cs.KernelDrops)
+		fmt.Fprintf(stderr, "gohogs: capture %s packets %d bytes %d malformed %d kernel-drops %d map-full %d events-lost %d\n",
+			cs.Interface, cs.Packets, cs.Bytes, cs.Malformed, cs.KernelDrops, cs.MapFull, cs.EventsLost)
 	}
 	fmt.Fprintf(stderr, "gohogs: resolver %+v\n", st.Resolver)
 }

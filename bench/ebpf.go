@@ -1,0 +1,246 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/ipv4"
+
+	"github.com/gohogs/gohogs/internal/netnstest"
+)
+
+// The eBPF backend's scenarios (issue #16): gohogs with its default backend
+// (eBPF), nethogs, and a second gohogs with `--backend afpacket` watch A's
+// veth at once, on traffic at the highest rate the generators reach.
+
+func ebpfScenarios() []*scenario {
+	return []*scenario{
+		ebpfRate("ebpf-bulk-tcp4", "eBPF backend: TCP at full speed",
+			"One client process in A sends TCP/IPv4 as fast as it can for 5 s (16 KiB writes, offloads off).",
+			func(e *env) []string {
+				return []string{"send", "tcp", e.addr(4, portDiscard), strconv.Itoa(1 << 40), "0", "5s"}
+			}),
+		ebpfRate("ebpf-udp64", "eBPF backend: 64-byte UDP flood",
+			"One client process in A sends 64-byte UDP/IPv4 datagrams as fast as it can for 5 s from 4 sockets (sendmmsg, 64 a call).",
+			func(e *env) []string { return []string{"flood", e.addr(4, portUDP), "64", "5s", "4"} }),
+		ebpfRest(),
+	}
+}
+
+// ebpfRate runs the generator args make, with the afpacket gohogs beside
+// the two monitors, and measures CPU per frame, credited bytes, drops and
+// the programs' own cost (kernel.bpf_stats_enabled, on for the run only).
+func ebpfRate(name, title, what string, args func(e *env) []string) *scenario {
+	var af *monitor
+	var afStart, afEnd procSample
+	var cStart, cEnd netnstest.Counters
+	var prog0, prog1 progCost
+	var restore func()
+	return &scenario{
+		name:  name,
+		title: title,
+		desc: what + " Three monitors run `-t -C -d 1 -v 2` on A's veth at once: gohogs with its default backend (eBPF: tcx " +
+			"programs count in the kernel), nethogs, and gohogs `--backend afpacket` (its figures in the rows marked afpacket, " +
+			"whose ratio column is afpacket/nethogs). CPU per frame is over the generator's run, frames from the veth's counters. " +
+			"The programs' cost is run_time_ns / run_cnt of gohogs's tcx programs with kernel.bpf_stats_enabled=1 (set for the run, " +
+			"restored after).",
+		once:  true,
+		place: onVeth,
+		view:  "2",
+		traffic: func(e *env, s *session) (*traffic, error) {
+			var err error
+			af, err = startMonitor(e.ctx, e.cl, "gohogs-afpacket", e.p.NSA, e.gohogs, "-x", "-t", "-C", "-d", "1", "-v", "2", "--backend", "afpacket", e.p.IfA)
+			if err != nil {
+				return nil, err
+			}
+			if err := af.waitRefreshes(1, 8*time.Second); err != nil {
+				return nil, err
+			}
+			restore = bpfStatsOn()
+			prog0 = readProgCost(s.g.pid())
+			if cStart, err = netnstest.ReadCounters(e.p.NSA, e.p.IfA); err != nil {
+				return nil, err
+			}
+			if afStart, err = sampleProc(af.pid()); err != nil {
+				return nil, err
+			}
+			s.start.G, _ = sampleProc(s.g.pid())
+			s.start.N, _ = sampleProc(s.n.pid())
+			s.start.At = time.Now()
+			start := time.Now()
+			g, err := e.gen(e.p.NSA, args(e)...)
+			if err != nil {
+				return nil, err
+			}
+			err = e.wait(g, 30*time.Second)
+			secs := time.Since(start).Seconds()
+			afEnd, _ = sampleProc(af.pid())
+			cEnd, _ = netnstest.ReadCounters(e.p.NSA, e.p.IfA)
+			prog1 = readProgCost(s.g.pid())
+			restore()
+			return &traffic{clients: []*genProc{g}, secs: secs}, err
+		},
+		measure: func(r *result, s *session, t *traffic, run int) {
+			defer af.stop()
+			_ = af.waitRefreshes(af.refreshes()+1, 3*time.Second)
+			d := cEnd.Sub(cStart)
+			frames := float64(d.TxPackets + d.RxPackets)
+			r.metric("frames/s on the veth (same traffic for all)", "kpps", 1e-3, 1, info).add(frames/t.secs, frames/t.secs)
+			sg, sn := s.cpuSeconds()
+			sa := cpuSeconds(afStart, afEnd)
+			perM := func(x float64) float64 { return x / (frames / 1e6) }
+			r.metric("CPU seconds per million frames", "s", 1, 4, lower).add(perM(sg), perM(sn))
+			r.metric("CPU seconds per million frames, afpacket", "s", 1, 4, lower).add(perM(sa), perM(sn))
+			cg, ag, cn, an := shares(s, t.pids())
+			r.metric("credited to the client / wire bytes", "", 1, 4, nearOne).add(cg, cn)
+			r.metric("all rows / wire bytes", "", 1, 4, nearOne).add(ag, an)
+			if ab, err := af.blocks(); err == nil {
+				ca, aa := creditedShare(s.e, ab, t.pids(), s.wire())
+				r.metric("credited to the client / wire bytes, afpacket", "", 1, 4, nearOne).add(ca, cn)
+				r.metric("all rows / wire bytes, afpacket", "", 1, 4, nearOne).add(aa, an)
+			}
+			r.metric("kernel drops", "", 1, 0, lower).add(float64(s.drops), math.NaN())
+			r.metric("kernel drops, afpacket", "", 1, 0, lower).add(float64(gohogsDrops(af.stderr.String())), math.NaN())
+			if runs := prog1.runs - prog0.runs; runs > 0 {
+				r.metric("eBPF program ns per run (bpf_stats)", "ns", 1, 1, lower).add(float64(prog1.ns-prog0.ns)/float64(runs), math.NaN())
+				r.Notes = append(r.Notes, fmt.Sprintf("run %d: %d program runs for %.0f frames", run, runs, frames))
+			}
+			rssMetric(r, s)
+			ha, _ := sampleProc(af.pid())
+			r.metric("peak RSS (VmHWM), afpacket", "MiB", 1.0/1024, 1, lower).add(float64(ha.HWMKiB), float64(s.end.N.HWMKiB))
+			r.Notes = append(r.Notes, "client: "+strings.TrimSpace(t.client().out.String()))
+		},
+	}
+}
+
+// ebpfRest: nothing sent for 10 s; the three monitors' peak RSS.
+func ebpfRest() *scenario {
+	var af *monitor
+	return &scenario{
+		name:  "ebpf-rest",
+		title: "eBPF backend: at rest",
+		desc: "Nothing is sent for 10 s. gohogs (eBPF), nethogs and gohogs `--backend afpacket` run `-t -C -d 1 -v 2` on A's veth; " +
+			"peak RSS (VmHWM) at the end.",
+		once:  true,
+		place: onVeth,
+		view:  "2",
+		traffic: func(e *env, s *session) (*traffic, error) {
+			var err error
+			af, err = startMonitor(e.ctx, e.cl, "gohogs-afpacket", e.p.NSA, e.gohogs, "-t", "-C", "-d", "1", "-v", "2", "--backend", "afpacket", e.p.IfA)
+			if err != nil {
+				return nil, err
+			}
+			return &traffic{secs: 10}, e.sleep(10 * time.Second)
+		},
+		measure: func(r *result, s *session, t *traffic, run int) {
+			defer af.stop()
+			rssMetric(r, s)
+			ha, _ := sampleProc(af.pid())
+			r.metric("peak RSS (VmHWM), afpacket", "MiB", 1.0/1024, 1, lower).add(float64(ha.HWMKiB), float64(s.end.N.HWMKiB))
+			cpuMetric(r, s)
+		},
+	}
+}
+
+// progCost is the summed run time and run count of a process's eBPF
+// programs.
+type progCost struct{ ns, runs uint64 }
+
+// readProgCost asks bpftool for the programs that pid holds.
+func readProgCost(pid int) progCost {
+	out, err := exec.Command("bpftool", "-j", "prog", "show").Output()
+	if err != nil {
+		return progCost{}
+	}
+	var progs []struct {
+		Name    string `json:"name"`
+		RunTime uint64 `json:"run_time_ns"`
+		RunCnt  uint64 `json:"run_cnt"`
+		Pids    []struct {
+			Pid int `json:"pid"`
+		} `json:"pids"`
+	}
+	if json.Unmarshal(out, &progs) != nil {
+		return progCost{}
+	}
+	// bpftool built without its pid iterator lists no pids: then every
+	// gohogs program counts (the suite runs one eBPF gohogs at a time).
+	var c progCost
+	for _, p := range progs {
+		mine := len(p.Pids) == 0
+		for _, o := range p.Pids {
+			mine = mine || o.Pid == pid
+		}
+		if mine && (p.Name == "gohogs_ingress" || p.Name == "gohogs_egress") {
+			c.ns += p.RunTime
+			c.runs += p.RunCnt
+		}
+	}
+	return c
+}
+
+// bpfStatsOn sets kernel.bpf_stats_enabled to 1 and returns what restores
+// the value it had.
+func bpfStatsOn() func() {
+	const path = "/proc/sys/kernel/bpf_stats_enabled"
+	old, err := os.ReadFile(path)
+	if err != nil || os.WriteFile(path, []byte("1"), 0o644) != nil {
+		return func() {}
+	}
+	return func() { _ = os.WriteFile(path, []byte(strings.TrimSpace(string(old))), 0o644) }
+}
+
+// genFlood: ADDR SIZE DURATION SOCKETS. SOCKETS goroutines each send
+// SIZE-byte UDP datagrams to ADDR as fast as they can for DURATION, 64 a
+// sendmmsg call. Prints "datagrams N".
+func genFlood(a []string) error {
+	if len(a) != 4 {
+		return fmt.Errorf("want ADDR SIZE DURATION SOCKETS, got %q", a)
+	}
+	size, socks := atoi(a[1]), atoi(a[3])
+	dur, err := time.ParseDuration(a[2])
+	if err != nil || size <= 0 || socks <= 0 {
+		return fmt.Errorf("bad flood arguments %q", a)
+	}
+	end := time.Now().Add(dur)
+	counts := make(chan int, socks)
+	for range socks {
+		c, err := net.Dial("udp", a[0])
+		if err != nil {
+			return fmt.Errorf("dial: %w", err)
+		}
+		go func() {
+			defer c.Close()
+			pc := ipv4.NewPacketConn(c.(*net.UDPConn))
+			msgs := make([]ipv4.Message, 64)
+			for i := range msgs {
+				msgs[i].Buffers = [][]byte{make([]byte, size)}
+			}
+			n := 0
+			for i := 0; ; i++ {
+				if i%16 == 0 && time.Now().After(end) {
+					break
+				}
+				k, err := pc.WriteBatch(msgs, 0)
+				if err != nil {
+					continue // ECONNREFUSED from an ICMP, ENOBUFS: keep going
+				}
+				n += k
+			}
+			counts <- n
+		}()
+	}
+	total := 0
+	for range socks {
+		total += <-counts
+	}
+	fmt.Printf("datagrams %d\n", total)
+	return nil
+}
