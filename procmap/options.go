@@ -44,6 +44,16 @@ type Options struct {
 	// seconds after its last packet), so a few seconds of flows at the
 	// highest rate expected are enough; more costs memory for nothing.
 	FlowCacheSize int
+	// ContainerNames asks Docker's and podman's API, on their unix sockets
+	// when they are there, for the names of the containers processes run
+	// in (Process.Container.Name), in the background. Connecting may
+	// start a socket-activated podman service.
+	ContainerNames bool
+	// ContainerSockets are the API sockets asked, for containers of both
+	// runtimes; nil asks /run/docker.sock, /var/run/docker.sock,
+	// /run/podman/podman.sock, $XDG_RUNTIME_DIR/podman/podman.sock and a
+	// rootless container's owner's /run/user/UID sockets.
+	ContainerSockets []string
 
 	// The Resolver changes nothing on the host unless the caller allows it
 	// here; the gohogs command allows all three.

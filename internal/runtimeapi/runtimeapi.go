@@ -72,7 +72,15 @@ const maxBody = 1 << 20
 // maxName bounds a name kept.
 const maxName = 255
 
+// key is a container in the cache: a rootless container's owner is
+// known from its cgroup path, which a later Name may not have.
+type key struct {
+	rt cgroup.Runtime
+	id string
+}
+
 type entry struct {
+	ref     Ref
 	name    string
 	pending bool      // queued or being asked
 	retry   time.Time // when an unnamed container may be asked again
@@ -81,7 +89,7 @@ type entry struct {
 // Namer names containers. Its methods are safe for concurrent use.
 type Namer struct {
 	opts  Options
-	queue chan Ref
+	queue chan key
 	stop  context.CancelFunc
 	ctx   context.Context
 	wg    sync.WaitGroup
@@ -90,7 +98,7 @@ type Namer struct {
 	asked func(Ref, string, error)
 
 	mu    sync.Mutex
-	cache map[Ref]*entry
+	cache map[key]*entry
 
 	tmu        sync.Mutex
 	transports map[string]*http.Transport // per socket path
@@ -105,8 +113,8 @@ func New(opts Options) *Namer {
 		opts.Retry = 30 * time.Second
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	n := &Namer{opts: opts, queue: make(chan Ref, 256), ctx: ctx, stop: stop, now: time.Now,
-		cache: make(map[Ref]*entry), transports: make(map[string]*http.Transport)}
+	n := &Namer{opts: opts, queue: make(chan key, 256), ctx: ctx, stop: stop, now: time.Now,
+		cache: make(map[key]*entry), transports: make(map[string]*http.Transport)}
 	n.wg.Add(1)
 	go n.worker()
 	return n
@@ -126,14 +134,20 @@ func (n *Namer) Close() error {
 
 // Name returns the container's name if it is known, else "" (and, unless
 // it was asked for lately, asks its runtime in the background). Only
-// Docker's and podman's containers can be named.
+// Docker's and podman's containers can be named. The cache is keyed by
+// runtime and id: a later Name of the same container need not say it is
+// rootless.
 func (n *Namer) Name(ref Ref) string {
 	if ref.ID == "" || (ref.Runtime != cgroup.Docker && ref.Runtime != cgroup.Podman) {
 		return ""
 	}
+	k := key{ref.Runtime, ref.ID}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	e := n.cache[ref]
+	e := n.cache[k]
+	if e != nil && ref.Rootless && !e.ref.Rootless {
+		e.ref = ref
+	}
 	if e != nil && (e.name != "" || e.pending || n.now().Before(e.retry)) {
 		return e.name
 	}
@@ -141,11 +155,11 @@ func (n *Namer) Name(ref Ref) string {
 		if len(n.cache) >= maxEntries {
 			clear(n.cache)
 		}
-		e = &entry{}
-		n.cache[ref] = e
+		e = &entry{ref: ref}
+		n.cache[k] = e
 	}
 	select {
-	case n.queue <- ref:
+	case n.queue <- k:
 		e.pending = true
 	default: // full: asked at a later call
 	}
@@ -158,10 +172,16 @@ func (n *Namer) worker() {
 		select {
 		case <-n.ctx.Done():
 			return
-		case ref := <-n.queue:
+		case k := <-n.queue:
+			n.mu.Lock()
+			ref := Ref{Runtime: k.rt, ID: k.id}
+			if e := n.cache[k]; e != nil {
+				ref = e.ref
+			}
+			n.mu.Unlock()
 			name, err := n.Lookup(n.ctx, ref)
 			n.mu.Lock()
-			if e := n.cache[ref]; e != nil {
+			if e := n.cache[k]; e != nil {
 				e.name, e.pending = name, false
 				if name == "" {
 					e.retry = n.now().Add(n.opts.Retry)

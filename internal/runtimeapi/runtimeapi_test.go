@@ -147,9 +147,10 @@ func TestName(t *testing.T) {
 		}
 		fmt.Fprintf(w, `{"Name":"/%s"}`, name)
 	})
-	n := New(Options{Docker: []string{sock}, Retry: time.Minute})
+	n := New(Options{Docker: []string{sock}, Podman: []string{sock}, Retry: time.Minute})
 	answers := make(chan string, 10)
-	n.asked = func(_ Ref, name string, _ error) { answers <- name }
+	refs := make(chan Ref, 10)
+	n.asked = func(ref Ref, name string, _ error) { refs <- ref; answers <- name }
 	now := time.Now()
 	n.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	defer n.Close()
@@ -171,6 +172,7 @@ func TestName(t *testing.T) {
 	if a := wait(); a != "" {
 		t.Fatalf("answer %q from a runtime that does not know it", a)
 	}
+	<-refs
 	mu.Lock()
 	name = "api"
 	mu.Unlock()
@@ -189,6 +191,7 @@ func TestName(t *testing.T) {
 	if a := wait(); a != "api" {
 		t.Fatalf("answer %q after Retry, want api", a)
 	}
+	<-refs
 	for range 5 {
 		if got := n.Name(ref); got != "api" {
 			t.Fatalf("Name = %q, want api from the cache", got)
@@ -197,6 +200,25 @@ func TestName(t *testing.T) {
 	mu.Lock()
 	if requests != 2 {
 		t.Errorf("%d requests, want 2", requests)
+	}
+	mu.Unlock()
+	// A rootless container is one entry, whether or not a Name says so:
+	// its owner's socket is asked.
+	rootless := Ref{Runtime: cgroup.Podman, ID: strings.Repeat("b", 64), User: 1000, Rootless: true}
+	n.Name(rootless)
+	n.Name(Ref{Runtime: rootless.Runtime, ID: rootless.ID})
+	if a := wait(); a != "api" {
+		t.Fatalf("rootless: answer %q", a)
+	}
+	if ref := <-refs; ref != rootless {
+		t.Errorf("asked for %+v, want %+v", ref, rootless)
+	}
+	if got := n.Name(Ref{Runtime: rootless.Runtime, ID: rootless.ID}); got != "api" {
+		t.Errorf("rootless without its owner: %q from the cache, want api", got)
+	}
+	mu.Lock()
+	if requests != 3 {
+		t.Errorf("%d requests, want 3 (one for the rootless container)", requests)
 	}
 	mu.Unlock()
 	// Runtimes without such an API are never asked.
