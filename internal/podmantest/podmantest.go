@@ -220,11 +220,15 @@ func (p *Podman) Logs(name string) string {
 }
 
 // Service starts podman's API service on a socket in a directory of the
-// test's own and returns the socket's path once it is there; the service
-// is stopped with t.Cleanup.
+// test's own, DIR/podman/podman.sock (where a program whose
+// XDG_RUNTIME_DIR is DIR looks for it), and returns the socket's path once
+// it is there; the service is stopped with t.Cleanup.
 func (p *Podman) Service(t testing.TB) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "podman.sock")
+	sock := filepath.Join(t.TempDir(), "podman", "podman.sock")
+	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := p.Command(ctx, "system", "service", "--time=0", "unix://"+sock)
 	var out bytes.Buffer

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gohogs/gohogs/internal/netnstest"
+	"github.com/gohogs/gohogs/internal/podmantest"
+)
+
+// TestJSONContainer: a real podman container (runc, joined to a network
+// namespace of the test's own) uploads 2 MB to a sink behind a veth;
+// gohogs watching the veth credits the bytes to the container's process
+// (the interface's tx within 1%), and its JSON rows say the cgroup,
+// runtime "podman", the container's id and, with podman's API service
+// running (found through $XDG_RUNTIME_DIR/podman/podman.sock), its name;
+// without the service, no name.
+func TestJSONContainer(t *testing.T) {
+	netnstest.Skip(t)
+	pm := podmantest.New(t)
+	img := pm.Image(t, nil)
+	for _, named := range []bool{true, false} {
+		t.Run(map[bool]string{true: "named", false: "no-api"}[named], func(t *testing.T) {
+			p, s := pairWithSink(t, "tcp", "4")
+			if named {
+				t.Setenv("XDG_RUNTIME_DIR", filepath.Dir(filepath.Dir(pm.Service(t))))
+			} else {
+				t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+			}
+			run := startGohogs(t, p.NSA, "--json", "-d", "0.5", "--duration", "8s", p.IfA)
+			run.waitStdout(t, "\n") // the first refresh
+			host, port, _ := net.SplitHostPort(s.addr)
+			const payload = 2_000_000
+			script := "B=/bin/busybox; for i in $($B seq 20); do $B head -c 100000 /dev/zero; $B sleep 0.05; done | $B nc " +
+				host + " " + port + "; exec $B sleep 60"
+			var c podmantest.Container
+			before, after := counted(t, p.NSA, p.IfA, func() {
+				c = pm.Run(t, img, []string{"--network", "ns:/run/netns/" + p.NSA}, "/bin/busybox", "sh", "-c", script)
+				select {
+				case n := <-s.got:
+					if n != payload {
+						t.Fatalf("the sink got %d bytes, want %d", n, payload)
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatalf("the container's upload did not end in 30 s: %s", pm.Logs(c.Name))
+				}
+			})
+			refs := parseJSONLines(t, run.wait(t, 20*time.Second))
+			tx := after.TxBytes - before.TxBytes
+			var sent, unknown uint64
+			rows, lastNamed := 0, ""
+			for _, r := range refs {
+				for _, row := range r.Rows {
+					if row.Kind == "unknown_tcp" {
+						unknown += row.Sent + row.Recv
+					}
+					if row.Container == nil || row.Container.ID != c.ID {
+						continue
+					}
+					rows++
+					sent += row.Sent
+					if row.Kind != "process" || row.PID == 0 || row.Container.Runtime != "podman" ||
+						!strings.Contains(row.Cgroup, "libpod-"+c.ID) || !strings.Contains(strings.Join(row.Cmdline, " "), " nc "+host) {
+						t.Errorf("refresh %d: container row %+v (container %+v)", r.Seq, row, *row.Container)
+					}
+					if n := row.Container.Name; n != "" && n != c.Name {
+						t.Errorf("refresh %d: container named %q, want %q", r.Seq, n, c.Name)
+					} else if row.Sent > 0 {
+						lastNamed = n
+					}
+				}
+			}
+			t.Logf("container %s (%.12s): %d rows, sent %d; interface tx %d; unknown %d; last name %q", c.Name, c.ID, rows, sent, tx, unknown, lastNamed)
+			if rows == 0 {
+				t.Fatalf("no JSON row of container %.12s in %d refreshes", c.ID, len(refs))
+			}
+			if !within(float64(sent), float64(tx), 0.01) {
+				t.Errorf("the container's rows sent %d, the interface tx %d (±1%%)", sent, tx)
+			}
+			if want := map[bool]string{true: c.Name, false: ""}[named]; lastNamed != want {
+				t.Errorf("the container's name in its last row with bytes: %q, want %q", lastNamed, want)
+			}
+		})
+	}
+}
