@@ -17,7 +17,8 @@ import (
 // (the interface's tx within 1%), and its JSON rows say the cgroup,
 // runtime "podman", the container's id and, with podman's API service
 // running (found through $XDG_RUNTIME_DIR/podman/podman.sock), its name;
-// without the service, no name.
+// without the service, no name. Its --metrics-container exporter counts
+// them under the container's name (its short id without the service).
 func TestJSONContainer(t *testing.T) {
 	netnstest.Skip(t)
 	pm := podmantest.New(t)
@@ -30,7 +31,7 @@ func TestJSONContainer(t *testing.T) {
 			} else {
 				t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 			}
-			run := startGohogs(t, p.NSA, "--json", "-d", "0.5", "--duration", "8s", p.IfA)
+			run := startGohogs(t, p.NSA, "--json", "-d", "0.5", "--duration", "10s", "--listen", "9102", "--metrics-container", p.IfA)
 			run.waitStdout(t, "\n") // the first refresh
 			host, port, _ := net.SplitHostPort(s.addr)
 			const payload = 2_000_000
@@ -48,8 +49,19 @@ func TestJSONContainer(t *testing.T) {
 					t.Fatalf("the container's upload did not end in 30 s: %s", pm.Logs(c.Name))
 				}
 			})
-			refs := parseJSONLines(t, run.wait(t, 20*time.Second))
 			tx := after.TxBytes - before.TxBytes
+			mfs := scrapeRefreshed(t, nsClient(p.NSA), "http://127.0.0.1:9102/metrics", 2)
+			label := map[bool]string{true: c.Name, false: c.ID[:12]}[named]
+			var metered float64
+			for _, l := range []string{c.Name, c.ID[:12]} {
+				if v, ok := value(mfs, "gohogs_process_sent_bytes_total", map[string]string{"container": l, "unit": ""}); ok {
+					metered += v
+				}
+			}
+			if v, ok := value(mfs, "gohogs_process_sent_bytes_total", map[string]string{"container": label}); !ok || v == 0 || !within(metered, float64(tx), 0.01) {
+				t.Errorf("exporter: container %q counted %v (%v); the container's series %v, the interface tx %d (±1%%)", label, v, ok, metered, tx)
+			}
+			refs := parseJSONLines(t, run.wait(t, 20*time.Second))
 			var sent, unknown uint64
 			rows, lastNamed := 0, ""
 			for _, r := range refs {

@@ -42,6 +42,7 @@ type options struct {
 	json     bool            // --json
 	listen   string          // --listen
 	pidLabel bool            // --metrics-pid
+	ctrLabel bool            // --metrics-container
 	headless bool            // --listen without -t, --json or --output: no trace output
 }
 
@@ -84,6 +85,7 @@ gohogs's own options:
 		--listen ADDR : serve Prometheus metrics on http://ADDR/metrics (":9090" binds 127.0.0.1:9090).
 		         Without -t, --json or --output it runs headless: no trace output, metrics only.
 		--metrics-pid : label the process counters with the pid too (one series per process).
+		--metrics-container : label the process counters with the container and the systemd unit too.
 		report FILE... : sum trace logs into per-process totals (gohogs report -h).
 
 When gohogs is running, press:
@@ -100,7 +102,7 @@ const shortSpec = "Vhxtpsd:v:c:laf:Cbg:P:"
 
 var longSpec = map[string]bool{ // name → takes an argument
 	"duration": true, "output": true, "rotate": true, "backend": true,
-	"json": false, "listen": true, "metrics-pid": false,
+	"json": false, "listen": true, "metrics-pid": false, "metrics-container": false,
 	"help": false, "version": false,
 }
 
@@ -234,7 +236,7 @@ func (o *options) setLong(name, val string) error {
 			err = &valueError{"gohogs: --output: empty file name pattern"}
 		}
 		o.output = val
-	case "json", "listen", "metrics-pid":
+	case "json", "listen", "metrics-pid", "metrics-container":
 		err = o.setExportLong(name, val)
 	case "backend":
 		var perr error

@@ -15,13 +15,15 @@ import (
 	"github.com/gohogs/gohogs/trace"
 )
 
-// setExportLong sets --json, --listen and --metrics-pid.
+// setExportLong sets --json, --listen, --metrics-pid and --metrics-container.
 func (o *options) setExportLong(name, val string) error {
 	switch name {
 	case "json":
 		o.json = true
 	case "metrics-pid":
 		o.pidLabel = true
+	case "metrics-container":
+		o.ctrLabel = true
 	case "listen":
 		addr, err := listenAddr(val)
 		if err != nil {
@@ -97,7 +99,7 @@ func (s *metricsServer) serve(m *gohogs.Monitor, o *options, stderr io.Writer) e
 	if s == nil {
 		return nil
 	}
-	s.exp = metrics.New(metrics.Options{PIDLabel: o.pidLabel, Stats: m.Stats})
+	s.exp = metrics.New(metrics.Options{PIDLabel: o.pidLabel, ContainerLabel: o.ctrLabel, Stats: m.Stats})
 	h, err := s.exp.Handler()
 	if err != nil {
 		return fmt.Errorf("gohogs: --listen: %w", err)
