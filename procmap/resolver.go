@@ -149,7 +149,18 @@ func New(opts Options) (*Resolver, error) {
 	// Index every process now: the first flows then cost an index hit or
 	// a scan of the few new processes, not a scan of all.
 	r.scanNew(0)
-	if !opts.NoConnEvents && r.live {
+	// The kernel's event sources name pids of the initial pid namespace:
+	// only with a /proc that shows those (pidns.go).
+	var tpErr, pcErr error
+	if r.live || isProcFS(r.proc.Root()) {
+		tpErr, pcErr = eventPIDs(r.proc)
+	} else {
+		opts.NoConnEvents, opts.NoProcEvents = true, true // a fixture tree
+	}
+	if !opts.NoConnEvents && tpErr != nil {
+		r.stats.ConnEventErrors++
+		r.connErr = fmt.Errorf("connect events: %w", tpErr)
+	} else if !opts.NoConnEvents {
 		c, err := startConnEvents(r.proc, opts, r.names)
 		if err != nil {
 			// Not fatal: the other mechanisms still run.
@@ -159,7 +170,10 @@ func New(opts Options) (*Resolver, error) {
 			r.conns = c
 		}
 	}
-	if !opts.NoProcEvents && r.live {
+	if !opts.NoProcEvents && pcErr != nil {
+		r.stats.ProcEventErrors++
+		r.eventsErr = pcErr
+	} else if !opts.NoProcEvents {
 		if err := r.startProcEvents(opts.RaisePriority); err != nil {
 			// Not fatal: /proc listings find new processes.
 			r.stats.ProcEventErrors++
