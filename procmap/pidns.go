@@ -64,8 +64,28 @@ func eventPIDs(proc procfs.FS) (tracepoints, connector error) {
 	return nil, nil
 }
 
-// procPIDNS returns nil if proc shows the initial pid namespace, else an
-// error saying which it shows, or that it cannot be told.
+// PIDNamespaceError is why the kernel's event sources are off
+// (Stats.ConnEventsErr, Stats.ProcEventsErr wrap it): the proc file system
+// read, mounted at Root, shows pid namespace NS, not the initial one whose
+// pids the events speak (a container's own /proc); NS is 0 when it could
+// not be told, and Err says why.
+type PIDNamespaceError struct {
+	Root string
+	NS   uint64
+	Err  error
+}
+
+func (e *PIDNamespaceError) Error() string {
+	if e.NS != 0 {
+		return fmt.Sprintf("%s shows the pids of pid namespace %d, not those of the initial one, in which the kernel's events name processes (a container's own /proc)", e.Root, e.NS)
+	}
+	return fmt.Sprintf("cannot tell which pid namespace %s shows (%v): the kernel's events name pids of the initial one", e.Root, e.Err)
+}
+
+func (e *PIDNamespaceError) Unwrap() error { return e.Err }
+
+// procPIDNS returns nil if proc shows the initial pid namespace, else a
+// *PIDNamespaceError saying which it shows, or that it cannot be told.
 func procPIDNS(proc procfs.FS) error {
 	var first error
 	for _, pid := range []string{"1", "2", "self"} {
@@ -74,7 +94,7 @@ func procPIDNS(proc procfs.FS) error {
 		case err == nil && ns == initPIDNS:
 			return nil
 		case err == nil && pid == "1":
-			return fmt.Errorf("%s shows the pids of pid namespace %d, not those of the initial one, in which the kernel's events name processes (a container's own /proc)", proc.Root(), ns)
+			return &PIDNamespaceError{Root: proc.Root(), NS: ns}
 		case err != nil && first == nil:
 			first = err
 		}
@@ -82,7 +102,7 @@ func procPIDNS(proc procfs.FS) error {
 	if first == nil {
 		first = errors.New("no process of it is in the initial one")
 	}
-	return fmt.Errorf("cannot tell which pid namespace %s shows (%w): the kernel's events name pids of the initial one", proc.Root(), first)
+	return &PIDNamespaceError{Root: proc.Root(), Err: first}
 }
 
 // readNS reads a namespace link of the given kind ("pid:[4026531836]").

@@ -2,6 +2,7 @@ package procmap
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -47,6 +48,9 @@ func TestEventPIDs(t *testing.T) {
 			proc, err := procfs.NewFS(root)
 			must(t, err)
 			tp, pc := eventPIDs(proc)
+			if _, ok := errors.AsType[*PIDNamespaceError](tp); (tp != nil) != ok {
+				t.Errorf("tracepoints: %v is no *PIDNamespaceError", tp)
+			}
 			for _, c := range []struct {
 				what string
 				err  error

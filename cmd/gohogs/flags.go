@@ -43,6 +43,7 @@ type options struct {
 	listen   string          // --listen
 	pidLabel bool            // --metrics-pid
 	ctrLabel bool            // --metrics-container
+	procRoot string          // --proc
 	headless bool            // --listen without -t, --json or --output: no trace output
 }
 
@@ -86,6 +87,7 @@ gohogs's own options:
 		         Without -t, --json or --output it runs headless: no trace output, metrics only.
 		--metrics-pid : label the process counters with the pid too (one series per process).
 		--metrics-container : label the process counters with the container and the systemd unit too.
+		--proc DIR : read processes from the proc file system mounted at DIR (default /proc), such as the host's given to a container.
 		report FILE... : sum trace logs into per-process totals (gohogs report -h).
 
 When gohogs is running, press:
@@ -102,7 +104,7 @@ const shortSpec = "Vhxtpsd:v:c:laf:Cbg:P:"
 
 var longSpec = map[string]bool{ // name → takes an argument
 	"duration": true, "output": true, "rotate": true, "backend": true,
-	"json": false, "listen": true, "metrics-pid": false, "metrics-container": false,
+	"json": false, "listen": true, "metrics-pid": false, "metrics-container": false, "proc": true,
 	"help": false, "version": false,
 }
 
@@ -231,6 +233,11 @@ func (o *options) setLong(name, val string) error {
 		o.duration, err = parseDuration("--duration", val)
 	case "rotate":
 		o.rotate, err = parseDuration("--rotate", val)
+	case "proc":
+		if val == "" {
+			err = &valueError{"gohogs: --proc: empty directory name"}
+		}
+		o.procRoot = val
 	case "output":
 		if val == "" {
 			err = &valueError{"gohogs: --output: empty file name pattern"}

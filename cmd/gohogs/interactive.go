@@ -71,6 +71,8 @@ func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (cod
 	})
 	if len(openErrs) > 0 {
 		model.SetStatus(openErrs[0])
+	} else if w := pidNSWarning(m); w != "" {
+		model.SetStatus(w)
 	}
 	scr, err := tcell.NewScreen()
 	if err == nil {
