@@ -2,6 +2,8 @@ package main
 
 import (
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,6 +96,89 @@ func TestJSONContainer(t *testing.T) {
 			}
 			if want := map[bool]string{true: c.Name, false: ""}[named]; lastNamed != want {
 				t.Errorf("the container's name in its last row with bytes: %q, want %q", lastNamed, want)
+			}
+		})
+	}
+}
+
+// TestInContainer runs the gohogs binary (static, copied into a busybox
+// image) inside a real podman container, privileged, in a network
+// namespace of the test's, while a client on the host uploads 1 MB
+// through the watched veth. With the container's own pid namespace and
+// /proc, the client is no process row (its pid there would be another
+// process, or none) and gohogs says why on stderr; with --pid host, or
+// with the host's /proc given as -v /proc:/host/proc and --proc
+// /host/proc, it is a row under its own pid, with its bytes.
+func TestInContainer(t *testing.T) {
+	netnstest.Skip(t)
+	pm := podmantest.New(t)
+	static := filepath.Join(t.TempDir(), "gohogs")
+	build := exec.Command("go", "build", "-o", static, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building a static gohogs: %v\n%s", err, out)
+	}
+	img := pm.Image(t, map[string]string{"gohogs": static})
+	self, _ := os.Executable()
+	for _, tc := range []struct {
+		name    string
+		opts    []string // podman run options
+		args    []string // gohogs's
+		visible bool     // the host client is seen
+	}{
+		{"own-pid-namespace", nil, nil, false},
+		{"pid-host", []string{"--pid", "host"}, nil, true},
+		{"host-proc", []string{"-v", "/proc:/host/proc"}, []string{"--proc", "/host/proc"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, s := pairWithSink(t, "tcp", "4")
+			opts := append([]string{"--privileged", "--network", "ns:/run/netns/" + p.NSA}, tc.opts...)
+			args := append(append([]string{"/gohogs", "--json", "-d", "0.5", "--duration", "6s"}, tc.args...), p.IfA)
+			c := pm.Run(t, img, opts, args...)
+			if !poll(20*time.Second, func() bool { return strings.Contains(pm.Logs(c.Name), "\"seq\":1,") }) {
+				t.Fatalf("no first refresh from gohogs in the container in 20 s: %s", pm.Logs(c.Name))
+			}
+			gen := runTraffic(t, p.NSA, "tcp", s.addr, 1_000_000, 1_000_000)
+			if code, err := pm.Wait(c.Name); err != nil || code != 0 {
+				t.Fatalf("gohogs in the container: exit %d %v: %s", code, err, pm.Logs(c.Name))
+			}
+			logs := pm.Logs(c.Name)
+			var lines []string
+			for _, l := range strings.Split(logs, "\n") {
+				if strings.HasPrefix(l, "{") {
+					lines = append(lines, l)
+				}
+			}
+			refs := parseJSONLines(t, strings.Join(lines, "\n"))
+			got := map[int]uint64{}
+			var pidless uint64
+			for _, r := range refs {
+				for _, row := range r.Rows {
+					if row.Kind != "process" {
+						pidless += row.Sent
+						continue
+					}
+					got[row.PID] += row.Sent
+					if row.PID == gen.Process.Pid && row.Name != self {
+						t.Errorf("refresh %d: pid %d named %q, want %q", r.Seq, row.PID, row.Name, self)
+					}
+				}
+			}
+			warned := strings.Contains(logs, "not those of the initial one")
+			t.Logf("client pid %d; sent per pid %v, without a pid %d; warned %v", gen.Process.Pid, got, pidless, warned)
+			for pid, n := range got {
+				if n > 0 && (!tc.visible || pid != gen.Process.Pid) {
+					t.Errorf("pid %d credited %d bytes: not the client's pid in the /proc gohogs reads", pid, n)
+				}
+			}
+			if n := got[gen.Process.Pid]; tc.visible && (n < 1_000_000 || n > 1_060_000) {
+				t.Errorf("the client sent %d, want its 1000000 bytes of payload and their headers (+6%%)", n)
+			}
+			if !tc.visible && (pidless < 1_000_000 || !warned) {
+				t.Errorf("%d bytes without a pid, want the client's 1000000 and more; warned %v: %s", pidless, warned, logs)
+			}
+			if tc.visible && warned {
+				t.Errorf("warned: %s", logs)
 			}
 		})
 	}

@@ -210,13 +210,26 @@ func (p *Podman) Run(t testing.TB, image string, opts []string, cmd ...string) C
 	return Container{Name: name, ID: id, PID: n}
 }
 
-// Logs returns what the container printed so far.
-func (p *Podman) Logs(name string) string {
-	out, err := p.run("logs", name)
+// Wait waits (2 minutes at most) for the container to exit and returns
+// its exit status.
+func (p *Podman) Wait(name string) (int, error) {
+	out, err := p.run("wait", name)
 	if err != nil {
-		return err.Error()
+		return -1, err
 	}
-	return out
+	return strconv.Atoi(out)
+}
+
+// Logs returns what the container printed so far, on its stdout and its
+// stderr.
+func (p *Podman) Logs(name string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := p.Command(ctx, "logs", name).CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("podman logs %s: %v: %s", name, err, out)
+	}
+	return string(out)
 }
 
 // Service starts podman's API service on a socket in a directory of the
