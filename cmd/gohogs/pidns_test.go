@@ -51,6 +51,44 @@ func nsPID(t *testing.T, pid int) int {
 	return 0
 }
 
+// checkPIDs checks a run's refreshes against the clients that sent: want
+// maps each client's pid, as the /proc gohogs reads shows it, to its
+// payload. Each has rows of that pid, named prog, that sent its payload and
+// its headers (+6% at most); no other process row has bytes. It returns
+// the bytes sent by the rows without a pid.
+func checkPIDs(t *testing.T, refs []jsonRefresh, want map[int]uint64, prog string) (pidless uint64) {
+	t.Helper()
+	got := map[int]uint64{}
+	for _, r := range refs {
+		for _, row := range r.Rows {
+			if row.Kind != "process" {
+				pidless += row.Sent
+				continue
+			}
+			got[row.PID] += row.Sent
+			if _, ok := want[row.PID]; ok && row.Name != prog {
+				t.Errorf("refresh %d: pid %d named %q, want %q", r.Seq, row.PID, row.Name, prog)
+			}
+		}
+	}
+	t.Logf("sent per pid %v, without a pid %d", got, pidless)
+	for pid, n := range got {
+		payload, ok := want[pid]
+		switch {
+		case !ok && n > 0:
+			t.Errorf("pid %d credited %d bytes: not a client's pid in the /proc gohogs reads", pid, n)
+		case ok && (n < payload || float64(n) > float64(payload)*1.06):
+			t.Errorf("pid %d sent %d, want its %d bytes of payload and their headers (+6%%)", pid, n, payload)
+		}
+	}
+	for pid := range want {
+		if _, ok := got[pid]; !ok {
+			t.Errorf("no row of pid %d", pid)
+		}
+	}
+	return pidless
+}
+
 // TestPIDNamespaceRows runs gohogs in a pid namespace of its own, as in a
 // container. With that namespace's own /proc (unshare --mount-proc), a
 // client on the host, pid H, uploads while a decoy in the namespace has
@@ -97,21 +135,14 @@ func TestPIDNamespaceRows(t *testing.T) {
 			// elsewhere before the namespace's is mounted, as a container
 			// given -v /proc:/host/proc has it.
 			script := `echo $1 > /proc/sys/kernel/ns_last_pid; sleep 60 & exec "$0" --json -d 0.5 --duration 8s "$2"`
-			args := []string{"netns", "exec", p.NSA, "unshare", "--pid", "--fork", "--mount-proc"}
+			args := []string{"--pid", "--fork", "--mount-proc"}
 			hostProc := t.TempDir()
 			if !ownProc {
 				script = `mount --bind /proc "$3" && mount -t proc proc /proc && exec "$0" --json -d 0.5 --duration 8s --proc "$3" "$2"`
-				args = []string{"netns", "exec", p.NSA, "unshare", "--pid", "--fork", "--mount", "--propagation", "private"}
+				args = []string{"--pid", "--fork", "--mount", "--propagation", "private"}
 			}
 			args = append(args, "sh", "-c", script, gohogsBin, strconv.Itoa(h-1), p.IfA, hostProc)
-			run := &gohogsRun{stdout: newOutput(), stderr: newOutput(), done: make(chan error, 1)}
-			run.cmd = exec.Command("ip", args...)
-			run.cmd.Stdout, run.cmd.Stderr = run.stdout, run.stderr
-			if err := run.cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { run.cmd.Process.Kill(); <-run.done })
-			go func() { run.done <- run.cmd.Wait() }()
+			run := startIn(t, p.NSA, "unshare", args...)
 			run.waitStdout(t, "\n") // the first refresh
 			init := children(t, run.cmd.Process.Pid, 1)[0]
 			if ownProc {
@@ -147,39 +178,12 @@ func TestPIDNamespaceRows(t *testing.T) {
 			}
 			refs := parseJSONLines(t, run.wait(t, 20*time.Second))
 
-			want := map[int]uint64{inNS: 2_000_000} // pid as gohogs's /proc shows it → payload
+			want := map[int]uint64{inNS: 2_000_000}
 			if !ownProc {
 				want = map[int]uint64{h: 600_000, inHost: 2_000_000}
 			}
-			got := map[int]uint64{}
-			var pidless uint64
-			for _, r := range refs {
-				for _, row := range r.Rows {
-					if row.Kind != "process" {
-						pidless += row.Sent
-						continue
-					}
-					got[row.PID] += row.Sent
-					if _, ok := want[row.PID]; ok && row.Name != self {
-						t.Errorf("refresh %d: pid %d named %q, want %q", r.Seq, row.PID, row.Name, self)
-					}
-				}
-			}
-			t.Logf("host client %d, inside %d (host pid %d); sent per pid %v, without a pid %d; stderr: %s", h, inNS, inHost, got, pidless, run.stderr)
-			for pid, n := range got {
-				payload, ok := want[pid]
-				switch {
-				case !ok && n > 0:
-					t.Errorf("pid %d credited %d bytes: not a client's pid in the /proc gohogs reads", pid, n)
-				case ok && (n < payload || float64(n) > float64(payload)*1.06):
-					t.Errorf("pid %d sent %d, want its %d bytes of payload and their headers (+6%%)", pid, n, payload)
-				}
-			}
-			for pid := range want {
-				if _, ok := got[pid]; !ok {
-					t.Errorf("no row of pid %d", pid)
-				}
-			}
+			t.Logf("host client %d, inside %d (host pid %d); stderr: %s", h, inNS, inHost, run.stderr)
+			pidless := checkPIDs(t, refs, want, self)
 			warned := strings.Contains(run.stderr.String(), "not those of the initial one")
 			if ownProc && (!warned || pidless < 600_000) {
 				t.Errorf("own /proc: warning %v, %d bytes without a pid (want the host client's 600000 and more)", warned, pidless)

@@ -165,6 +165,21 @@ func TestName(t *testing.T) {
 		}
 		return ""
 	}
+	// cached checks that Name answers want from the cache, and that the
+	// runtime was asked n times in all.
+	cached := func(want string, n0 int) {
+		t.Helper()
+		for range 5 {
+			if got := n.Name(ref); got != want {
+				t.Fatalf("Name = %q, want %q from the cache", got, want)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if requests != n0 {
+			t.Fatalf("%d requests, want %d", requests, n0)
+		}
+	}
 
 	if got := n.Name(ref); got != "" {
 		t.Fatalf("first Name = %q, want \"\" (asked in the background)", got)
@@ -176,15 +191,8 @@ func TestName(t *testing.T) {
 	mu.Lock()
 	name = "api"
 	mu.Unlock()
-	for range 5 {
-		if got := n.Name(ref); got != "" {
-			t.Fatalf("Name = %q before Retry passed", got)
-		}
-	}
+	cached("", 1) // not asked again before Retry passed
 	mu.Lock()
-	if requests != 1 {
-		t.Fatalf("%d requests before Retry passed, want 1", requests)
-	}
 	now = now.Add(time.Minute + time.Second)
 	mu.Unlock()
 	n.Name(ref)
@@ -192,16 +200,7 @@ func TestName(t *testing.T) {
 		t.Fatalf("answer %q after Retry, want api", a)
 	}
 	<-refs
-	for range 5 {
-		if got := n.Name(ref); got != "api" {
-			t.Fatalf("Name = %q, want api from the cache", got)
-		}
-	}
-	mu.Lock()
-	if requests != 2 {
-		t.Errorf("%d requests, want 2", requests)
-	}
-	mu.Unlock()
+	cached("api", 2)
 	// A rootless container is one entry, whether or not a Name says so:
 	// its owner's socket is asked.
 	rootless := Ref{Runtime: cgroup.Podman, ID: strings.Repeat("b", 64), User: 1000, Rootless: true}

@@ -43,6 +43,15 @@ func serviceSnapshot(seq int, named bool) *trace.Snapshot {
 	return s
 }
 
+// typeFilter types a filter and keeps it (/, the text, Enter).
+func typeFilter(m *Model, f string) {
+	m.HandleKey(key('/'))
+	for _, r := range f {
+		m.HandleKey(key(r))
+	}
+	m.HandleKey(special(tcell.KeyEnter))
+}
+
 // TestServiceColumn: c shows the SERVICE column, between USER and PROGRAM,
 // taken from PROGRAM's width: the container's name (runtime and short id
 // while unnamed), else the unit.
@@ -77,11 +86,7 @@ func TestServiceColumn(t *testing.T) {
 		t.Errorf("unnamed container: %q", r)
 	}
 	// The filter finds rows by their service.
-	m.HandleKey(key('/'))
-	for _, r := range "nginx.serv" {
-		m.HandleKey(key(r))
-	}
-	m.HandleKey(special(tcell.KeyEnter))
+	typeFilter(m, "nginx.serv")
 	if got := pids(tableRows(screen(t, m, s))); fmt.Sprint(got) != "[200]" {
 		t.Errorf("filter by unit: %v", got)
 	}
@@ -148,11 +153,7 @@ func TestGroupByService(t *testing.T) {
 		t.Errorf("a group with a command line:\n%s", text)
 	}
 	// The filter matches groups by their name.
-	m.HandleKey(key('/'))
-	for _, r := range "web" {
-		m.HandleKey(key(r))
-	}
-	m.HandleKey(special(tcell.KeyEnter))
+	typeFilter(m, "web")
 	if rows := tableRows(screen(t, m, s)); len(rows) != 1 || !strings.Contains(rows[0], "web (2 processes)") {
 		t.Errorf("filtered groups: %q", rows)
 	}
@@ -222,16 +223,7 @@ func FuzzDrawService(f *testing.F) {
 		for _, k := range []rune{'c', 'u'} {
 			m.HandleKey(key(k))
 			m.HandleKey(special(tcell.KeyDown))
-			m.Draw(s)
-			s.Show()
-			cells, _, _ := s.GetContents()
-			for _, c := range cells {
-				for _, r := range c.Runes {
-					if r < 0x20 || (r >= 0x7f && r < 0xa0) {
-						t.Fatalf("control character %U on screen", r)
-					}
-				}
-			}
+			noControls(t, m, s)
 		}
 	})
 }
