@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/internal/procfs"
 )
 
 const fixtureContainer = "9a826d2c6ac699a5619fbc83cd0f3e21c405523829ac96af302ce2df1a701a08"
@@ -96,5 +99,22 @@ func TestFixtureContainerName(t *testing.T) {
 	case path := <-asked:
 		t.Errorf("asked again: %q", path)
 	default:
+	}
+}
+
+// BenchmarkReadCgroup: what reading a process's cgroup adds to an
+// identity read (this process's /proc/PID/cgroup on the host).
+func BenchmarkReadCgroup(b *testing.B) {
+	proc := hostProc(b)
+	d, err := proc.OpenPID(os.Getpid())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	buf := make([]byte, procfs.MaxCmdline)
+	var p Process
+	b.ReportAllocs()
+	for b.Loop() {
+		readCgroup(d, buf, nil, &p)
 	}
 }
