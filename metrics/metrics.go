@@ -13,7 +13,8 @@
 // Labels. The per-process counters are labelled by program (the row's name,
 // argv[0] as nethogs shows it) and user (the user name of the uid, or the
 // uid in decimal when it has no name). A pid label is opt-in
-// (Options.PIDLabel): pids churn, and every pid is a new series. Traffic
+// (Options.PIDLabel): pids churn, and every pid is a new series; so are
+// container and unit labels (Options.ContainerLabel). Traffic
 // whose owner is unknown is counted under the programs "unknown TCP",
 // "unknown UDP" and "unknown socket" (a socket whose process could not be
 // seen; its trace name, the connection, would make one series per flow).
@@ -52,6 +53,13 @@ type Options struct {
 	// kept for the exporter's lifetime (their number is bounded by the
 	// programs and users seen).
 	PIDExpiry time.Duration
+	// ContainerLabel adds "container" and "unit" labels to the
+	// per-process counters: the name of the process's container (its id's
+	// first 12 digits while its runtime has not named it; "" outside one)
+	// and its systemd unit. Containers and units (session scopes, a
+	// container's scope) come and go: a series with either label set is
+	// dropped PIDExpiry after it was last listed, as pid series are.
+	ContainerLabel bool
 	// Stats, if set, is called at each scrape for the health metrics
 	// (typically (*gohogs.Monitor).Stats).
 	Stats func() gohogs.Stats
@@ -68,8 +76,9 @@ const (
 )
 
 type seriesKey struct {
-	program, user string
-	pid           int
+	program, user   string
+	pid             int
+	container, unit string
 }
 
 type series struct {
@@ -118,6 +127,9 @@ func New(opts Options) *Exporter {
 	labels := []string{"program", "user"}
 	if opts.PIDLabel {
 		labels = append(labels, "pid")
+	}
+	if opts.ContainerLabel {
+		labels = append(labels, "container", "unit")
 	}
 	lookup := opts.UserName
 	if lookup == nil {
@@ -181,9 +193,9 @@ func (e *Exporter) Observe(s *trace.Snapshot) {
 		se.recv += r.Recv
 		se.seen = s.Time
 	}
-	if e.opts.PIDLabel {
+	if e.opts.PIDLabel || e.opts.ContainerLabel {
 		for k, se := range e.series {
-			if k.pid != 0 && s.Time.Sub(se.seen) > e.opts.PIDExpiry {
+			if (k.pid != 0 || k.container != "" || k.unit != "") && s.Time.Sub(se.seen) > e.opts.PIDExpiry {
 				delete(e.series, k)
 			}
 		}
@@ -204,7 +216,20 @@ func (e *Exporter) keyOf(r *trace.Row) seriesKey {
 	if e.opts.PIDLabel {
 		k.pid = r.PID
 	}
+	if e.opts.ContainerLabel {
+		k.container, k.unit = containerLabel(r), strings.ToValidUTF8(r.Unit, "\uFFFD")
+	}
 	return k
+}
+
+// containerLabel is the container label of row r: its container's name,
+// else the first 12 digits of its id.
+func containerLabel(r *trace.Row) string {
+	c := r.Container
+	if c.Name != "" {
+		return strings.ToValidUTF8(c.Name, "\uFFFD")
+	}
+	return c.ID[:min(12, len(c.ID))]
 }
 
 // LookupUser returns the user name of uid from the user database, or the
@@ -243,6 +268,9 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		lv := []string{p.k.program, p.k.user}
 		if e.opts.PIDLabel {
 			lv = append(lv, strconv.Itoa(p.k.pid))
+		}
+		if e.opts.ContainerLabel {
+			lv = append(lv, p.k.container, p.k.unit)
 		}
 		ch <- constMetric(e.sentDesc, prometheus.CounterValue, float64(p.sent), lv...)
 		ch <- constMetric(e.recvDesc, prometheus.CounterValue, float64(p.recv), lv...)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gohogs/gohogs/internal/procfs"
+	"github.com/gohogs/gohogs/internal/runtimeapi"
 	"github.com/gohogs/gohogs/internal/tracefs"
 )
 
@@ -40,7 +41,8 @@ type connEvents struct {
 	// that the events keep flowing while /proc is read, and a burst of new
 	// processes is read in parallel before they exit.
 	identify func(pid int) (*Process, uint64)
-	proc     procfs.FS // the host's /proc, read by readIdentity and tgidOf
+	proc     procfs.FS         // the host's /proc, read by readIdentity and tgidOf
+	names    *runtimeapi.Namer // names the processes' containers (nil: none)
 	sem      chan struct{}
 	done     chan struct{}
 
@@ -134,7 +136,7 @@ func newConnEvents(identify func(pid int) (*Process, uint64)) *connEvents {
 // tracepoints filtered to what it needs, and reads the events on a
 // goroutine of its own until close. Several Resolvers in one process each
 // have an instance: each reader must see every event.
-func startConnEvents(proc procfs.FS, opts Options) (*connEvents, error) {
+func startConnEvents(proc procfs.FS, opts Options, names *runtimeapi.Namer) (*connEvents, error) {
 	root, err := tracefs.Find(proc.Root())
 	if errors.Is(err, tracefs.ErrNotMounted) && opts.MountTracefs {
 		root, err = tracefs.Mount("")
@@ -143,7 +145,7 @@ func startConnEvents(proc procfs.FS, opts Options) (*connEvents, error) {
 		return nil, fmt.Errorf("connect events: %w", err)
 	}
 	c := newConnEvents(nil)
-	c.proc = proc
+	c.proc, c.names = proc, names
 	c.identify = c.readIdentity
 	if opts.RemoveStaleInstances {
 		if _, err := tracefs.RemoveStale(root, instPrefix, proc); err != nil {

@@ -211,6 +211,7 @@ func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
 	if b, err := dir.ReadFile("status", buf[procfs.MaxCmdline:]); err == nil {
 		p.UID, _ = procfs.ParseStatusUID(b)
 	}
+	readCgroup(dir, buf[:procfs.MaxCmdline], c.names, p)
 	var netns uint64
 	if n, err := dir.Readlink([]byte("ns/net"), buf); err == nil {
 		netns, _ = procfs.NSInode(buf[:n], "net")

@@ -86,6 +86,13 @@
 // the first NUL (it may hold '/' and spaces, as "sshd: root@pts/0"), or
 // comm for an empty command line (kernel threads).
 //
+// With its identity, a process's cgroup is read (/proc/PID/cgroup,
+// internal/cgroup): Process.Cgroup, its systemd unit, and the container
+// its runtime's cgroup names (runtime, id, Kubernetes pod). With
+// Options.ContainerNames, Docker's and podman's API are asked for the
+// container's name in the background (internal/runtimeapi); a Process read
+// before the answer keeps an empty name, which ContainerName gives later.
+//
 // A process that exits during a scan, an fd closed meanwhile, or EACCES on
 // an fd directory are normal. When the socket is found but no process can
 // be seen holding it (no permission, process gone, fd in flight in a unix
@@ -145,6 +152,19 @@
 // packet and retried for seconds at most, then its owner is remembered.
 // Resolve waits a moment for an identity still being read, without
 // holding the Resolver's lock.
+//
+// # Pid namespaces
+//
+// The connect tracepoints and the process connector name tasks by their
+// pids in the initial pid namespace. A /proc of another one (gohogs in a
+// container with a pid namespace and /proc of its own) numbers processes
+// differently, and nothing maps one to the other, so with such a /proc
+// both sources are off (Stats.ConnEventsErr and ProcEventsErr wrap a
+// *PIDNamespaceError): every pid the Resolver returns is the pid of that
+// process in the /proc it reads. The process connector also needs this
+// process in the initial pid and user namespaces (it reports to no
+// other), which a container given the host's /proc (Options.ProcRoot) is
+// not.
 //
 // # What is still missed, and why
 //

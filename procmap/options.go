@@ -12,7 +12,10 @@ const (
 // Options configures a Resolver.
 type Options struct {
 	// ProcRoot is the proc file system to read; default "/proc". Tests
-	// point it at fixture trees in testdata/.
+	// point it at fixture trees in testdata/; a container given the
+	// host's /proc mounts it elsewhere (/host/proc). The kernel's event
+	// sources run only with a proc file system of the initial pid
+	// namespace (Stats.ConnEventsErr).
 	ProcRoot string
 	// NoNetlink disables sock_diag: socket tables are read from
 	// /proc/net/* only (fixtures use this).
@@ -44,6 +47,16 @@ type Options struct {
 	// seconds after its last packet), so a few seconds of flows at the
 	// highest rate expected are enough; more costs memory for nothing.
 	FlowCacheSize int
+	// ContainerNames asks Docker's and podman's API, on their unix sockets
+	// when they are there, for the names of the containers processes run
+	// in (Process.Container.Name), in the background. Connecting may
+	// start a socket-activated podman service.
+	ContainerNames bool
+	// ContainerSockets are the API sockets asked, for containers of both
+	// runtimes; nil asks /run/docker.sock, /var/run/docker.sock,
+	// /run/podman/podman.sock, $XDG_RUNTIME_DIR/podman/podman.sock and a
+	// rootless container's owner's /run/user/UID sockets.
+	ContainerSockets []string
 
 	// The Resolver changes nothing on the host unless the caller allows it
 	// here; the gohogs command allows all three.
@@ -103,9 +116,13 @@ type Stats struct {
 	// ConnEventsErr says why the connect and send events do not run (nil
 	// while they do, or with Options.NoConnEvents): tracefs not mounted
 	// and Options.MountTracefs off, no permission, a kernel without the
-	// tracepoints. The rest of the Resolver works without them.
+	// tracepoints, or a /proc that shows another pid namespace than the
+	// initial one, whose pids the events speak (a container's own /proc).
+	// The rest of the Resolver works without them.
 	ConnEventsErr error
 	// ProcEventsErr says why the process connector does not run (nil
-	// while it does, or with Options.NoProcEvents).
+	// while it does, or with Options.NoProcEvents): as ConnEventsErr, or
+	// this process is outside the initial pid or user namespace, the only
+	// ones the connector reports to.
 	ProcEventsErr error
 }

@@ -72,8 +72,8 @@ func (r *Resolver) newEntry(dir procfs.Dir, pid int, comm string, start uint64) 
 	return e
 }
 
-// readIdentity reads name, command line and uid of the process behind
-// dir. Unreadable cmdline or status leave what stat told.
+// readIdentity reads name, command line, uid and cgroup of the process
+// behind dir. Unreadable cmdline or status leave what stat told.
 func (r *Resolver) readIdentity(dir procfs.Dir, pid int, comm string, start uint64) *Process {
 	p := &Process{PID: pid, StartTime: start, Name: comm}
 	if b, err := dir.ReadFile("cmdline", r.scan.cmd); err == nil {
@@ -83,6 +83,7 @@ func (r *Resolver) readIdentity(dir procfs.Dir, pid int, comm string, start uint
 	if b, err := dir.ReadFile("status", r.scan.file); err == nil {
 		p.UID, _ = procfs.ParseStatusUID(b)
 	}
+	readCgroup(dir, r.scan.cmd, r.names, p) // cmdline is parsed: its buffer is free
 	return p
 }
 
@@ -120,7 +121,7 @@ func (r *Resolver) refreshIdentity(pid int, e *procEntry) {
 		return
 	}
 	p := r.readIdentity(dir, pid, string(st.Comm), st.StartTime)
-	if p.Name != e.proc.Name || p.UID != e.proc.UID || !slices.Equal(p.Cmdline, e.proc.Cmdline) {
+	if p.Name != e.proc.Name || p.UID != e.proc.UID || !slices.Equal(p.Cmdline, e.proc.Cmdline) || p.Cgroup != e.proc.Cgroup {
 		e.proc = p
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gohogs/gohogs/internal/proccon"
 	"github.com/gohogs/gohogs/internal/procfs"
 	"github.com/gohogs/gohogs/internal/proctable"
+	"github.com/gohogs/gohogs/internal/runtimeapi"
 	"github.com/gohogs/gohogs/internal/sockdiag"
 )
 
@@ -31,6 +32,7 @@ type Resolver struct {
 	youngAge  time.Duration
 	nowTicks  func() uint64 // clock ticks since boot (tests set it)
 	selfNS    uint64
+	names     *runtimeapi.Namer // container names; nil without Options.ContainerNames
 
 	mu       sync.Mutex
 	closed   bool
@@ -109,6 +111,9 @@ func New(opts Options) (*Resolver, error) {
 		size = DefaultFlowCacheSize
 	}
 	r.cache = newFlowCache(ttl, size)
+	if opts.ContainerNames {
+		r.names = runtimeapi.New(runtimeapi.Options{Docker: opts.ContainerSockets, Podman: opts.ContainerSockets})
+	}
 	buf := make([]byte, 64)
 	if n, err := unix.Readlink(proc.Path("thread-self/ns/net"), buf); err == nil {
 		r.selfNS, _ = procfs.NSInode(buf[:n], "net")
@@ -121,6 +126,9 @@ func New(opts Options) (*Resolver, error) {
 	if r.live && r.selfNS != 0 {
 		f, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
+			if r.names != nil {
+				r.names.Close()
+			}
 			return nil, fmt.Errorf("procmap: own network namespace: %w", err)
 		}
 		r.selfNSFile = f
@@ -131,6 +139,9 @@ func New(opts Options) (*Resolver, error) {
 			if r.selfNSFile != nil {
 				r.selfNSFile.Close()
 			}
+			if r.names != nil {
+				r.names.Close()
+			}
 			return nil, fmt.Errorf("procmap: %w", err)
 		}
 		r.diag = d
@@ -138,8 +149,19 @@ func New(opts Options) (*Resolver, error) {
 	// Index every process now: the first flows then cost an index hit or
 	// a scan of the few new processes, not a scan of all.
 	r.scanNew(0)
-	if !opts.NoConnEvents && r.live {
-		c, err := startConnEvents(r.proc, opts)
+	// The kernel's event sources name pids of the initial pid namespace:
+	// only with a /proc that shows those (pidns.go).
+	var tpErr, pcErr error
+	if r.live || isProcFS(r.proc.Root()) {
+		tpErr, pcErr = eventPIDs(r.proc)
+	} else {
+		opts.NoConnEvents, opts.NoProcEvents = true, true // a fixture tree
+	}
+	if !opts.NoConnEvents && tpErr != nil {
+		r.stats.ConnEventErrors++
+		r.connErr = fmt.Errorf("connect events: %w", tpErr)
+	} else if !opts.NoConnEvents {
+		c, err := startConnEvents(r.proc, opts, r.names)
 		if err != nil {
 			// Not fatal: the other mechanisms still run.
 			r.stats.ConnEventErrors++
@@ -148,7 +170,10 @@ func New(opts Options) (*Resolver, error) {
 			r.conns = c
 		}
 	}
-	if !opts.NoProcEvents && r.live {
+	if !opts.NoProcEvents && pcErr != nil {
+		r.stats.ProcEventErrors++
+		r.eventsErr = pcErr
+	} else if !opts.NoProcEvents {
 		if err := r.startProcEvents(opts.RaisePriority); err != nil {
 			// Not fatal: /proc listings find new processes.
 			r.stats.ProcEventErrors++
@@ -182,6 +207,9 @@ func (r *Resolver) Close() error {
 	}
 	if r.conns != nil {
 		errs = append(errs, r.conns.close()) // likewise
+	}
+	if r.names != nil {
+		errs = append(errs, r.names.Close())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

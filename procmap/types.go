@@ -3,6 +3,8 @@ package procmap
 import (
 	"errors"
 	"net/netip"
+
+	"github.com/gohogs/gohogs/internal/cgroup"
 )
 
 // Flow identifies one socket's view of a flow seen on the wire: the local end
@@ -32,6 +34,50 @@ type Process struct {
 	Name string
 	// Cmdline is the full command line, argv[0] included.
 	Cmdline []string
+	// Cgroup is the process's cgroup path (cgroup v2's, or v1's
+	// name=systemd hierarchy on a hybrid host), "" if unreadable.
+	Cgroup string
+	// Unit is the systemd unit the cgroup names (nginx.service,
+	// user@1000.service, session-3.scope), "" if none.
+	Unit string
+	// Container is the container the process runs in; the zero Container
+	// outside any.
+	Container Container
+}
+
+// Runtime is a container runtime, as a cgroup path names it; its String
+// is the name gohogs prints ("docker", "podman", "containerd", "cri-o",
+// "cri"; "" for none).
+type Runtime = cgroup.Runtime
+
+// The runtimes recognised (see Container).
+const (
+	NoRuntime         = cgroup.NoRuntime
+	RuntimeDocker     = cgroup.Docker
+	RuntimePodman     = cgroup.Podman
+	RuntimeContainerd = cgroup.Containerd
+	RuntimeCRIO       = cgroup.CRIO
+	// RuntimeCRI is a Kubernetes container in the cgroupfs layout, which
+	// does not say which CRI runtime runs it.
+	RuntimeCRI = cgroup.CRI
+)
+
+// ParseRuntime reads a runtime's name as Runtime.String writes it.
+func ParseRuntime(s string) (Runtime, bool) { return cgroup.ParseRuntime(s) }
+
+// Container is a container, as a process's cgroup names it.
+type Container struct {
+	// Runtime is the runtime that made its cgroup.
+	Runtime Runtime
+	// ID is the runtime's id of it (64 hex digits).
+	ID string
+	// Name is its name, as the runtime's API says it (Docker's and
+	// podman's, with Options.ContainerNames), "" while unknown: the name
+	// is asked in the background when the process is first read (see
+	// Resolver.ContainerName).
+	Name string
+	// PodUID is the UID of its Kubernetes pod, "" outside one.
+	PodUID string
 }
 
 // Owner is what is known about the owner of a flow.

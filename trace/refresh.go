@@ -34,6 +34,7 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 	for i := range s.Rows {
 		slices.SortFunc(s.Rows[i].Conns, compareConns)
 	}
+	a.nameContainers(s.Rows)
 	return s
 }
 

@@ -88,7 +88,8 @@ func (a *Accountant) worker() {
 // ownerRow returns the key and the row of a flow's owner. It needs no lock.
 func ownerRow(o procmap.Owner, k flowKey) (procKey, Row) {
 	if p := o.Process; p != nil {
-		row := Row{Kind: KindProcess, Name: p.Name, Cmdline: p.Cmdline, PID: p.PID, StartTime: p.StartTime, UID: p.UID}
+		row := Row{Kind: KindProcess, Name: p.Name, Cmdline: p.Cmdline, PID: p.PID, StartTime: p.StartTime, UID: p.UID,
+			Cgroup: p.Cgroup, Unit: p.Unit, Container: p.Container}
 		if len(p.Cmdline) > 1 {
 			row.Args = strings.Join(p.Cmdline[1:], " ")
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/procmap"
 	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
@@ -81,6 +82,13 @@ type Row struct {
 	StartTime uint64
 	// UID is the user id owning the process or socket.
 	UID uint32
+	// Cgroup, Unit and Container are the process's cgroup path, systemd
+	// unit and container (procmap.Process); empty for the other kinds.
+	// Container.Name is filled in at each refresh once the runtime said
+	// it (see ContainerNamer).
+	Cgroup    string
+	Unit      string
+	Container procmap.Container
 	// Sent and Recv are the bytes (whole frames) counted since the
 	// previous refresh.
 	Sent, Recv uint64

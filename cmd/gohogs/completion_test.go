@@ -88,7 +88,7 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"gohogs", "-"}, flags},
 		{[]string{"gohogs", "--web"}, []string{"--web.config.file"}},
 		{[]string{"gohogs", "--du"}, []string{"--duration"}},
-		{[]string{"gohogs", "-t", "--me"}, []string{"--metrics-pid"}},
+		{[]string{"gohogs", "-t", "--me"}, []string{"--metrics-container", "--metrics-pid"}},
 		{[]string{"gohogs", ""}, withReport},
 		{[]string{"gohogs", "-t", ""}, ifaces},
 		{[]string{"gohogs", "-a", "-t", "lo", "l"}, withPrefix(ifaces, "l")},

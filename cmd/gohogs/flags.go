@@ -43,6 +43,8 @@ type options struct {
 	listen     string          // --listen
 	webConfig  string          // --web.config.file
 	pidLabel   bool            // --metrics-pid
+	ctrLabel   bool            // --metrics-container
+	procRoot   string          // --proc
 	headless   bool            // --listen without -t, --json or --output: no trace output
 	man        bool            // --man
 	completion string          // --completion
@@ -177,6 +179,18 @@ var flagTable = []flagDef{
 	{long: "metrics-pid", section: sectionGohogs,
 		help: "label the process counters with the pid too (one series per process).",
 		set:  func(o *options, _ string) error { o.pidLabel = true; return nil }},
+	{long: "metrics-container", section: sectionGohogs,
+		help: "label the process counters with the container and the systemd unit too.",
+		set:  func(o *options, _ string) error { o.ctrLabel = true; return nil }},
+	{long: "proc", arg: "DIR", section: sectionGohogs, complete: argFiles,
+		help: "read processes from the proc file system mounted at DIR (default /proc), such as the host's given to a container.",
+		set: func(o *options, val string) error {
+			if val == "" {
+				return &valueError{"gohogs: --proc: empty directory name"}
+			}
+			o.procRoot = val
+			return nil
+		}},
 	{long: "man", section: sectionGohogs,
 		help: "print the manual page gohogs(8) in roff: gohogs --man > /usr/local/share/man/man8/gohogs.8",
 		man:  "Print this manual page (roff) on standard output and exit: gohogs --man > /usr/local/share/man/man8/gohogs.8 installs it.",

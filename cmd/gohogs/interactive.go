@@ -73,6 +73,8 @@ func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (cod
 		model.SetStatus(openErrs[0])
 	} else if line := fallbackText(m.Devices()); line != "" {
 		model.SetStatus(line)
+	} else if w := pidNSWarning(m); w != "" {
+		model.SetStatus(w)
 	}
 	scr, err := tcell.NewScreen()
 	if err == nil {

@@ -73,6 +73,12 @@ type jsonRow struct {
 	// Kind is "process", "socket" (owner not visible), "unknown_tcp" or
 	// "unknown_udp".
 	Kind string `json:"kind"`
+	// Cgroup is the process's cgroup path, Unit its systemd unit and
+	// Container the container it runs in; each is left out when empty
+	// (always, for rows that are not processes).
+	Cgroup    string         `json:"cgroup,omitempty"`
+	Unit      string         `json:"unit,omitempty"`
+	Container *jsonContainer `json:"container,omitempty"`
 	// Sent and Recv are the bytes (whole frames) of this refresh's
 	// interval; TotalSent and TotalRecv since the start.
 	Sent        uint64     `json:"sent"`
@@ -80,6 +86,15 @@ type jsonRow struct {
 	TotalSent   uint64     `json:"total_sent"`
 	TotalRecv   uint64     `json:"total_recv"`
 	Connections []jsonConn `json:"connections"`
+}
+
+// jsonContainer is the container of a row's process: its runtime
+// ("docker", "podman", "containerd", "cri-o", "cri"), its id (64 hex
+// digits) and its name as the runtime's API says it ("" when unknown).
+type jsonContainer struct {
+	Runtime string `json:"runtime"`
+	ID      string `json:"id"`
+	Name    string `json:"name"`
 }
 
 // jsonConn is one flow of a row, with this refresh's bytes.
@@ -126,6 +141,10 @@ func toJSON(s *trace.Snapshot, view trace.ViewMode, bySent bool) jsonRefresh {
 		}
 		if jr.Cmdline == nil {
 			jr.Cmdline = []string{}
+		}
+		jr.Cgroup, jr.Unit = r.Cgroup, r.Unit
+		if c := r.Container; c.ID != "" {
+			jr.Container = &jsonContainer{Runtime: c.Runtime.String(), ID: c.ID, Name: c.Name}
 		}
 		for _, c := range r.Conns {
 			jr.Connections = append(jr.Connections, jsonConn{

@@ -15,8 +15,11 @@ import (
 
 	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/internal/netnstest"
+	"github.com/gohogs/gohogs/procmap"
 	"github.com/gohogs/gohogs/trace"
 )
+
+const testID = "9a826d2c6ac699a5619fbc83cd0f3e21c405523829ac96af302ce2df1a701a08"
 
 // parseJSONLines decodes gohogs --json output strictly: every line one
 // object with exactly the documented fields, timestamps RFC 3339, seq
@@ -189,12 +192,19 @@ func TestJSONWriter(t *testing.T) {
 				Sent: 10, Recv: 2000, TotalSent: 110, TotalRecv: 5000,
 				Conns: []trace.Conn{{Proto: 6, Local: netip.MustParseAddrPort("[fd00::1]:80"), Remote: netip.MustParseAddrPort("[fd00::2]:5555"), Sent: 10, Recv: 2000}}},
 			{Kind: trace.KindSocket, Name: "10.0.0.1:7-10.0.0.2:8", UID: 5, Sent: 1, TotalSent: 1},
+			{Kind: trace.KindProcess, Name: "nginx", PID: 43, StartTime: 778, Sent: 5, TotalSent: 5,
+				Cgroup: "/system.slice/nginx.service", Unit: "nginx.service"},
+			{Kind: trace.KindProcess, Name: "/bin/busybox", PID: 44, StartTime: 779, Sent: 3, TotalSent: 3,
+				Cgroup: "/libpod_parent/libpod-" + testID, Container: procmap.Container{Runtime: procmap.RuntimePodman, ID: testID, Name: "web"}},
 		}}
 	if err := w.Refresh(s); err != nil {
 		t.Fatal(err)
 	}
 	want := `{"timestamp":"2026-03-04T05:06:07.00000089Z","interval":1.5,"seq":3,"rows":[` +
 		`{"name":"/bin/nc","args":"-l 80","cmdline":["/bin/nc","-l","80"],"pid":42,"start_time":777,"uid":1000,"kind":"process","sent":10,"recv":2000,"total_sent":110,"total_recv":5000,"connections":[{"proto":"tcp","local":"[fd00::1]:80","remote":"[fd00::2]:5555","sent":10,"recv":2000}]},` +
+		`{"name":"nginx","args":"","cmdline":[],"pid":43,"start_time":778,"uid":0,"kind":"process","cgroup":"/system.slice/nginx.service","unit":"nginx.service","sent":5,"recv":0,"total_sent":5,"total_recv":0,"connections":[]},` +
+		`{"name":"/bin/busybox","args":"","cmdline":[],"pid":44,"start_time":779,"uid":0,"kind":"process","cgroup":"/libpod_parent/libpod-` + testID + `",` +
+		`"container":{"runtime":"podman","id":"` + testID + `","name":"web"},"sent":3,"recv":0,"total_sent":3,"total_recv":0,"connections":[]},` +
 		`{"name":"10.0.0.1:7-10.0.0.2:8","args":"","cmdline":[],"pid":0,"start_time":0,"uid":5,"kind":"socket","sent":1,"recv":0,"total_sent":1,"total_recv":0,"connections":[]},` +
 		`{"name":"unknown TCP","args":"","cmdline":[],"pid":0,"start_time":0,"uid":0,"kind":"unknown_tcp","sent":0,"recv":66,"total_sent":0,"total_recv":66,"connections":[]}],` +
 		`"unknown_connections":["10.0.0.1:5-10.0.0.2:6"]}` + "\n"

@@ -99,7 +99,7 @@ func (s *metricsServer) serve(m *gohogs.Monitor, o *options, stderr io.Writer) e
 	if s == nil {
 		return nil
 	}
-	s.exp = metrics.New(metrics.Options{PIDLabel: o.pidLabel, Stats: m.Stats})
+	s.exp = metrics.New(metrics.Options{PIDLabel: o.pidLabel, ContainerLabel: o.ctrLabel, Stats: m.Stats})
 	h, err := s.exp.Handler()
 	if err != nil {
 		return fmt.Errorf("gohogs: --listen: %w", err)

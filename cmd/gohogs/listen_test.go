@@ -327,7 +327,10 @@ func TestExportFlags(t *testing.T) {
 			t.Errorf("%q: trace %v headless %v json %v pid %v listen %q", c.args, o.trace, o.headless, o.json, o.pidLabel, o.listen)
 		}
 	}
-	for _, bad := range []string{"--json=1", "--listen", "--listen=", "--listen x:y:z", "--metrics-pid=1"} {
+	if o, err := parseArgs([]string{"--listen", "9", "--metrics-container"}); err != nil || !o.ctrLabel || o.pidLabel {
+		t.Errorf("--metrics-container: %+v %v", o, err)
+	}
+	for _, bad := range []string{"--json=1", "--listen", "--listen=", "--listen x:y:z", "--metrics-pid=1", "--metrics-container=1"} {
 		if _, err := parseArgs(strings.Fields(bad)); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -240,7 +240,7 @@ func openMonitor(ctx context.Context, o *options, stderr io.Writer, onError func
 		NoConns:     o.trace && !o.json, // only --json and the screen show them
 		// The command may change the host to see short-lived processes
 		// (README, "What gohogs changes on the host").
-		Resolver: procmap.Options{MountTracefs: true, RaisePriority: true, RemoveStaleInstances: true},
+		Resolver: procmap.Options{MountTracefs: true, RaisePriority: true, RemoveStaleInstances: true, ContainerNames: true, ProcRoot: o.procRoot},
 		OnError:  onError,
 	})
 	if oe := (*gohogs.OpenError)(nil); errors.As(err, &oe) {
@@ -252,6 +252,9 @@ func openMonitor(ctx context.Context, o *options, stderr io.Writer, onError func
 	} else if err != nil {
 		fmt.Fprintln(stderr, err)
 		return nil, false
+	}
+	if w := pidNSWarning(m); w != "" {
+		fmt.Fprintln(stderr, w)
 	}
 	return m, true
 }

@@ -22,6 +22,10 @@ const (
 	valueWidth = 11
 	unitWidth  = 5 // "bytes", the longest unit
 	progX      = pidWidth + 1 + userWidth + 1
+	// serviceWidth is the widest the SERVICE column gets (key c), and
+	// minProgram the narrowest it leaves PROGRAM.
+	serviceWidth = 20
+	minProgram   = 12
 )
 
 // Styles.
@@ -36,15 +40,26 @@ var (
 
 // layout is the table's geometry for one screen width.
 type layout struct {
-	progW, devW          int
-	devX, sentX, recvX   int
-	unitX, width, height int
+	svcW, progX, progW, devW int
+	devX, sentX, recvX       int
+	unitX, width, height     int
 }
 
-func newLayout(w, h, devW int) layout {
-	l := layout{width: w, height: h, devW: devW}
+// newLayout lays the table out; with service, the SERVICE column takes
+// up to serviceWidth columns of the program's, leaving it minProgram.
+func newLayout(w, h, devW int, service bool) layout {
+	l := layout{width: w, height: h, devW: devW, progX: progX}
 	l.progW = w - progX - 2 - devW - (valueWidth+1)*2 - unitWidth
-	l.devX = progX + l.progW + 2
+	if service {
+		l.svcW = min(serviceWidth, l.progW-minProgram-1)
+		if l.svcW < 4 {
+			l.svcW = 0
+		} else {
+			l.progX += l.svcW + 1
+			l.progW -= l.svcW + 1
+		}
+	}
+	l.devX = l.progX + l.progW + 2
 	l.sentX = l.devX + devW
 	l.recvX = l.sentX + valueWidth + 1
 	l.unitX = l.recvX + valueWidth + 1
@@ -73,11 +88,15 @@ func (m *Model) Draw(scr tcell.Screen) {
 		devW = max(devW, width(d.Name)+extra)
 	}
 	devW = min(devW, 10)
-	l := newLayout(w, h, devW)
+	l := newLayout(w, h, devW, m.service)
 
 	put(scr, 0, 0, "gohogs version "+m.cfg.Version, w, styleNormal)
 	m.drawInfo(scr, w, len(rows))
-	title := fmt.Sprintf("%*s %-*s %-*s  %-*s%*s %*s", pidWidth, "PID", userWidth, "USER",
+	svc := ""
+	if l.svcW > 0 {
+		svc = fmt.Sprintf("%-*s ", l.svcW, "SERVICE")
+	}
+	title := fmt.Sprintf("%*s %-*s %s%-*s  %-*s%*s %*s", pidWidth, "PID", userWidth, "USER", svc,
 		l.progW, "PROGRAM", devW, "DEV", valueWidth, "SENT", valueWidth, "RECEIVED")
 	if h > 2 {
 		put(scr, 0, 2, pad(title, w), w, styleTitle)
@@ -122,7 +141,7 @@ func (m *Model) Draw(scr tcell.Screen) {
 	}
 	y := 3 + tableRows
 	if hidden := len(rows) - tableRows; hidden > 0 && y < h-1 {
-		put(scr, progX, y, fmt.Sprintf("(%d more: arrows or j/k scroll)", hidden), l.progW+devW, styleDim)
+		put(scr, l.progX, y, fmt.Sprintf("(%d more: arrows or j/k scroll)", hidden), l.progW+devW, styleDim)
 	}
 	y++
 	if y < h-1 {
@@ -165,6 +184,9 @@ func (m *Model) drawInfo(scr tcell.Screen, w, n int) {
 		rows = "row"
 	}
 	info := fmt.Sprintf("%d %s, sorted by %s, %s", n, rows, col, m.mode.Unit())
+	if m.grouped {
+		info = "by container/unit, " + info
+	}
 	if m.filter != "" {
 		info = fmt.Sprintf("filter %q: ", m.filter) + info
 	}
@@ -187,6 +209,8 @@ func (m *Model) drawRow(scr tcell.Screen, l layout, y int, r *trace.Row, dev str
 	pid := "?"
 	if r.PID != 0 {
 		pid = strconv.Itoa(r.PID)
+	} else if isGroup(r) {
+		pid = "*"
 	}
 	pid = fmt.Sprintf("%*s", pidWidth, pid)
 	if selected && pid[0] == ' ' {
@@ -194,7 +218,10 @@ func (m *Model) drawRow(scr tcell.Screen, l layout, y int, r *trace.Row, dev str
 	}
 	put(scr, 0, y, pid, pidWidth, st)
 	put(scr, pidWidth+1, y, m.user(r.UID), userWidth, st)
-	put(scr, progX, y, m.fitProgram(m.program(r), l.progW), l.progW, st)
+	if l.svcW > 0 {
+		put(scr, progX, y, cutLeft(service(r), l.svcW), l.svcW, st)
+	}
+	put(scr, l.progX, y, m.fitProgram(m.program(r), l.progW), l.progW, st)
 	put(scr, l.devX, y, dev, l.devW, st)
 	el := m.snapElapsed()
 	vals := fmt.Sprintf("%*.3f %*.3f %s", valueWidth, m.mode.Value(r.Sent, r.TotalSent, el),
@@ -224,16 +251,24 @@ func (m *Model) details(scr tcell.Screen, r *trace.Row, w int) []line {
 		out = append(out, line{fmt.Sprintf(format, args...), style})
 	}
 	who := "pid " + strconv.Itoa(r.PID)
-	if r.PID == 0 {
+	switch {
+	case isGroup(r):
+		who = "container or unit"
+	case r.PID == 0:
 		who = "no process"
 	}
 	add(styleHeading, "%s", pad(fmt.Sprintf(" %s  %s  user %s", r.Name, who, m.user(r.UID)), w))
-	cmd := strings.Join(r.Cmdline, " ")
-	if cmd == "" {
-		cmd = r.Name
+	if !isGroup(r) {
+		cmd := strings.Join(r.Cmdline, " ")
+		if cmd == "" {
+			cmd = r.Name
+		}
+		for _, part := range wrap("command: "+cmd, w, 3) {
+			add(styleNormal, "%s", part)
+		}
 	}
-	for _, part := range wrap("command: "+cmd, w, 3) {
-		add(styleNormal, "%s", part)
+	for _, s := range m.serviceDetails(r, w) {
+		add(styleNormal, "%s", s)
 	}
 	el := m.snapElapsed()
 	rate := func(b uint64) string {
@@ -300,7 +335,7 @@ func (m *Model) drawKeys(scr tcell.Screen, w, h int) {
 		scr.ShowCursor(min(width(s), w-1), h-1)
 		return
 	}
-	keys := "q quit  s/r sort  m units  l cmdline  b basename  up/down select  / filter  p pause"
+	keys := "q quit  s/r sort  m units  l cmdline  b basename  c service  u group  up/down select  / filter  p pause"
 	if m.filter != "" || m.selected {
 		keys += "  esc clear"
 	}

@@ -21,7 +21,9 @@
 // line lists the keys, or shows the filter being typed.
 //
 // Keys: nethogs's q (quit), s and r (sort by SENT or RECEIVED), l (command
-// line), m (next view mode), b (basename); then up/down or j/k, PgUp/PgDn,
+// line), m (next view mode), b (basename); then c (the SERVICE column: the
+// container, or else the systemd unit, of each process), u (one row per
+// container and unit, their processes' bytes summed), up/down or j/k, PgUp/PgDn,
 // Home/End or g/G to select a row and show its details, / to type a filter
 // (name, arguments or pid; Enter keeps it, Esc clears it), Esc to clear the
 // filter or the selection, p or space to pause, Ctrl-L to repaint, Ctrl-Z
@@ -109,6 +111,9 @@ type rowKey struct {
 }
 
 func keyOf(r *trace.Row) rowKey {
+	if isGroup(r) {
+		return rowKey{kind: r.Kind, name: "group " + groupKey(r)}
+	}
 	if r.Kind == trace.KindProcess {
 		return rowKey{kind: r.Kind, pid: r.PID, start: r.StartTime}
 	}
@@ -123,6 +128,8 @@ type Model struct {
 	bySent   bool
 	cmdline  bool
 	basename bool
+	service  bool // the SERVICE column (c)
+	grouped  bool // one row per container and unit (u)
 
 	snap   *trace.Snapshot // shown
 	latest *trace.Snapshot // taken (differs while paused)
@@ -210,8 +217,13 @@ func (m *Model) Update(s *trace.Snapshot) {
 		m.status = ""
 	}
 	seen := make(map[rowKey]bool, len(s.Rows))
-	for i := range s.Rows {
-		r := &s.Rows[i]
+	rows := s.Rows
+	if slices.ContainsFunc(rows, func(r trace.Row) bool { return groupKey(&r) != "" }) {
+		// The groups' history too, so that u shows their sparklines at once.
+		rows = append(slices.Clip(rows), slices.DeleteFunc(groupRows(rows), func(r trace.Row) bool { return !isGroup(&r) })...)
+	}
+	for i := range rows {
+		r := &rows[i]
 		k := keyOf(r)
 		seen[k] = true
 		h := m.hist[k]
@@ -235,7 +247,11 @@ func (m *Model) Rows() []trace.Row {
 	if m.snap == nil {
 		return nil
 	}
-	rows := trace.Sorted(m.snap, m.mode, m.bySent)
+	snap := m.snap
+	if m.grouped {
+		snap = &trace.Snapshot{Time: snap.Time, Elapsed: snap.Elapsed, Seq: snap.Seq, Rows: groupRows(snap.Rows)}
+	}
+	rows := trace.Sorted(snap, m.mode, m.bySent)
 	if m.filter == "" {
 		return rows
 	}
@@ -244,9 +260,11 @@ func (m *Model) Rows() []trace.Row {
 }
 
 // matches tells whether a row passes the (lower-cased) filter: it is found
-// in the program's name, its arguments, the name shown, or the pid.
+// in the program's name, its arguments, the name shown, its container or
+// unit, or the pid.
 func (m *Model) matches(r *trace.Row, f string) bool {
 	return strings.Contains(strings.ToLower(r.Name), f) ||
+		strings.Contains(strings.ToLower(service(r)), f) ||
 		strings.Contains(strings.ToLower(r.Args), f) ||
 		strings.Contains(strings.ToLower(m.program(r)), f) ||
 		(r.PID != 0 && strconv.Itoa(r.PID) == f)
@@ -299,6 +317,11 @@ func (m *Model) HandleKey(ev *tcell.EventKey) Action {
 			m.basename = !m.basename
 		case 'm':
 			m.mode = (m.mode + 1) % trace.NumViewModes
+		case 'c':
+			m.service = !m.service
+		case 'u':
+			m.grouped = !m.grouped
+			m.top = 0
 		case '/':
 			m.editing = true
 		case 'p', ' ':
@@ -370,6 +393,9 @@ func (m *Model) selIndex(rows []trace.Row) int {
 func (m *Model) program(r *trace.Row) string {
 	if r.Kind != trace.KindProcess {
 		return r.Name
+	}
+	if isGroup(r) {
+		return m.groupProgram(r)
 	}
 	name := r.Name
 	if m.basename {

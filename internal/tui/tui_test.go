@@ -655,23 +655,26 @@ func FuzzDraw(f *testing.F) {
 		snap.Rows[1].Name, snap.Rows[1].Args = name, args
 		snap.Rows[1].Cmdline = []string{name, args}
 		m.Update(snap)
-		m.HandleKey(key('/'))
-		for _, r := range filter {
-			m.HandleKey(key(r))
-		}
-		m.HandleKey(special(tcell.KeyEnter))
+		typeFilter(m, filter)
 		m.HandleKey(special(tcell.KeyDown))
-		m.Draw(s)
-		s.Show()
-		cells, _, _ := s.GetContents()
-		for _, c := range cells {
-			for _, r := range c.Runes {
-				if r < 0x20 || (r >= 0x7f && r < 0xa0) {
-					t.Fatalf("control character %U on screen", r)
-				}
+		noControls(t, m, s)
+	})
+}
+
+// noControls draws m on s and fails t if a control character reached the
+// screen.
+func noControls(t *testing.T, m *Model, s tcell.SimulationScreen) {
+	t.Helper()
+	m.Draw(s)
+	s.Show()
+	cells, _, _ := s.GetContents()
+	for _, c := range cells {
+		for _, r := range c.Runes {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+				t.Fatalf("control character %U on screen", r)
 			}
 		}
-	})
+	}
 }
 
 // BenchmarkDraw draws a screen of 1000 processes with a selection (sort,
