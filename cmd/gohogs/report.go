@@ -166,7 +166,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageErr("no input files (give FILE... or - for standard input)")
 	}
 
-	opts := report.Options{Delay: delay.d, ViewMode: *view, NameTime: *nameTime}
+	opts := report.Options{Delay: delay.d, ViewMode: *view, NameTime: *nameTime, By: groupBy}
 	if !viewSet {
 		opts.ViewMode = report.ViewAuto
 	}
@@ -184,7 +184,7 @@ func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	rows := rep.Rows(groupBy)
+	rows := rep.Rows()
 	if *top > 0 && len(rows) > *top {
 		rows = rows[:*top]
 	}
