@@ -145,8 +145,8 @@ func TestWriteBuckets(t *testing.T) {
 
 func TestFmtEvery(t *testing.T) {
 	for d, want := range map[time.Duration]string{time.Minute: "1m", time.Hour: "1h", 24 * time.Hour: "1d", 90 * time.Second: "1m30s", 30 * time.Second: "30s", 90 * time.Minute: "90m"} {
-		if got := fmtEvery(d); got != want {
-			t.Errorf("fmtEvery(%v) = %q, want %q", d, got, want)
+		if got := FormatEvery(d); got != want {
+			t.Errorf("FormatEvery(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

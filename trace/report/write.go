@@ -54,8 +54,9 @@ func WriteJSON(w io.Writer, by GroupBy, rows []Row) error {
 	return writeJSON(w, by, 0, []Bucket{{Rows: rows}})
 }
 
-// fmtEvery formats a bucket width: 1d, 1h, 15m, 90s.
-func fmtEvery(d time.Duration) string {
+// FormatEvery formats a bucket width as ParseEvery reads it: 1d, 1h, 15m,
+// 1m30s.
+func FormatEvery(d time.Duration) string {
 	for _, u := range []struct {
 		d    time.Duration
 		name string
@@ -165,7 +166,7 @@ func writeTable(w io.Writer, by GroupBy, every time.Duration, buckets []Bucket) 
 			if bi > 0 {
 				b.WriteByte('\n')
 			}
-			b.WriteString(buckets[bi].Start.Format(time.RFC3339) + " (" + fmtEvery(every) + ")\n")
+			b.WriteString(buckets[bi].Start.Format(time.RFC3339) + " (" + FormatEvery(every) + ")\n")
 		}
 		for _, c := range table {
 			for i, s := range c {
