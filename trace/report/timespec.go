@@ -83,11 +83,11 @@ func ParseEvery(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// bucketStart returns the start of the bucket of width every that holds t:
+// BucketStart returns the start of the bucket of width every that holds t:
 // buckets are aligned on midnight in loc (whole days on day numbers since
 // 1970-01-01), so that 1h buckets start on the hour and 1d buckets at
 // midnight local time.
-func bucketStart(t time.Time, every time.Duration, loc *time.Location) time.Time {
+func BucketStart(t time.Time, every time.Duration, loc *time.Location) time.Time {
 	const day = 24 * time.Hour
 	lt := t.In(loc)
 	y, m, d := lt.Date()

@@ -66,12 +66,12 @@ func TestBucketStart(t *testing.T) {
 		24 * time.Hour:     time.Date(2026, 11, 28, 0, 0, 0, 0, cet), // local midnight, not UTC's
 		2 * 24 * time.Hour: time.Date(2026, 11, 27, 0, 0, 0, 0, cet), // even day numbers since 1970-01-01
 	} {
-		if got := bucketStart(at, every, cet); !got.Equal(want) {
-			t.Errorf("bucketStart(%v, %v) = %v, want %v", at, every, got, want)
+		if got := BucketStart(at, every, cet); !got.Equal(want) {
+			t.Errorf("BucketStart(%v, %v) = %v, want %v", at, every, got, want)
 		}
 	}
 	// The same instant read in UTC falls in the same local bucket.
-	if got := bucketStart(at.UTC(), 24*time.Hour, cet); !got.Equal(time.Date(2026, 11, 28, 0, 0, 0, 0, cet)) {
+	if got := BucketStart(at.UTC(), 24*time.Hour, cet); !got.Equal(time.Date(2026, 11, 28, 0, 0, 0, 0, cet)) {
 		t.Errorf("UTC instant: %v", got)
 	}
 }

@@ -392,5 +392,5 @@ func (r *Report) place(at time.Time) (bucket int64, counted bool) {
 	if o.Every <= 0 {
 		return 0, true
 	}
-	return bucketStart(at, o.Every, o.Location).UnixNano(), true
+	return BucketStart(at, o.Every, o.Location).UnixNano(), true
 }

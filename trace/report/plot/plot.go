@@ -52,7 +52,9 @@ func FormatOf(path string) (Format, error) {
 type Options struct {
 	// By is the grouping of the buckets' rows, which names the series.
 	By report.GroupBy
-	// Every is the width of the buckets; a bucket's rate is its bytes over it.
+	// Every is the width of the buckets. When they are more than MaxPoints
+	// over their span, the chart draws wider ones (5m, 15m, 1h, ... 1d):
+	// a bucket's rate is its bytes over its width.
 	Every time.Duration
 	// Top is the number of groups drawn, the largest by total bytes; the
 	// rest are drawn as one, "other". 0 means 8.
@@ -84,6 +86,7 @@ func Write(w io.Writer, f Format, buckets []report.Bucket, o Options) error {
 	if o.Every <= 0 || len(buckets) == 0 {
 		return ErrNothing
 	}
+	buckets, o.Every = coarsen(buckets, o.Every, o.Location)
 	names, series, other := stack(buckets, o)
 	if len(names) == 0 {
 		return ErrNothing
@@ -145,6 +148,40 @@ func Write(w io.Writer, f Format, buckets []report.Bucket, o Options) error {
 		return fmt.Errorf("plot: write: %w", err)
 	}
 	return nil
+}
+
+// MaxPoints is the most buckets a chart draws.
+const MaxPoints = 300
+
+// coarsen returns buckets of the first width of 5m, 15m, 1h, 3h, 6h, 1d,
+// 7d not below every such that the buckets' span holds at most MaxPoints,
+// each with the rows of the buckets it holds (only their bytes are drawn),
+// or the buckets as they are when they are few enough.
+func coarsen(buckets []report.Bucket, every time.Duration, loc *time.Location) ([]report.Bucket, time.Duration) {
+	span := buckets[len(buckets)-1].Start.Sub(buckets[0].Start) + every
+	if span/every <= MaxPoints {
+		return buckets, every
+	}
+	width := every
+	const day = 24 * time.Hour
+	for _, w := range []time.Duration{5 * time.Minute, 15 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, day, 7 * day} {
+		if w > every && (w%every == 0) {
+			width = w
+			if span/w <= MaxPoints {
+				break
+			}
+		}
+	}
+	var out []report.Bucket
+	for _, b := range buckets {
+		start := report.BucketStart(b.Start, width, loc)
+		if len(out) == 0 || !out[len(out)-1].Start.Equal(start) {
+			out = append(out, report.Bucket{Start: start})
+		}
+		last := &out[len(out)-1]
+		last.Rows = append(last.Rows, b.Rows...)
+	}
+	return out, width
 }
 
 // stack returns the names of the top groups (and "other", the last when

@@ -110,3 +110,25 @@ func TestSteps(t *testing.T) {
 		t.Errorf("steps\n%s, want\n%s", got, want)
 	}
 }
+
+// TestCoarsen: a day of minute buckets is drawn in 5-minute buckets, each
+// with the bytes of its five minutes.
+func TestCoarsen(t *testing.T) {
+	day := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	var b []report.Bucket
+	for m := range 24 * 60 {
+		b = append(b, report.Bucket{Start: day.Add(time.Duration(m) * time.Minute), Rows: []report.Row{{Name: "a", Sent: int64(m)}}})
+	}
+	out, w := coarsen(b, time.Minute, time.UTC)
+	if w != 5*time.Minute || len(out) != 288 || !out[1].Start.Equal(day.Add(5*time.Minute)) {
+		t.Fatalf("coarsen: %v, %d buckets, second at %v", w, len(out), out[1].Start)
+	}
+	_, series, _ := stack(out, Options{Every: w, Top: 8})
+	if series[0][1] != float64(5+6+7+8+9)/300 {
+		t.Errorf("second bucket %v B/s, want %v", series[0][1], float64(5+6+7+8+9)/300)
+	}
+	// Few buckets stay as they are.
+	if out, w := coarsen(b[:300], time.Minute, time.UTC); w != time.Minute || len(out) != 300 {
+		t.Errorf("300 buckets: %v, %d", w, len(out))
+	}
+}
