@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/png"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -634,5 +635,71 @@ func TestReportTimeErrors(t *testing.T) {
 	code, _, errs = repRun(t, "", "--every", "1h", nethogs)
 	if code != 3 || !strings.Contains(errs, "n.log: 1 refreshes have no time") || !strings.Contains(errs, "1 refreshes without a time left out") {
 		t.Errorf("untimed: exit %d, %q", code, errs)
+	}
+}
+
+// TestReportGohogsJSON runs the real gohogs with --json --output over known
+// traffic on a veth and reports its JSON log in 1-second buckets: each
+// bucket holds exactly the generator's bytes of the refreshes whose
+// interval starts in that second (summed independently from the lines), the
+// buckets add up to the frame bytes the kernel counted within 1%, and by
+// remote the sink's address has them.
+func TestReportGohogsJSON(t *testing.T) {
+	netnstest.Skip(t)
+	p, s := pairWithSink(t, "tcp", "4")
+	path := filepath.Join(t.TempDir(), "gohogs.json")
+	run := startGohogs(t, p.NSA, "--json", "-d", "0.5", "--duration", "5s", "--output", path, p.IfA)
+	// The first refresh written: it captures.
+	if !poll(10*time.Second, func() bool { b, _ := os.ReadFile(path); return bytes.Contains(b, []byte("}\n")) }) {
+		t.Fatalf("no refresh in %s within 10 s", path)
+	}
+	var gen *exec.Cmd
+	before, after := counted(t, p.NSA, p.IfA, func() { gen = runTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 1_000_000) })
+	run.wait(t, 15*time.Second)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := map[string][2]int64{} // second -> the generator's sent, recv
+	for _, ref := range parseJSONLines(t, string(data)) {
+		ts, _ := time.Parse(time.RFC3339Nano, ref.Timestamp)
+		sec := ts.Add(-time.Duration(ref.Interval * float64(time.Second))).Truncate(time.Second).UTC().Format(time.RFC3339)
+		for _, r := range ref.Rows {
+			if r.PID == gen.Process.Pid {
+				v := truth[sec]
+				truth[sec] = [2]int64{v[0] + int64(r.Sent), v[1] + int64(r.Recv)}
+			}
+		}
+	}
+	code, out, errs := repRun(t, "", "--every", "1s", "--by", "pid", "--format", "csv", path)
+	if code != 0 || errs != "" {
+		t.Fatalf("report: exit %d, %q", code, errs)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]int64{}
+	var sent, recv int64
+	for _, r := range recs[1:] {
+		if r[1] == strconv.Itoa(gen.Process.Pid) {
+			got[r[0]] = [2]int64{repInt(t, r[4]), repInt(t, r[5])}
+			sent += repInt(t, r[4])
+			recv += repInt(t, r[5])
+		}
+	}
+	if len(got) < 2 || fmt.Sprint(got) != fmt.Sprint(truth) {
+		t.Errorf("buckets of the generator %v, the log's own seconds %v", got, truth)
+	}
+	tx, rx := float64(after.TxBytes-before.TxBytes), float64(after.RxBytes-before.RxBytes)
+	t.Logf("%d buckets; report sent %d recv %d; interface tx %.0f rx %.0f", len(got), sent, recv, tx, rx)
+	if !within(float64(sent), tx, 0.01) || !within(float64(recv), rx, 0.01) {
+		t.Errorf("buckets sum to %d/%d bytes, the interface counted %.0f/%.0f", sent, recv, tx, rx)
+	}
+	code, out, errs = repRun(t, "", "--by", "remote", "--format", "csv", path)
+	host, _, _ := net.SplitHostPort(s.addr)
+	row := repCSV(t, out, 1)[host]
+	if code != 0 || errs != "" || row == nil || !within(float64(repInt(t, row["sent_bytes"])), tx, 0.01) {
+		t.Errorf("by remote: exit %d, %q, %s: %v\n%s", code, errs, host, row, out)
 	}
 }
