@@ -4,7 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -137,8 +140,18 @@ func parseDelay(s string) (time.Duration, error) {
 // runReport is `gohogs report`: args are the words after "report". It
 // prints the report on stdout, problems on stderr, and returns the exit code.
 func runReport(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The garbage collector lets the heap grow to twice what is live
+		// before it collects; a day in minute buckets has 100 MB live. A
+		// soft limit makes it collect sooner rather than use 300 MB.
+		debug.SetMemoryLimit(reportMemoryLimit)
+	}
 	return runReportAt(args, stdin, stdout, stderr, time.Now())
 }
+
+// reportMemoryLimit is the soft memory limit of `gohogs report` (GOMEMLIMIT
+// overrides it); a larger report goes over it, collecting more often.
+const reportMemoryLimit = 150 << 20
 
 // runReportAt is runReport with the clock read once: now is what "today"
 // and relative times in --since and --until are taken from.
@@ -250,18 +263,11 @@ func runReportAt(args []string, stdin io.Reader, stdout, stderr io.Writer, now t
 		}
 		fmt.Fprintln(stderr, w.String())
 	}
-	buckets := []report.Bucket{{Rows: rep.Rows()}}
+	buckets := slices.Values([]report.Bucket{{Rows: rep.Rows()}})
 	if q.every > 0 {
-		buckets = rep.Buckets()
+		buckets = rep.BucketSeq()
 	}
-	if *top > 0 {
-		for i := range buckets {
-			if len(buckets[i].Rows) > *top {
-				buckets[i].Rows = buckets[i].Rows[:*top]
-			}
-		}
-	}
-	if err := report.WriteBuckets(stdout, outFormat, groupBy, q.every, buckets); err != nil {
+	if err := report.WriteBucketSeq(stdout, outFormat, groupBy, q.every, topRows(buckets, *top)); err != nil {
 		fmt.Fprintf(stderr, "gohogs report: %s\n", strings.TrimPrefix(err.Error(), "report: "))
 		return reportFailed
 	}
@@ -300,6 +306,20 @@ func locate(w report.Warning) string {
 		return w.File + ":" + strconv.Itoa(w.Line)
 	}
 	return w.File
+}
+
+// topRows yields the buckets with their top n rows (all when n is 0).
+func topRows(buckets iter.Seq[report.Bucket], n int) iter.Seq[report.Bucket] {
+	return func(yield func(report.Bucket) bool) {
+		for b := range buckets {
+			if n > 0 && len(b.Rows) > n {
+				b.Rows = b.Rows[:n]
+			}
+			if !yield(b) {
+				return
+			}
+		}
+	}
 }
 
 // reportQuery is what --every, --since and --until ask.
@@ -359,7 +379,7 @@ func (c *reportPlot) write(rep *report.Report, opts report.Options, top int, q r
 	if !q.since.IsZero() || !q.until.IsZero() {
 		title += ", " + fmtBound(q.since, "start") + " to " + fmtBound(q.until, "end")
 	}
-	err := plot.Write(c.f, c.format, rep.Buckets(), plot.Options{By: opts.By, Every: opts.Every, Top: top, Title: title, Location: opts.Location})
+	err := plot.Write(c.f, c.format, rep.BucketSeq(), plot.Options{By: opts.By, Every: opts.Every, Top: top, Title: title, Location: opts.Location})
 	if cerr := c.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("plot: %w", cerr)
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"time"
@@ -27,7 +28,7 @@ type jsonInput struct {
 	file    string
 	p       fastjson.Parser
 	tally   *tally
-	sum     uint64
+	sum     maphash.Hash
 	first   string // the first refresh's timestamp, to spot a file given twice
 	n       int    // refreshes read
 	rows    []jsonRow
@@ -55,12 +56,12 @@ type jsonConn struct {
 }
 
 func (r *Report) newJSONInput(name string) *jsonInput {
-	return &jsonInput{r: r, file: name, tally: newTally(&r.refresh), sum: fnvOffset}
+	return &jsonInput{r: r, file: name, tally: newTally(&r.refresh), sum: r.newSum()}
 }
 
 // line reads one refresh and counts it when the options select it.
 func (j *jsonInput) line(raw []byte, lineNo int, tooLong bool) error {
-	j.sum = fnv1a(fnv1a(j.sum, raw), newline)
+	hashLine(&j.sum, raw)
 	if tooLong || len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}
@@ -320,7 +321,7 @@ func (j *jsonInput) finish() {
 	if j.n == 0 || j.tally == nil {
 		return
 	}
-	k := "json\x00" + j.first + "\x00" + strconv.FormatUint(j.sum, 16)
+	k := "json\x00" + j.first + "\x00" + strconv.FormatUint(j.sum.Sum64(), 16)
 	if first, dup := r.runSeq[k]; dup {
 		r.warnings = append(r.warnings, Warning{Kind: WarnDuplicate, File: j.file,
 			Reason: "same refreshes as " + first + ": skipped, not counted twice"})

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"io/fs"
 	"os"
@@ -51,6 +52,8 @@ type Report struct {
 	refresh    uint64 // refreshes counted, for the tallies' stamps
 	view       viewCheck
 	cache      *agg // total with the pending stretches, until the next Add
+	seed       maphash.Seed
+	idIndex    map[string]int32 // a trace row's NAME/PID/UID -> its proc
 }
 
 // New returns an empty Report reading header-less inputs as opts says.
@@ -68,7 +71,8 @@ func New(opts Options) *Report {
 		opts.Location = time.Local
 	}
 	return &Report{opts: opts, procIndex: make(map[procKey]int32), groupIndex: make(map[groupKey]int32),
-		factGroup: make(map[string]int32), runSeq: make(map[string]string), runs: make(map[string]*runState), total: newAgg()}
+		factGroup: make(map[string]int32), runSeq: make(map[string]string), runs: make(map[string]*runState), total: newAgg(),
+		seed: maphash.MakeSeed(), idIndex: make(map[string]int32)}
 }
 
 // Warnings returns the problems found so far, in input order.
@@ -157,7 +161,9 @@ func (r *Report) Add(name string, rd io.Reader) error {
 			return fmt.Errorf("report: %s: gzip-compressed, but its gzip header is truncated or corrupt: %w", name, err)
 		}
 		defer zr.Close()
-		br = bufio.NewReaderSize(zr, maxLine)
+		inf := newInflater(zr)
+		defer inf.Close()
+		br = bufio.NewReaderSize(inf, maxLine)
 	}
 	var in input
 	if isJSON(br) {
@@ -275,16 +281,17 @@ func (l *lineReader) next() (line []byte, tooLong bool, err error) {
 	return raw, tooLong, err
 }
 
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-// fnv1a adds b to an FNV-1a hash.
-func fnv1a(h uint64, b []byte) uint64 {
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= fnvPrime
-	}
+// newSum returns the hash of an input stretch's lines, to spot a file
+// given twice: maphash (AES where the CPU has it) reads gigabytes of log a
+// second, so hashing every line costs little.
+func (r *Report) newSum() maphash.Hash {
+	var h maphash.Hash
+	h.SetSeed(r.seed)
 	return h
+}
+
+// hashLine adds a line and its newline to h.
+func hashLine(h *maphash.Hash, raw []byte) {
+	h.Write(raw)
+	h.WriteByte('\n')
 }

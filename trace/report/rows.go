@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"time"
@@ -300,26 +301,46 @@ func (r *Report) Rows() []Row {
 // order, each sorted as Rows sorts; buckets without traffic are left out.
 // Without Every it returns one bucket with the rows of Rows.
 func (r *Report) Buckets() []Bucket {
-	if r.opts.Every <= 0 {
-		return []Bucket{{Rows: r.Rows()}}
+	return slices.Collect(r.BucketSeq())
+}
+
+// BucketSeq yields the buckets Buckets returns one at a time, making each
+// bucket's rows only when it comes: a day of minute buckets by pid is
+// millions of rows, too many to hold at once. It may be ranged over more
+// than once.
+func (r *Report) BucketSeq() iter.Seq[Bucket] {
+	return func(yield func(Bucket) bool) {
+		if r.opts.Every <= 0 {
+			yield(Bucket{Rows: r.Rows()})
+			return
+		}
+		a := r.snapshot()
+		procs := make([]int32, len(a.cells))
+		for m := range a.members {
+			procs[m.cell]++
+		}
+		order := make([]int32, len(a.cells))
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortFunc(order, func(x, y int32) int { return cmp.Compare(a.cells[x].key.bucket, a.cells[y].key.bucket) })
+		for len(order) > 0 {
+			start := a.cells[order[0]].key.bucket
+			n := 1
+			for n < len(order) && a.cells[order[n]].key.bucket == start {
+				n++
+			}
+			rows := make([]Row, n)
+			for i, c := range order[:n] {
+				rows[i] = r.row(&a.cells[c], int(procs[c]))
+			}
+			order = order[n:]
+			sortRows(rows)
+			if !yield(Bucket{Start: time.Unix(0, start).In(r.opts.Location), Rows: rows}) {
+				return
+			}
+		}
 	}
-	a := r.snapshot()
-	procs := make([]int, len(a.cells))
-	for m := range a.members {
-		procs[m.cell]++
-	}
-	byStart := make(map[int64][]Row)
-	for i := range a.cells {
-		c := &a.cells[i]
-		byStart[c.key.bucket] = append(byStart[c.key.bucket], r.row(c, procs[i]))
-	}
-	out := make([]Bucket, 0, len(byStart))
-	for start, rows := range byStart {
-		sortRows(rows)
-		out = append(out, Bucket{Start: time.Unix(0, start).In(r.opts.Location), Rows: rows})
-	}
-	slices.SortFunc(out, func(a, b Bucket) int { return a.Start.Compare(b.Start) })
-	return out
 }
 
 // row makes the Row of a cell.
@@ -327,7 +348,7 @@ func (r *Report) row(c *cell, procs int) Row {
 	gk := r.groups[c.key.group]
 	row := Row{Name: gk.name, PID: gk.pid, UID: gk.uid, Unit: gk.unit, Container: gk.container, Remote: gk.remote,
 		Processes: procs, Sent: toBytes(c.sent), Recv: toBytes(c.recv),
-		PeakSent: c.peakS, PeakRecv: c.peakR, Refreshes: c.refreshes, Seen: c.seen}
+		PeakSent: c.peakS, PeakRecv: c.peakR, Refreshes: int(c.refreshes), Seen: c.seen}
 	if secs := row.Seen.Seconds(); secs > 0 {
 		row.MeanSent, row.MeanRecv = float64(row.Sent)/secs, float64(row.Recv)/secs
 	}

@@ -12,16 +12,20 @@ type cellKey struct {
 }
 
 // cell accumulates one group in one bucket: what a Row reports, in bytes.
+// It is kept small (80 bytes): a day in minute buckets by pid has millions.
 type cell struct {
 	key          cellKey
 	sent, recv   float64
 	peakS, peakR float64
-	refreshes    int
 	seen         time.Duration
 	first, last  int64 // Unix nanoseconds; valid when hasTime
+	refreshes    int32
 	hasTime      bool
-	// stamp is the refresh that last touched the cell; curS and curR its
-	// bytes in that refresh, for the peak rate.
+}
+
+// current is a cell's bytes in the refresh being counted, for its peak
+// rate: valid when stamp is that refresh.
+type current struct {
 	stamp      uint64
 	curS, curR float64
 }
@@ -116,8 +120,9 @@ type tally struct {
 	refresh *uint64 // the report's refresh counter, so stamps never repeat
 	bucket  int64
 	gen     uint32
-	slots   []slot  // group -> its cell in the current bucket
-	procIn  []int32 // proc -> 1 + the last cell it was made a member of
+	slots   []slot    // group -> its cell in the current bucket
+	cur     []current // cell -> its bytes in this refresh
+	procIn  []int32   // proc -> 1 + the last cell it was made a member of
 	touched []int32
 	at      int64 // this refresh's time (Unix ns), when hasAt
 	hasAt   bool
@@ -153,14 +158,18 @@ func (t *tally) add(proc, group int32, sent, recv float64) {
 	if s.gen != t.gen {
 		s.gen, s.cell = t.gen, t.cellOf(cellKey{group, t.bucket})
 	}
-	c := &t.cells[s.cell]
-	if c.stamp != *t.refresh {
-		c.stamp = *t.refresh
-		c.curS, c.curR = 0, 0
+	for int(s.cell) >= len(t.cur) {
+		t.cur = append(t.cur, current{})
+	}
+	cc := &t.cur[s.cell]
+	if cc.stamp != *t.refresh {
+		cc.stamp = *t.refresh
+		cc.curS, cc.curR = 0, 0
 		t.touched = append(t.touched, s.cell)
 	}
-	c.curS += sent
-	c.curR += recv
+	cc.curS += sent
+	cc.curR += recv
+	c := &t.cells[s.cell]
 	c.sent += sent
 	c.recv += recv
 	for int(proc) >= len(t.procIn) {
@@ -177,11 +186,11 @@ func (t *tally) add(proc, group int32, sent, recv float64) {
 func (t *tally) end() {
 	secs := t.dur.Seconds()
 	for _, i := range t.touched {
-		c := &t.cells[i]
+		c, cc := &t.cells[i], &t.cur[i]
 		c.refreshes++
 		c.seen = addDur(c.seen, t.dur)
 		if secs > 0 {
-			c.peakS, c.peakR = max(c.peakS, c.curS/secs), max(c.peakR, c.curR/secs)
+			c.peakS, c.peakR = max(c.peakS, cc.curS/secs), max(c.peakR, cc.curR/secs)
 		}
 		if t.hasAt {
 			c.addTimes(&cell{first: t.at, last: t.at, hasTime: true})

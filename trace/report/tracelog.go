@@ -1,7 +1,9 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
+	"hash/maphash"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -74,13 +76,13 @@ type segment struct {
 	auto     bool // view mode was assumed (ViewAuto, no header)
 	run      string
 	seq      int
-	start    time.Time // zero when unknown
-	startLn  int       // first line number of the segment
-	order    int       // the segment's number in the report, in input order
-	sum      uint64    // FNV-1a of the segment's lines, to spot a file given twice
-	blocks   int       // refresh blocks read
-	open     bool      // a refresh block is being read
-	inBlock  bool      // process rows are expected
+	start    time.Time    // zero when unknown
+	startLn  int          // first line number of the segment
+	order    int          // the segment's number in the report, in input order
+	sum      maphash.Hash // of the segment's lines, to spot a file given twice
+	blocks   int          // refresh blocks read
+	open     bool         // a refresh block is being read
+	inBlock  bool         // process rows are expected
 	hasBlock bool
 	header   bool // settings came from a header line
 	nameMiss bool // NameTime set but the file name does not match it
@@ -107,7 +109,8 @@ type traceInput struct {
 	r       *Report
 	file    string
 	seg     *segment
-	started bool // the input's first segment was made
+	started bool   // the input's first segment was made
+	id      []byte // the NAME/PID/UID field of the process row being applied
 }
 
 func (r *Report) newTraceInput(name string) *traceInput {
@@ -116,21 +119,30 @@ func (r *Report) newTraceInput(name string) *traceInput {
 	return p
 }
 
-var newline = []byte{'\n'}
-
 // line parses and applies one trace line. The parser reads the line in
 // place (see the package doc): nothing it returns is kept past this call
 // but clones.
 func (p *traceInput) line(raw []byte, lineNo int, tooLong bool) error {
 	var err error
 	if !tooLong {
-		var ln Line
-		ln, err = ParseLine(unsafe.String(unsafe.SliceData(raw), len(raw)))
-		if err == nil {
-			err = p.apply(ln, lineNo)
+		// The grammar's parser directly (not ParseLine): a process row is
+		// then copied once less, and this is the path of every row.
+		line := unsafe.String(unsafe.SliceData(raw), len(raw))
+		var ln nethogs.Line
+		if ln, err = nethogs.ParseLine(line); err == nil {
+			var h Header
+			switch ln.Kind {
+			case KindProcess:
+				p.id = raw[:bytes.IndexByte(raw, '\t')]
+			case KindHeader:
+				h, err = parseHeader(line)
+			}
+			if err == nil {
+				err = p.apply(ln.Kind, &ln.Proc, &h, lineNo)
+			}
 		}
 	}
-	p.seg.sum = fnv1a(fnv1a(p.seg.sum, raw), newline)
+	hashLine(&p.seg.sum, raw)
 	return err
 }
 
@@ -140,7 +152,7 @@ func (p *traceInput) newSegment(h *Header, lineNo int) {
 	p.finish()
 	r := p.r
 	r.nseg++
-	s := &segment{file: p.file, startLn: lineNo, sum: fnvOffset, order: r.nseg}
+	s := &segment{file: p.file, startLn: lineNo, sum: r.newSum(), order: r.nseg}
 	switch {
 	case h != nil:
 		s.delay, s.view, s.seq = h.Delay, h.ViewMode, h.Seq
@@ -186,16 +198,16 @@ func (p *traceInput) newSegment(h *Header, lineNo int) {
 }
 
 // apply applies one parsed line; an error means the line is out of place.
-func (p *traceInput) apply(ln Line, lineNo int) error {
+func (p *traceInput) apply(kind Kind, pr *Proc, h *Header, lineNo int) error {
 	s := p.seg
-	switch ln.Kind {
+	switch kind {
 	case KindHeader:
 		if s.hasBlock || s.header {
-			p.newSegment(&ln.Header, lineNo)
+			p.newSegment(h, lineNo)
 		} else {
 			// Only start-up lines so far: the header applies to them.
 			p.seg = nil
-			p.newSegment(&ln.Header, s.startLn)
+			p.newSegment(h, s.startLn)
 		}
 	case KindStartup:
 		if s.hasBlock {
@@ -210,8 +222,11 @@ func (p *traceInput) apply(ln Line, lineNo int) error {
 		if !s.inBlock {
 			return nethogs.Malformed("process row outside a refresh block (no Refreshing: line before it)")
 		}
-		pr := ln.Proc
-		proc := p.r.procOf(pr.Name, pr.PID, pr.UID)
+		proc, ok := p.r.idIndex[string(p.id)]
+		if !ok {
+			proc = p.r.procOf(pr.Name, pr.PID, pr.UID)
+			p.r.idIndex[string(p.id)] = proc
+		}
 		if s.check {
 			p.r.view.row(s, proc, pr.Sent, pr.Recv)
 		}
@@ -267,7 +282,7 @@ func (p *traceInput) finish() {
 	if s.seq > 0 {
 		// The same run and seq with other content is not a duplicate: a
 		// file reopened after logrotate moved it begins with the same header.
-		k := s.run + "\x00" + strconv.Itoa(s.seq) + "\x00" + strconv.FormatUint(s.sum, 16)
+		k := s.run + "\x00" + strconv.Itoa(s.seq) + "\x00" + strconv.FormatUint(s.sum.Sum64(), 16)
 		if first, dup := r.runSeq[k]; dup {
 			r.warnings = append(r.warnings, Warning{Kind: WarnDuplicate, File: s.file, Line: s.startLn,
 				Reason: "same run " + s.run + ", seq " + strconv.Itoa(s.seq) + " and content as " + first + ": skipped, not counted twice"})

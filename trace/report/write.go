@@ -1,10 +1,13 @@
 package report
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +25,12 @@ func Write(w io.Writer, f Format, by GroupBy, rows []Row) error {
 // line that says its start and width. With every 0 it writes the rows of
 // buckets[0] as Write does (nothing when there is none).
 func WriteBuckets(w io.Writer, f Format, by GroupBy, every time.Duration, buckets []Bucket) error {
+	return WriteBucketSeq(w, f, by, every, slices.Values(buckets))
+}
+
+// WriteBucketSeq is WriteBuckets with the buckets yielded one at a time (see
+// Report.BucketSeq); the table ranges over them twice, to line them up.
+func WriteBucketSeq(w io.Writer, f Format, by GroupBy, every time.Duration, buckets iter.Seq[Bucket]) error {
 	var err error
 	switch f {
 	case FormatCSV:
@@ -38,20 +47,20 @@ func WriteBuckets(w io.Writer, f Format, by GroupBy, every time.Duration, bucket
 // column comes last, as long names (-l, pseudo-processes) would push the
 // numbers apart. FIRST and LAST are shown when some row has them.
 func WriteTable(w io.Writer, by GroupBy, rows []Row) error {
-	return writeTable(w, by, 0, []Bucket{{Rows: rows}})
+	return writeTable(w, by, 0, slices.Values([]Bucket{{Rows: rows}}))
 }
 
 // WriteCSV writes rows as CSV (RFC 4180) with the CSVHeader columns: bytes
 // as integers, rates in bytes per second, times in RFC 3339 (empty when
 // unknown), uid -1 for the rows without a process.
 func WriteCSV(w io.Writer, by GroupBy, rows []Row) error {
-	return writeCSV(w, by, 0, []Bucket{{Rows: rows}})
+	return writeCSV(w, by, 0, slices.Values([]Bucket{{Rows: rows}}))
 }
 
 // WriteJSON writes rows as one JSONReport object (indented, with a final
 // newline).
 func WriteJSON(w io.Writer, by GroupBy, rows []Row) error {
-	return writeJSON(w, by, 0, []Bucket{{Rows: rows}})
+	return writeJSON(w, by, 0, slices.Values([]Bucket{{Rows: rows}}))
 }
 
 // FormatEvery formats a bucket width as ParseEvery reads it: 1d, 1h, 15m,
@@ -115,80 +124,83 @@ func dash(s string) string {
 	return s
 }
 
-func writeTable(w io.Writer, by GroupBy, every time.Duration, buckets []Bucket) error {
-	withTimes := false
-	for _, b := range buckets {
-		for _, r := range b.Rows {
-			withTimes = withTimes || !r.First.IsZero()
-		}
-	}
+func writeTable(w io.Writer, by GroupBy, every time.Duration, buckets iter.Seq[Bucket]) error {
 	head, label := keyHead(by)
 	nKey := len(head)
-	head = append(head, "SENT", "RECEIVED", "TOTAL", "PEAK SENT", "PEAK RECV", "MEAN SENT", "MEAN RECV", "SEEN")
-	if withTimes {
-		head = append(head, "FIRST", "LAST")
-	}
+	head = append(head, "SENT", "RECEIVED", "TOTAL", "PEAK SENT", "PEAK RECV", "MEAN SENT", "MEAN RECV", "SEEN", "FIRST", "LAST")
 	if label != "" {
 		head = append(head, label)
 	}
-	tables := make([][][]string, len(buckets))
-	width := make([]int, len(head))
-	for bi, b := range buckets {
-		table := [][]string{head}
-		for _, r := range b.Rows {
-			c, name := keyCells(by, r)
-			c = append(c, HumanBytes(float64(r.Sent)), HumanBytes(float64(r.Recv)), HumanBytes(float64(r.Total())),
-				HumanRate(r.PeakSent), HumanRate(r.PeakRecv), HumanRate(r.MeanSent), HumanRate(r.MeanRecv),
-				r.Seen.Round(time.Millisecond).String())
-			if withTimes {
-				first, last := "-", "-"
-				if !r.First.IsZero() {
-					first, last = r.First.UTC().Format(time.RFC3339), r.Last.UTC().Format(time.RFC3339)
-				}
-				c = append(c, first, last)
-			}
-			if label != "" {
-				c = append(c, printable(name))
-			}
-			table = append(table, c)
+	cells := func(r Row) []string {
+		c, name := keyCells(by, r)
+		first, last := "-", "-"
+		if !r.First.IsZero() {
+			first, last = r.First.UTC().Format(time.RFC3339), r.Last.UTC().Format(time.RFC3339)
 		}
-		for _, c := range table {
-			for i, s := range c {
-				width[i] = max(width[i], utf8.RuneCountInString(s))
-			}
+		c = append(c, HumanBytes(float64(r.Sent)), HumanBytes(float64(r.Recv)), HumanBytes(float64(r.Total())),
+			HumanRate(r.PeakSent), HumanRate(r.PeakRecv), HumanRate(r.MeanSent), HumanRate(r.MeanRecv),
+			r.Seen.Round(time.Millisecond).String(), first, last)
+		if label != "" {
+			c = append(c, printable(name))
 		}
-		tables[bi] = table
+		return c
 	}
-	var b strings.Builder
-	for bi, table := range tables {
-		b.Reset()
-		if every > 0 {
-			if bi > 0 {
-				b.WriteByte('\n')
-			}
-			b.WriteString(buckets[bi].Start.Format(time.RFC3339) + " (" + FormatEvery(every) + ")\n")
+	// The first pass finds the columns' widths (all blocks line up) and
+	// whether any row has times (FIRST and LAST are left out otherwise).
+	withTimes := false
+	width := make([]int, len(head))
+	measure := func(c []string) {
+		for i, s := range c {
+			width[i] = max(width[i], utf8.RuneCountInString(s))
 		}
-		for _, c := range table {
-			for i, s := range c {
-				pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(s))
-				switch {
-				case i == len(c)-1 && label != "": // the label: left, no trailing spaces
-					b.WriteString(s)
-				case i >= nKey && (head[i] == "FIRST" || head[i] == "LAST") || by == ByContainer && (head[i] == "RUNTIME" || head[i] == "ID"):
-					b.WriteString(s)
-					if i < len(c)-1 {
-						b.WriteString(pad)
-					}
-				default:
-					b.WriteString(pad + s)
-				}
+	}
+	measure(head)
+	for b := range buckets {
+		for _, r := range b.Rows {
+			withTimes = withTimes || !r.First.IsZero()
+			measure(cells(r))
+		}
+	}
+	timeCol := nKey + 8 // FIRST; LAST follows
+	var sb strings.Builder
+	line := func(c []string) {
+		for i, s := range c {
+			if !withTimes && (i == timeCol || i == timeCol+1) {
+				continue
+			}
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(s))
+			switch {
+			case i == len(c)-1 && label != "": // the label: left, no trailing spaces
+				sb.WriteString(s)
+			case i == timeCol || i == timeCol+1 || by == ByContainer && (head[i] == "RUNTIME" || head[i] == "ID"):
+				sb.WriteString(s)
 				if i < len(c)-1 {
-					b.WriteString("  ")
+					sb.WriteString(pad)
 				}
+			default:
+				sb.WriteString(pad + s)
 			}
-			b.WriteByte('\n')
+			if i < len(c)-1 {
+				sb.WriteString("  ")
+			}
 		}
-		if _, err := io.WriteString(w, b.String()); err != nil {
+		sb.WriteByte('\n')
+	}
+	n := 0
+	for b := range buckets {
+		sb.Reset()
+		if every > 0 {
+			if n > 0 {
+				sb.WriteByte('\n')
+			}
+			sb.WriteString(b.Start.Format(time.RFC3339) + " (" + FormatEvery(every) + ")\n")
+		}
+		n++
+		line(head)
+		for _, r := range b.Rows {
+			line(cells(r))
+		}
+		if _, err := io.WriteString(w, sb.String()); err != nil {
 			return fmt.Errorf("report: write table: %w", err)
 		}
 	}
@@ -217,7 +229,7 @@ func CSVHeader(by GroupBy) []string {
 		"refreshes", "seen_seconds", "first", "last")
 }
 
-func writeCSV(w io.Writer, by GroupBy, every time.Duration, buckets []Bucket) error {
+func writeCSV(w io.Writer, by GroupBy, every time.Duration, buckets iter.Seq[Bucket]) error {
 	cw := csv.NewWriter(w)
 	head := CSVHeader(by)
 	if every > 0 {
@@ -226,7 +238,7 @@ func writeCSV(w io.Writer, by GroupBy, every time.Duration, buckets []Bucket) er
 	if err := cw.Write(head); err != nil {
 		return fmt.Errorf("report: write csv: %w", err)
 	}
-	for _, b := range buckets {
+	for b := range buckets {
 		for _, r := range b.Rows {
 			var c []string
 			if every > 0 {
@@ -304,9 +316,18 @@ type JSONReport struct {
 	Rows    []JSONRow `json:"rows"`
 }
 
-func writeJSON(w io.Writer, by GroupBy, every time.Duration, buckets []Bucket) error {
-	out := JSONReport{GroupBy: by.String(), Every: every.Seconds(), Rows: []JSONRow{}}
-	for _, b := range buckets {
+func writeJSON(w io.Writer, by GroupBy, every time.Duration, buckets iter.Seq[Bucket]) error {
+	// Written a row at a time, as the one indented object encoding/json
+	// would write: the rows of a day in minute buckets are too many to
+	// hold.
+	bw := bufio.NewWriter(w)
+	bw.WriteString("{\n  \"group_by\": " + strconv.Quote(by.String()) + ",\n")
+	if every > 0 {
+		bw.WriteString("  \"every_seconds\": " + strconv.FormatFloat(every.Seconds(), 'f', -1, 64) + ",\n")
+	}
+	bw.WriteString("  \"rows\": [")
+	n := 0
+	for b := range buckets {
 		for _, r := range b.Rows {
 			j := JSONRow{Processes: r.Processes, Sent: r.Sent, Recv: r.Recv, Total: r.Total(),
 				PeakSent: finite(r.PeakSent), PeakRecv: finite(r.PeakRecv), MeanSent: finite(r.MeanSent), MeanRecv: finite(r.MeanRecv),
@@ -328,12 +349,23 @@ func writeJSON(w io.Writer, by GroupBy, every time.Duration, buckets []Bucket) e
 			default:
 				j.Name = &r.Name
 			}
-			out.Rows = append(out.Rows, j)
+			row, err := json.MarshalIndent(j, "    ", "  ")
+			if err != nil {
+				return fmt.Errorf("report: write json: %w", err)
+			}
+			if n > 0 {
+				bw.WriteByte(',')
+			}
+			bw.WriteString("\n    ")
+			bw.Write(row)
+			n++
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	if n > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report: write json: %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"iter"
 	"math"
 	"path/filepath"
 	"slices"
@@ -71,9 +72,9 @@ type Options struct {
 // ErrNothing is returned when there is no traffic to draw.
 var ErrNothing = errors.New("plot: no traffic in the time selected")
 
-// Write draws the buckets (in time order, as report.Buckets returns them)
-// and writes the chart to w in format f.
-func Write(w io.Writer, f Format, buckets []report.Bucket, o Options) error {
+// Write draws the buckets (in time order, as report.Report.BucketSeq
+// yields them; ranged over twice) and writes the chart to w in format f.
+func Write(w io.Writer, f Format, buckets iter.Seq[report.Bucket], o Options) error {
 	if o.Top <= 0 {
 		o.Top = 8
 	}
@@ -83,17 +84,17 @@ func Write(w io.Writer, f Format, buckets []report.Bucket, o Options) error {
 	if o.Location == nil {
 		o.Location = time.Local
 	}
-	if o.Every <= 0 || len(buckets) == 0 {
+	if o.Every <= 0 {
 		return ErrNothing
 	}
-	buckets, o.Every = coarsen(buckets, o.Every, o.Location)
-	names, series, other := stack(buckets, o)
-	if len(names) == 0 {
+	c := collect(buckets, o)
+	if len(c.names) == 0 {
 		return ErrNothing
 	}
+	names, series, other := c.names, c.series, c.other
 	p := gplot.New()
 	p.Title.Text = o.Title
-	p.X.Label.Text = "time (" + o.Location.String() + "), buckets of " + report.FormatEvery(o.Every)
+	p.X.Label.Text = "time (" + o.Location.String() + "), buckets of " + report.FormatEvery(c.width)
 	p.Y.Label.Text = "sent + received"
 	p.X.Tick.Marker = timeTicks{o.Location}
 	p.Y.Tick.Marker = rateTicks{}
@@ -101,7 +102,7 @@ func Write(w io.Writer, f Format, buckets []report.Bucket, o Options) error {
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	p.Legend.Padding = vg.Points(2)
-	xs := steps(buckets, o.Every)
+	xs := steps(c.starts, c.width)
 	lower := make([]float64, len(xs))
 	var polys []*plotter.Polygon
 	for i, s := range series {
@@ -134,17 +135,17 @@ func Write(w io.Writer, f Format, buckets []report.Bucket, o Options) error {
 		p.Add(poly)
 		p.Legend.Add(names[i], poly)
 	}
-	c, err := draw.NewFormattedCanvas(vg.Length(o.Width)*vg.Inch/96, vg.Length(o.Height)*vg.Inch/96, string(f))
+	cv, err := draw.NewFormattedCanvas(vg.Length(o.Width)*vg.Inch/96, vg.Length(o.Height)*vg.Inch/96, string(f))
 	if err != nil {
 		return fmt.Errorf("plot: %w", err)
 	}
 	// The legend goes right of the chart, in room taken from it.
-	dc := draw.New(c)
+	dc := draw.New(cv)
 	lr := p.Legend.Rectangle(dc)
 	room := lr.Max.X - lr.Min.X + vg.Points(6)
 	p.Legend.XOffs = room
 	p.Draw(draw.Crop(dc, 0, -room, 0, 0))
-	if _, err := c.WriteTo(w); err != nil {
+	if _, err := cv.WriteTo(w); err != nil {
 		return fmt.Errorf("plot: write: %w", err)
 	}
 	return nil
@@ -153,78 +154,88 @@ func Write(w io.Writer, f Format, buckets []report.Bucket, o Options) error {
 // MaxPoints is the most buckets a chart draws.
 const MaxPoints = 300
 
-// coarsen returns buckets of the first width of 5m, 15m, 1h, 3h, 6h, 1d,
-// 7d not below every such that the buckets' span holds at most MaxPoints,
-// each with the rows of the buckets it holds (only their bytes are drawn),
-// or the buckets as they are when they are few enough.
-func coarsen(buckets []report.Bucket, every time.Duration, loc *time.Location) ([]report.Bucket, time.Duration) {
-	span := buckets[len(buckets)-1].Start.Sub(buckets[0].Start) + every
-	if span/every <= MaxPoints {
-		return buckets, every
-	}
-	width := every
-	const day = 24 * time.Hour
-	for _, w := range []time.Duration{5 * time.Minute, 15 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, day, 7 * day} {
-		if w > every && (w%every == 0) {
-			width = w
-			if span/w <= MaxPoints {
-				break
-			}
-		}
-	}
-	var out []report.Bucket
-	for _, b := range buckets {
-		start := report.BucketStart(b.Start, width, loc)
-		if len(out) == 0 || !out[len(out)-1].Start.Equal(start) {
-			out = append(out, report.Bucket{Start: start})
-		}
-		last := &out[len(out)-1]
-		last.Rows = append(last.Rows, b.Rows...)
-	}
-	return out, width
+// chart is what is drawn: the bucket starts, their width, the names of the
+// top groups (and "other", the last when other) and for each the mean rate
+// in every bucket, bytes per second.
+type chart struct {
+	starts []time.Time
+	width  time.Duration
+	names  []string
+	series [][]float64
+	other  bool
 }
 
-// stack returns the names of the top groups (and "other", the last when
-// other) and for each the mean rate in every bucket, bytes per second.
-func stack(buckets []report.Bucket, o Options) (names []string, series [][]float64, other bool) {
+// collect ranges over the buckets twice: for their span and each group's
+// total, then to sum the top groups' bytes into buckets of the first width
+// of every, 5m, 15m, 1h, 3h, 6h, 1d, 7d that draws the span in at most
+// MaxPoints.
+func collect(buckets iter.Seq[report.Bucket], o Options) chart {
+	var first, last time.Time
 	totals := make(map[string]int64)
-	for _, b := range buckets {
+	for b := range buckets {
+		if first.IsZero() {
+			first = b.Start
+		}
+		last = b.Start
 		for _, r := range b.Rows {
 			totals[Label(o.By, r)] += r.Total()
 		}
 	}
+	var c chart
 	for name, t := range totals {
 		if t > 0 {
-			names = append(names, name)
+			c.names = append(c.names, name)
 		}
 	}
-	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(totals[b], totals[a]), cmp.Compare(a, b)) })
-	other = len(names) > o.Top
-	if other {
-		names = append(names[:o.Top], "other")
+	if len(c.names) == 0 {
+		return c
 	}
-	index := make(map[string]int, len(names))
-	for i, n := range names {
+	slices.SortFunc(c.names, func(a, b string) int { return cmp.Or(cmp.Compare(totals[b], totals[a]), cmp.Compare(a, b)) })
+	c.other = len(c.names) > o.Top
+	if c.other {
+		c.names = append(c.names[:o.Top], "other")
+	}
+	index := make(map[string]int, len(c.names))
+	for i, n := range c.names {
 		index[n] = i
 	}
-	series = make([][]float64, len(names))
-	for i := range series {
-		series[i] = make([]float64, len(buckets))
+	span := last.Sub(first) + o.Every
+	c.width = o.Every
+	const day = 24 * time.Hour
+	for _, w := range []time.Duration{5 * time.Minute, 15 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, day, 7 * day} {
+		if span/c.width <= MaxPoints {
+			break
+		}
+		if w > o.Every && w%o.Every == 0 {
+			c.width = w
+		}
 	}
-	secs := o.Every.Seconds()
-	for k, b := range buckets {
+	c.series = make([][]float64, len(c.names))
+	secs := c.width.Seconds()
+	for b := range buckets {
+		start := b.Start
+		if c.width != o.Every {
+			start = report.BucketStart(b.Start, c.width, o.Location)
+		}
+		if len(c.starts) == 0 || !c.starts[len(c.starts)-1].Equal(start) {
+			c.starts = append(c.starts, start)
+			for i := range c.series {
+				c.series[i] = append(c.series[i], 0)
+			}
+		}
+		k := len(c.starts) - 1
 		for _, r := range b.Rows {
 			i, ok := index[Label(o.By, r)]
 			if !ok {
-				if !other {
+				if !c.other {
 					continue
 				}
-				i = len(names) - 1
+				i = len(c.names) - 1
 			}
-			series[i][k] += float64(r.Total()) / secs
+			c.series[i][k] += float64(r.Total()) / secs
 		}
 	}
-	return names, series, other
+	return c
 }
 
 // Label names a row's group in the legend.
@@ -256,13 +267,12 @@ type step struct {
 
 // steps returns the x points that draw each bucket flat over its width,
 // dropping to 0 between buckets that are not adjacent.
-func steps(buckets []report.Bucket, every time.Duration) []step {
+func steps(starts []time.Time, every time.Duration) []step {
 	var xs []step
-	for k, b := range buckets {
-		start := b.Start
+	for k, start := range starts {
 		end := start.Add(every)
-		if k+1 < len(buckets) && buckets[k+1].Start.Before(end) {
-			end = buckets[k+1].Start // a shorter day (DST)
+		if k+1 < len(starts) && starts[k+1].Before(end) {
+			end = starts[k+1] // a shorter day (DST)
 		}
 		if k > 0 && xs[len(xs)-1].at < unix(start) {
 			xs = append(xs, step{xs[len(xs)-1].at, -1}, step{unix(start), -1})

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"image/png"
+	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +43,8 @@ func dayBuckets(t *testing.T) []report.Bucket {
 	return rep.Buckets()
 }
 
+func seq(b []report.Bucket) iter.Seq[report.Bucket] { return slices.Values(b) }
+
 // TestSVG: the chart names the top programs in its legend and "other" for
 // the rest, and labels the axes in human units.
 func TestSVG(t *testing.T) {
@@ -49,7 +53,7 @@ func TestSVG(t *testing.T) {
 		t.Fatalf("%d buckets", len(buckets))
 	}
 	var out bytes.Buffer
-	if err := Write(&out, SVG, buckets, Options{Every: time.Hour, Top: 3, Title: "day", Location: time.UTC}); err != nil {
+	if err := Write(&out, SVG, seq(buckets), Options{Every: time.Hour, Top: 3, Title: "day", Location: time.UTC}); err != nil {
 		t.Fatal(err)
 	}
 	svg := out.String()
@@ -68,7 +72,7 @@ func TestSVG(t *testing.T) {
 // $GOHOGS_PLOT_DIR when set, to look at.
 func TestPNG(t *testing.T) {
 	var out bytes.Buffer
-	if err := Write(&out, PNG, dayBuckets(t), Options{Every: time.Hour, Width: 900, Height: 450, Title: "gohogs report --every 1h", Location: time.UTC}); err != nil {
+	if err := Write(&out, PNG, seq(dayBuckets(t)), Options{Every: time.Hour, Width: 900, Height: 450, Title: "gohogs report --every 1h", Location: time.UTC}); err != nil {
 		t.Fatal(err)
 	}
 	img, err := png.Decode(bytes.NewReader(out.Bytes()))
@@ -84,10 +88,10 @@ func TestPNG(t *testing.T) {
 }
 
 func TestNothingAndFormat(t *testing.T) {
-	if err := Write(&bytes.Buffer{}, SVG, nil, Options{Every: time.Hour}); err != ErrNothing {
+	if err := Write(&bytes.Buffer{}, SVG, seq(nil), Options{Every: time.Hour}); err != ErrNothing {
 		t.Errorf("no buckets: %v", err)
 	}
-	if err := Write(&bytes.Buffer{}, SVG, []report.Bucket{{Start: time.Now(), Rows: []report.Row{{Name: "idle"}}}}, Options{Every: time.Hour}); err != ErrNothing {
+	if err := Write(&bytes.Buffer{}, SVG, seq([]report.Bucket{{Start: time.Now(), Rows: []report.Row{{Name: "idle"}}}}), Options{Every: time.Hour}); err != ErrNothing {
 		t.Errorf("no bytes: %v", err)
 	}
 	for name, want := range map[string]Format{"a.svg": SVG, "b.PNG": PNG, "/x/c.png": PNG} {
@@ -102,8 +106,7 @@ func TestNothingAndFormat(t *testing.T) {
 
 func TestSteps(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	b := []report.Bucket{{Start: at}, {Start: at.Add(time.Hour)}, {Start: at.Add(3 * time.Hour)}}
-	got := fmt.Sprint(steps(b, time.Hour))
+	got := fmt.Sprint(steps([]time.Time{at, at.Add(time.Hour), at.Add(3 * time.Hour)}, time.Hour))
 	h := func(n int) float64 { return unix(at.Add(time.Duration(n) * time.Hour)) }
 	want := fmt.Sprint([]step{{h(0), 0}, {h(1), 0}, {h(1), 1}, {h(2), 1}, {h(2), -1}, {h(3), -1}, {h(3), 2}, {h(4), 2}})
 	if got != want {
@@ -119,16 +122,15 @@ func TestCoarsen(t *testing.T) {
 	for m := range 24 * 60 {
 		b = append(b, report.Bucket{Start: day.Add(time.Duration(m) * time.Minute), Rows: []report.Row{{Name: "a", Sent: int64(m)}}})
 	}
-	out, w := coarsen(b, time.Minute, time.UTC)
-	if w != 5*time.Minute || len(out) != 288 || !out[1].Start.Equal(day.Add(5*time.Minute)) {
-		t.Fatalf("coarsen: %v, %d buckets, second at %v", w, len(out), out[1].Start)
+	c := collect(seq(b), Options{Every: time.Minute, Top: 8, Location: time.UTC})
+	if c.width != 5*time.Minute || len(c.starts) != 288 || !c.starts[1].Equal(day.Add(5*time.Minute)) {
+		t.Fatalf("coarsen: %v, %d buckets, second at %v", c.width, len(c.starts), c.starts[1])
 	}
-	_, series, _ := stack(out, Options{Every: w, Top: 8})
-	if series[0][1] != float64(5+6+7+8+9)/300 {
-		t.Errorf("second bucket %v B/s, want %v", series[0][1], float64(5+6+7+8+9)/300)
+	if c.series[0][1] != float64(5+6+7+8+9)/300 {
+		t.Errorf("second bucket %v B/s, want %v", c.series[0][1], float64(5+6+7+8+9)/300)
 	}
 	// Few buckets stay as they are.
-	if out, w := coarsen(b[:300], time.Minute, time.UTC); w != time.Minute || len(out) != 300 {
-		t.Errorf("300 buckets: %v, %d", w, len(out))
+	if c := collect(seq(b[:300]), Options{Every: time.Minute, Top: 8, Location: time.UTC}); c.width != time.Minute || len(c.starts) != 300 {
+		t.Errorf("300 buckets: %v, %d", c.width, len(c.starts))
 	}
 }

@@ -1,0 +1,210 @@
+package report
+
+import (
+	"compress/gzip"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gohogs/gohogs/trace/nethogs"
+)
+
+// busyHour generates, as a stream, hour h (0..23) of a day of 1-second
+// gohogs trace logs from a busy host: 3600 refreshes of rows processes each,
+// a third of them replaced by new pids every 10 minutes, rotated hourly
+// (header seq h+1 of one run). It writes nothing to disk and keeps only one
+// refresh in memory, so that a benchmark measures the reader.
+type busyHour struct {
+	h, rows   int
+	refresh   int
+	buf       []byte
+	off       int
+	started   bool
+	names     []string
+	valueStrs []string
+}
+
+func newBusyHour(h, rows int) *busyHour {
+	g := &busyHour{h: h, rows: rows}
+	for p := range rows {
+		g.names = append(g.names, "/usr/lib/busy/worker-"+strconv.Itoa(p%97)+" --pool "+strconv.Itoa(p))
+	}
+	for v := range 101 {
+		g.valueStrs = append(g.valueStrs, nethogs.FormatValue(float64(v*v)*0.731))
+	}
+	return g
+}
+
+func (g *busyHour) Read(p []byte) (int, error) {
+	for g.off == len(g.buf) {
+		if g.refresh == 3600 {
+			return 0, io.EOF
+		}
+		g.fill()
+	}
+	n := copy(p, g.buf[g.off:])
+	g.off += n
+	return n, nil
+}
+
+// fill makes the next refresh (the header and start-up lines first).
+func (g *busyHour) fill() {
+	g.buf, g.off = g.buf[:0], 0
+	if !g.started {
+		g.started = true
+		h := Header{Delay: time.Second, ViewMode: ViewKBps, Run: NewRun(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)), Seq: g.h + 1}
+		g.buf = append(g.buf, h.String()+"\nAdding local address: 10.0.0.1\nEthernet link detected\n"...)
+	}
+	sec := g.h*3600 + g.refresh
+	g.buf = append(g.buf, "\nRefreshing:\n"...)
+	for p := range g.rows {
+		pid := 1000 + p
+		if p%3 == 0 {
+			pid += (sec / 600) * g.rows // new pids every 10 minutes
+		}
+		g.buf = append(g.buf, g.names[p]...)
+		g.buf = append(g.buf, '/')
+		g.buf = strconv.AppendInt(g.buf, int64(pid), 10)
+		g.buf = append(g.buf, "/1000\t"...)
+		g.buf = append(g.buf, g.valueStrs[(sec+p)%101]...)
+		g.buf = append(g.buf, '\t')
+		g.buf = append(g.buf, g.valueStrs[(sec*7+p)%101]...)
+		g.buf = append(g.buf, '\n')
+	}
+	g.buf = append(g.buf, "unknown TCP/0/0\t0\t0.0117188\n"...)
+	g.refresh++
+}
+
+// peakRSS returns the process's peak resident memory in MB (VmHWM).
+func peakRSS() float64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkDay reports a day of 1-second logs of a busy host: 24 hourly
+// files, 86,400 refreshes of 301 rows (26 million rows, 1.5 GB of text),
+// by pid, as `gohogs report` does with and without 1-minute buckets.
+// Run it alone (-run XXX -bench Day -benchtime 1x): peak-RSS-MB is the
+// whole test process's peak.
+func BenchmarkDay(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		opts  Options
+		check func(b *testing.B, rep *Report)
+	}{
+		{"by-pid", Options{By: ByPID}, func(b *testing.B, rep *Report) {
+			if rows := rep.Rows(); len(rows) < 300 || rows[0].Refreshes < 3600 {
+				b.Fatalf("%d rows", len(rows))
+			}
+		}},
+		{"by-name-every-1m", Options{Every: time.Minute, Location: time.UTC}, func(b *testing.B, rep *Report) {
+			n := 0
+			for range rep.BucketSeq() {
+				n++
+			}
+			if n != 1440 {
+				b.Fatalf("%d buckets", n)
+			}
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var bytes int64
+			var rep *Report
+			for b.Loop() {
+				rep = New(c.opts)
+				bytes = 0
+				for h := range 24 {
+					cr := &countReader{r: newBusyHour(h, 300)}
+					if err := rep.Add("hour"+strconv.Itoa(h), cr); err != nil {
+						b.Fatal(err)
+					}
+					bytes += cr.n
+				}
+				if err := WriteBucketSeq(io.Discard, FormatCSV, c.opts.By, c.opts.Every, rep.BucketSeq()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(bytes)
+			b.ReportMetric(peakRSS(), "peak-RSS-MB")
+			if w := rep.Warnings(); len(w) != 0 {
+				b.Fatal(w)
+			}
+			c.check(b, rep)
+		})
+	}
+}
+
+// BenchmarkDayGzip reads the day of BenchmarkDay from 24 gzip-compressed
+// hourly files (logrotate's compress), by name.
+func BenchmarkDayGzip(b *testing.B) {
+	dir := b.TempDir()
+	var paths []string
+	var plain int64
+	for h := range 24 {
+		p := filepath.Join(dir, "hour"+strconv.Itoa(h)+".log.gz")
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+		n, err := io.Copy(zw, newBusyHour(h, 300))
+		if err != nil || zw.Close() != nil || f.Close() != nil {
+			b.Fatal(err)
+		}
+		plain += n
+		paths = append(paths, p)
+	}
+	var rep *Report
+	for b.Loop() {
+		rep = New(Options{})
+		for _, p := range paths {
+			if err := rep.AddFile(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := WriteTable(io.Discard, ByName, rep.Rows()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(plain)
+	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+	if rows := rep.Rows(); len(rows) != 301 || len(rep.Warnings()) != 0 {
+		b.Fatalf("%d rows, %v", len(rows), rep.Warnings())
+	}
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// BenchmarkGenerator is the cost of the generator alone, to subtract.
+func BenchmarkGenerator(b *testing.B) {
+	buf := make([]byte, 64<<10)
+	for b.Loop() {
+		for h := range 24 {
+			g := newBusyHour(h, 300)
+			for {
+				if _, err := g.Read(buf); err != nil {
+					break
+				}
+			}
+		}
+	}
+}
