@@ -208,3 +208,65 @@ func BenchmarkGenerator(b *testing.B) {
 		}
 	}
 }
+
+// jsonHour generates an hour of gohogs --json refreshes of a busy host as
+// a stream: 3600 lines of rows rows, each with the fields gohogs writes,
+// a unit, and one connection with a remote name.
+type jsonHour struct {
+	rows, refresh int
+	buf           []byte
+	off           int
+}
+
+func (g *jsonHour) Read(p []byte) (int, error) {
+	for g.off == len(g.buf) {
+		if g.refresh == 3600 {
+			return 0, io.EOF
+		}
+		g.fill()
+	}
+	n := copy(p, g.buf[g.off:])
+	g.off += n
+	return n, nil
+}
+
+func (g *jsonHour) fill() {
+	g.buf, g.off = g.buf[:0], 0
+	at := time.Date(2026, 11, 28, 0, 0, 1+g.refresh, 0, time.UTC)
+	g.buf = append(g.buf, `{"timestamp":"`...)
+	g.buf = at.AppendFormat(g.buf, time.RFC3339Nano)
+	g.buf = append(g.buf, `","interval":1,"seq":`...)
+	g.buf = strconv.AppendInt(g.buf, int64(g.refresh+1), 10)
+	g.buf = append(g.buf, `,"rows":[`...)
+	for p := range g.rows {
+		if p > 0 {
+			g.buf = append(g.buf, ',')
+		}
+		v := strconv.Itoa((g.refresh*7 + p*13) % 100000)
+		g.buf = append(g.buf, `{"name":"/usr/lib/busy/worker-`+strconv.Itoa(p)+`","args":"--pool 3","cmdline":["/usr/lib/busy/worker","--pool","3"],"pid":`+
+			strconv.Itoa(1000+p)+`,"start_time":123456,"uid":1000,"kind":"process","sent":`+v+`,"recv":`+v+`,"total_sent":123456789,"total_recv":987654321,`+
+			`"cgroup":"/system.slice/busy-`+strconv.Itoa(p%20)+`.service","unit":"busy-`+strconv.Itoa(p%20)+`.service",`+
+			`"connections":[{"proto":"tcp","local":"10.0.0.1:443","remote":"10.9.8.`+strconv.Itoa(p%250)+`:51234","remote_name":"peer`+strconv.Itoa(p%50)+`.example.test","sent":`+v+`,"recv":`+v+`}]}`...)
+	}
+	g.buf = append(g.buf, "],\"unknown_connections\":[]}\n"...)
+	g.refresh++
+}
+
+// BenchmarkJSONHour reads an hour of a busy host's JSON log (3600
+// refreshes of 300 rows) by remote; MB/s is JSON read.
+func BenchmarkJSONHour(b *testing.B) {
+	var n int64
+	for b.Loop() {
+		rep := New(Options{By: ByRemote})
+		cr := &countReader{r: &jsonHour{rows: 300}}
+		if err := rep.Add("json", cr); err != nil {
+			b.Fatal(err)
+		}
+		n = cr.n
+		if rows := rep.Rows(); len(rows) != 50 || len(rep.Warnings()) != 0 {
+			b.Fatalf("%d rows %v", len(rows), rep.Warnings())
+		}
+	}
+	b.SetBytes(n)
+	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+}
