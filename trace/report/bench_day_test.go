@@ -13,70 +13,64 @@ import (
 	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
-// busyHour generates, as a stream, hour h (0..23) of a day of 1-second
-// gohogs trace logs from a busy host: 3600 refreshes of rows processes each,
-// a third of them replaced by new pids every 10 minutes, rotated hourly
-// (header seq h+1 of one run). It writes nothing to disk and keeps only one
-// refresh in memory, so that a benchmark measures the reader.
-type busyHour struct {
-	h, rows   int
-	refresh   int
-	buf       []byte
-	off       int
-	started   bool
-	names     []string
-	valueStrs []string
+// stream is a log generated as it is read, one refresh at a time: n
+// refreshes, refresh i appended to b by next. It writes nothing to disk
+// and keeps one refresh in memory, so that a benchmark measures the reader.
+type stream struct {
+	n, i int
+	next func(i int, b []byte) []byte
+	buf  []byte
+	off  int
 }
 
-func newBusyHour(h, rows int) *busyHour {
-	g := &busyHour{h: h, rows: rows}
-	for p := range rows {
-		g.names = append(g.names, "/usr/lib/busy/worker-"+strconv.Itoa(p%97)+" --pool "+strconv.Itoa(p))
-	}
-	for v := range 101 {
-		g.valueStrs = append(g.valueStrs, nethogs.FormatValue(float64(v*v)*0.731))
-	}
-	return g
-}
-
-func (g *busyHour) Read(p []byte) (int, error) {
-	for g.off == len(g.buf) {
-		if g.refresh == 3600 {
+func (s *stream) Read(p []byte) (int, error) {
+	for s.off == len(s.buf) {
+		if s.i == s.n {
 			return 0, io.EOF
 		}
-		g.fill()
+		s.buf, s.off = s.next(s.i, s.buf[:0]), 0
+		s.i++
 	}
-	n := copy(p, g.buf[g.off:])
-	g.off += n
+	n := copy(p, s.buf[s.off:])
+	s.off += n
 	return n, nil
 }
 
-// fill makes the next refresh (the header and start-up lines first).
-func (g *busyHour) fill() {
-	g.buf, g.off = g.buf[:0], 0
-	if !g.started {
-		g.started = true
-		h := Header{Delay: time.Second, ViewMode: ViewKBps, Run: NewRun(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)), Seq: g.h + 1}
-		g.buf = append(g.buf, h.String()+"\nAdding local address: 10.0.0.1\nEthernet link detected\n"...)
+// busyHour generates hour h (0..23) of a day of 1-second gohogs trace logs
+// from a busy host: 3600 refreshes of rows processes each, a third of them
+// replaced by new pids every 10 minutes, rotated hourly (header seq h+1 of
+// one run).
+func busyHour(h, rows int) io.Reader {
+	var names, values []string
+	for p := range rows {
+		names = append(names, "/usr/lib/busy/worker-"+strconv.Itoa(p%97)+" --pool "+strconv.Itoa(p))
 	}
-	sec := g.h*3600 + g.refresh
-	g.buf = append(g.buf, "\nRefreshing:\n"...)
-	for p := range g.rows {
-		pid := 1000 + p
-		if p%3 == 0 {
-			pid += (sec / 600) * g.rows // new pids every 10 minutes
+	for v := range 101 {
+		values = append(values, nethogs.FormatValue(float64(v*v)*0.731))
+	}
+	return &stream{n: 3600, next: func(i int, b []byte) []byte {
+		if i == 0 {
+			hd := Header{Delay: time.Second, ViewMode: ViewKBps, Run: NewRun(time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)), Seq: h + 1}
+			b = append(b, hd.String()+"\nAdding local address: 10.0.0.1\nEthernet link detected\n"...)
 		}
-		g.buf = append(g.buf, g.names[p]...)
-		g.buf = append(g.buf, '/')
-		g.buf = strconv.AppendInt(g.buf, int64(pid), 10)
-		g.buf = append(g.buf, "/1000\t"...)
-		g.buf = append(g.buf, g.valueStrs[(sec+p)%101]...)
-		g.buf = append(g.buf, '\t')
-		g.buf = append(g.buf, g.valueStrs[(sec*7+p)%101]...)
-		g.buf = append(g.buf, '\n')
-	}
-	g.buf = append(g.buf, "unknown TCP/0/0\t0\t0.0117188\n"...)
-	g.refresh++
+		sec := h*3600 + i
+		b = append(b, "\nRefreshing:\n"...)
+		for p := range rows {
+			pid := 1000 + p
+			if p%3 == 0 {
+				pid += (sec / 600) * rows // new pids every 10 minutes
+			}
+			b = append(b, names[p]...)
+			b = append(b, '/')
+			b = strconv.AppendInt(b, int64(pid), 10)
+			b = append(b, "/1000\t"...)
+			b = append(b, values[(sec+p)%101]...)
+			b = append(b, '\t')
+			b = append(b, values[(sec*7+p)%101]...)
+			b = append(b, '\n')
+		}
+		return append(b, "unknown TCP/0/0\t0\t0.0117188\n"...)
+	}}
 }
 
 // peakRSS returns the process's peak resident memory in MB (VmHWM).
@@ -124,7 +118,7 @@ func BenchmarkDay(b *testing.B) {
 				rep = New(c.opts)
 				bytes = 0
 				for h := range 24 {
-					cr := &countReader{r: newBusyHour(h, 300)}
+					cr := &countReader{r: busyHour(h, 300)}
 					if err := rep.Add("hour"+strconv.Itoa(h), cr); err != nil {
 						b.Fatal(err)
 					}
@@ -157,7 +151,7 @@ func BenchmarkDayGzip(b *testing.B) {
 			b.Fatal(err)
 		}
 		zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
-		n, err := io.Copy(zw, newBusyHour(h, 300))
+		n, err := io.Copy(zw, busyHour(h, 300))
 		if err != nil || zw.Close() != nil || f.Close() != nil {
 			b.Fatal(err)
 		}
@@ -199,7 +193,7 @@ func BenchmarkGenerator(b *testing.B) {
 	buf := make([]byte, 64<<10)
 	for b.Loop() {
 		for h := range 24 {
-			g := newBusyHour(h, 300)
+			g := busyHour(h, 300)
 			for {
 				if _, err := g.Read(buf); err != nil {
 					break
@@ -209,47 +203,29 @@ func BenchmarkGenerator(b *testing.B) {
 	}
 }
 
-// jsonHour generates an hour of gohogs --json refreshes of a busy host as
-// a stream: 3600 lines of rows rows, each with the fields gohogs writes,
-// a unit, and one connection with a remote name.
-type jsonHour struct {
-	rows, refresh int
-	buf           []byte
-	off           int
-}
-
-func (g *jsonHour) Read(p []byte) (int, error) {
-	for g.off == len(g.buf) {
-		if g.refresh == 3600 {
-			return 0, io.EOF
+// jsonHour generates an hour of gohogs --json refreshes of a busy host:
+// 3600 lines of rows rows, each with the fields gohogs writes, a unit, and
+// one connection with a remote name.
+func jsonHour(rows int) io.Reader {
+	return &stream{n: 3600, next: func(i int, b []byte) []byte {
+		at := time.Date(2026, 11, 28, 0, 0, 1+i, 0, time.UTC)
+		b = append(b, `{"timestamp":"`...)
+		b = at.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `","interval":1,"seq":`...)
+		b = strconv.AppendInt(b, int64(i+1), 10)
+		b = append(b, `,"rows":[`...)
+		for p := range rows {
+			if p > 0 {
+				b = append(b, ',')
+			}
+			v := strconv.Itoa((i*7 + p*13) % 100000)
+			b = append(b, `{"name":"/usr/lib/busy/worker-`+strconv.Itoa(p)+`","args":"--pool 3","cmdline":["/usr/lib/busy/worker","--pool","3"],"pid":`+
+				strconv.Itoa(1000+p)+`,"start_time":123456,"uid":1000,"kind":"process","sent":`+v+`,"recv":`+v+`,"total_sent":123456789,"total_recv":987654321,`+
+				`"cgroup":"/system.slice/busy-`+strconv.Itoa(p%20)+`.service","unit":"busy-`+strconv.Itoa(p%20)+`.service",`+
+				`"connections":[{"proto":"tcp","local":"10.0.0.1:443","remote":"10.9.8.`+strconv.Itoa(p%250)+`:51234","remote_name":"peer`+strconv.Itoa(p%50)+`.example.test","sent":`+v+`,"recv":`+v+`}]}`...)
 		}
-		g.fill()
-	}
-	n := copy(p, g.buf[g.off:])
-	g.off += n
-	return n, nil
-}
-
-func (g *jsonHour) fill() {
-	g.buf, g.off = g.buf[:0], 0
-	at := time.Date(2026, 11, 28, 0, 0, 1+g.refresh, 0, time.UTC)
-	g.buf = append(g.buf, `{"timestamp":"`...)
-	g.buf = at.AppendFormat(g.buf, time.RFC3339Nano)
-	g.buf = append(g.buf, `","interval":1,"seq":`...)
-	g.buf = strconv.AppendInt(g.buf, int64(g.refresh+1), 10)
-	g.buf = append(g.buf, `,"rows":[`...)
-	for p := range g.rows {
-		if p > 0 {
-			g.buf = append(g.buf, ',')
-		}
-		v := strconv.Itoa((g.refresh*7 + p*13) % 100000)
-		g.buf = append(g.buf, `{"name":"/usr/lib/busy/worker-`+strconv.Itoa(p)+`","args":"--pool 3","cmdline":["/usr/lib/busy/worker","--pool","3"],"pid":`+
-			strconv.Itoa(1000+p)+`,"start_time":123456,"uid":1000,"kind":"process","sent":`+v+`,"recv":`+v+`,"total_sent":123456789,"total_recv":987654321,`+
-			`"cgroup":"/system.slice/busy-`+strconv.Itoa(p%20)+`.service","unit":"busy-`+strconv.Itoa(p%20)+`.service",`+
-			`"connections":[{"proto":"tcp","local":"10.0.0.1:443","remote":"10.9.8.`+strconv.Itoa(p%250)+`:51234","remote_name":"peer`+strconv.Itoa(p%50)+`.example.test","sent":`+v+`,"recv":`+v+`}]}`...)
-	}
-	g.buf = append(g.buf, "],\"unknown_connections\":[]}\n"...)
-	g.refresh++
+		return append(b, "],\"unknown_connections\":[]}\n"...)
+	}}
 }
 
 // BenchmarkJSONHour reads an hour of a busy host's JSON log (3600
@@ -258,7 +234,7 @@ func BenchmarkJSONHour(b *testing.B) {
 	var n int64
 	for b.Loop() {
 		rep := New(Options{By: ByRemote})
-		cr := &countReader{r: &jsonHour{rows: 300}}
+		cr := &countReader{r: jsonHour(300)}
 		if err := rep.Add("json", cr); err != nil {
 			b.Fatal(err)
 		}

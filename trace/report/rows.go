@@ -273,12 +273,7 @@ func (r *Report) Rows() []Row {
 			byGroup[g] = d
 			order = append(order, g)
 		}
-		d.sent += c.sent
-		d.recv += c.recv
-		d.peakS, d.peakR = max(d.peakS, c.peakS), max(d.peakR, c.peakR)
-		d.refreshes += c.refreshes
-		d.seen = addDur(d.seen, c.seen)
-		d.addTimes(c)
+		d.add(c)
 	}
 	procs := make(map[int32]int)
 	seen := make(map[member]struct{}, len(a.members))

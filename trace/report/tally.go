@@ -64,16 +64,9 @@ func (a *agg) merge(b *agg) {
 	}
 	remap := make([]int32, len(b.cells))
 	for i := range b.cells {
-		c := &b.cells[i]
-		j := a.cellOf(c.key)
+		j := a.cellOf(b.cells[i].key)
 		remap[i] = j
-		d := &a.cells[j]
-		d.sent += c.sent
-		d.recv += c.recv
-		d.peakS, d.peakR = max(d.peakS, c.peakS), max(d.peakR, c.peakR)
-		d.refreshes += c.refreshes
-		d.seen = addDur(d.seen, c.seen)
-		d.addTimes(c)
+		a.cells[j].add(&b.cells[i])
 	}
 	for m := range b.members {
 		a.members[member{remap[m.cell], m.proc}] = struct{}{}
@@ -91,6 +84,16 @@ func (a *agg) clone() *agg {
 		b.members[m] = struct{}{}
 	}
 	return b
+}
+
+// add adds what c counted to d.
+func (d *cell) add(c *cell) {
+	d.sent += c.sent
+	d.recv += c.recv
+	d.peakS, d.peakR = max(d.peakS, c.peakS), max(d.peakR, c.peakR)
+	d.refreshes += c.refreshes
+	d.seen = addDur(d.seen, c.seen)
+	d.addTimes(c)
 }
 
 // addTimes widens d's first..last to include c's.
