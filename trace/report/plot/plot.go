@@ -94,7 +94,8 @@ func Write(w io.Writer, f Format, buckets iter.Seq[report.Bucket], o Options) er
 	names, series, other := c.names, c.series, c.other
 	p := gplot.New()
 	p.Title.Text = o.Title
-	p.X.Label.Text = "time (" + o.Location.String() + "), buckets of " + report.FormatEvery(c.width)
+	zone, _ := c.starts[0].In(o.Location).Zone()
+	p.X.Label.Text = "time (" + zone + "), buckets of " + report.FormatEvery(c.width)
 	p.Y.Label.Text = "sent + received"
 	p.X.Tick.Marker = timeTicks{o.Location}
 	p.Y.Tick.Marker = rateTicks{}
