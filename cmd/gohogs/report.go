@@ -91,8 +91,8 @@ Flags (also with one dash; flags and files may be mixed):
 
 Times: JSON logs time every refresh; gohogs trace logs have their run's
 start in the header (refresh k at start + k x delay); nethogs logs have no
-times but by --name-time. Asked about time (--every, --since, --until), the
-refreshes without one are left out, with a warning.
+times but by --name-time. Asked about time (--every, --since, --until, --plot),
+the refreshes without one are left out, with a warning.
 
 A line that is not understood is reported on standard error as FILE:LINE:
 reason and skipped; the report is still printed. A file given twice is
