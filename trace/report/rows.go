@@ -355,8 +355,11 @@ func (r *Report) row(c *cell, procs int) Row {
 
 func sortRows(rows []Row) {
 	slices.SortFunc(rows, func(a, b Row) int {
+		// Totals differ almost always: compare the rest only then.
+		if c := cmp.Compare(b.Total(), a.Total()); c != 0 {
+			return c
+		}
 		return cmp.Or(
-			cmp.Compare(b.Total(), a.Total()),
 			cmp.Compare(a.Name, b.Name),
 			cmp.Compare(a.PID, b.PID),
 			cmp.Compare(a.UID, b.UID),
