@@ -494,6 +494,17 @@ func TestTableNoTrailingSpaces(t *testing.T) {
 				t.Errorf("%v: trailing spaces in %q", by, l)
 			}
 		}
+		// Without times (a nethogs log alone) there are no FIRST, LAST
+		// columns, and no spaces where they were.
+		untimed := New(Options{By: by})
+		untimed.Add("b", strings.NewReader(logText(nil, [][]prow{{{"c", 2, 5, 3, 0}}})))
+		var u strings.Builder
+		WriteTable(&u, by, untimed.Rows())
+		for _, l := range strings.Split(u.String(), "\n") {
+			if strings.TrimRight(l, " ") != l || strings.Contains(l, "FIRST") {
+				t.Errorf("%v without times: %q", by, l)
+			}
+		}
 		want := 4 // a b, c, unknown TCP
 		if by.factGrouping() {
 			want = 2 // all under FromTrace

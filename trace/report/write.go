@@ -163,24 +163,29 @@ func writeTable(w io.Writer, by GroupBy, every time.Duration, buckets iter.Seq[B
 	}
 	timeCol := nKey + 8 // FIRST; LAST follows
 	var sb strings.Builder
+	var cols []int // the columns printed
+	for i := range head {
+		if withTimes || i != timeCol && i != timeCol+1 {
+			cols = append(cols, i)
+		}
+	}
 	line := func(c []string) {
-		for i, s := range c {
-			if !withTimes && (i == timeCol || i == timeCol+1) {
-				continue
-			}
+		for k, i := range cols {
+			s := c[i]
+			last := k == len(cols)-1
 			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(s))
 			switch {
-			case i == len(c)-1 && label != "": // the label: left, no trailing spaces
+			case last && label != "": // the label: left, no trailing spaces
 				sb.WriteString(s)
 			case i == timeCol || i == timeCol+1 || by == ByContainer && (head[i] == "RUNTIME" || head[i] == "ID"):
 				sb.WriteString(s)
-				if i < len(c)-1 {
+				if !last {
 					sb.WriteString(pad)
 				}
 			default:
 				sb.WriteString(pad + s)
 			}
-			if i < len(c)-1 {
+			if !last {
 				sb.WriteString("  ")
 			}
 		}
