@@ -5,7 +5,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -456,5 +458,248 @@ func TestReportGohogsRotated(t *testing.T) {
 				t.Errorf("report %.0f/%.0f bytes, interface counted %.0f/%.0f", sent, recv, tx, rx)
 			}
 		})
+	}
+}
+
+// repFixture is a handmade JSON log of the report package's tests: curl,
+// nginx (in container web) and unknown TCP between 03:00 and 04:00:29 UTC.
+func repFixture(t *testing.T, name string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "trace", "report", "testdata", "json", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestReportTimeBuckets: --every splits the JSON fixture's bytes into its
+// hours, in csv (a first column time), json (a time key) and the table
+// (one block per hour); --since/--until, relative to the injected clock,
+// select refreshes.
+func TestReportTimeBuckets(t *testing.T) {
+	log := repFixture(t, "refreshes.jsonl")
+	code, out, errs := repRun(t, "", "--every", "1h", "--format", "csv", log)
+	if code != 0 || errs != "" {
+		t.Fatalf("exit %d, %q", code, errs)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != 5 || recs[0][0] != "time" {
+		t.Fatalf("csv %v:\n%s", err, out)
+	}
+	got := map[string]string{}
+	for _, r := range recs[1:] {
+		got[r[0]+" "+r[1]] = r[3] + "/" + r[4] // sent/recv
+	}
+	want := map[string]string{"2026-11-28T03:00:00Z curl": "3000/5000", "2026-11-28T03:00:00Z nginx": "110/120",
+		"2026-11-28T03:00:00Z unknown TCP": "0/66", "2026-11-28T04:00:00Z curl": "7/8"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("buckets %v, want %v", got, want)
+	}
+
+	code, out, _ = repRun(t, "", "--every", "1h", "--format", "json", "--top", "1", log)
+	var j report.JSONReport
+	if err := json.Unmarshal([]byte(out), &j); code != 0 || err != nil || len(j.Rows) != 2 || j.Every != 3600 ||
+		j.Rows[0].Time != "2026-11-28T03:00:00Z" || *j.Rows[0].Name != "curl" || j.Rows[1].Time != "2026-11-28T04:00:00Z" {
+		t.Errorf("json --top 1: exit %d, %v:\n%s", code, err, out)
+	}
+
+	code, out, _ = repRun(t, "", "--every", "1h", log)
+	if blocks := strings.Split(out, "\n\n"); code != 0 || len(blocks) != 2 || !strings.HasPrefix(blocks[1], "2026-11-28T04:00:00Z (1h)\n") {
+		t.Errorf("table:\n%s", out)
+	}
+
+	// The clock says 04:30 UTC: -1h is 03:30, so only the last two refreshes
+	// (at 03:59:59 and 04:00:29) count; 03:00 (today) .. 03:59 only the first three.
+	now := time.Date(2026, 11, 28, 4, 30, 0, 0, time.UTC)
+	at := func(args ...string) map[string]map[string]string {
+		var o, e bytes.Buffer
+		if code := runReportAt(append([]string{"--format", "csv"}, args...), nil, &o, &e, now); code != 0 || e.Len() > 0 {
+			t.Fatalf("%v: exit %d, %q", args, code, e.String())
+		}
+		return repCSV(t, o.String(), 1)
+	}
+	if rows := at("--since", "-1h", log); len(rows) != 2 || rows["nginx"]["sent_bytes"] != "100" || rows["curl"]["sent_bytes"] != "7" {
+		t.Errorf("--since -1h: %v", rows)
+	}
+	if rows := at("--since", "03:00", "--until", "03:59", log); len(rows) != 3 || rows["curl"]["sent_bytes"] != "3000" || rows["nginx"]["sent_bytes"] != "10" {
+		t.Errorf("--since 03:00 --until 03:59: %v", rows)
+	}
+	if rows := at("--until", "2026-11-28T03:00:01Z", log); len(rows) != 3 || rows["curl"]["sent_bytes"] != "1000" {
+		t.Errorf("--until RFC 3339: %v", rows)
+	}
+}
+
+// TestReportByFacts: --by unit, container and remote over the JSON fixture
+// and a trace log: the facts' keys and their placeholders.
+func TestReportByFacts(t *testing.T) {
+	dir := t.TempDir()
+	trace := repWrite(t, dir, "t.log", repLog(&report.Header{Delay: time.Second, ViewMode: report.ViewBytes, Run: "x", Seq: 1},
+		[][3]string{{"curl/100/1000", "1000", "24"}}))
+	log := repFixture(t, "refreshes.jsonl")
+	for by, want := range map[string]map[string]string{
+		"unit":      {"backup.service": "8000", "nginx.service": "230", "(no unit)": "81", "(trace log)": "1024"},
+		"container": {"web": "230", "(no container)": "8081", "(trace log)": "1024"},
+		"remote":    {"files.example.test": "5600", "10.0.0.9": "2400", "fd00::2": "230", "(no remote)": "81", "(trace log)": "1024"},
+	} {
+		code, out, errs := repRun(t, "", "--by", by, "--format", "csv", log, trace)
+		rows := repCSV(t, out, 1)
+		if code != 0 || errs != "" || len(rows) != len(want) {
+			t.Errorf("--by %s: exit %d, %q, %v", by, code, errs, rows)
+		}
+		for k, v := range want {
+			if rows[k]["total_bytes"] != v {
+				t.Errorf("--by %s: %s = %v, want total %s", by, k, rows[k], v)
+			}
+		}
+	}
+	code, out, _ := repRun(t, "", "--by", "container", log)
+	if lines := strings.Split(out, "\n"); code != 0 || !strings.Contains(lines[0], "RUNTIME  ID") ||
+		!strings.Contains(out, "podman   abcdef012345") || !strings.HasSuffix(lines[2], "  web") {
+		t.Errorf("container table:\n%s", out)
+	}
+}
+
+// TestReportPlot: --plot draws the chart (the SVG names the programs, the
+// PNG decodes), with or without --every, and the report still prints.
+func TestReportPlot(t *testing.T) {
+	dir := t.TempDir()
+	log := repFixture(t, "refreshes.jsonl")
+	svg := filepath.Join(dir, "day.svg")
+	code, out, errs := repRun(t, "", "--plot", svg, log)
+	if code != 0 || errs != "" || !strings.Contains(out, "curl") {
+		t.Fatalf("exit %d, %q:\n%s", code, errs, out)
+	}
+	b, err := os.ReadFile(svg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<svg", ">curl<", ">nginx<", ">unknown TCP<", "B/s<", "by name"} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("the SVG lacks %q", want)
+		}
+	}
+	pngPath := filepath.Join(dir, "hours.png")
+	if code, _, errs := repRun(t, "", "--plot", pngPath, "--every", "1h", "--by", "remote", log); code != 0 || errs != "" {
+		t.Fatalf("png: exit %d, %q", code, errs)
+	}
+	f, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil || img.Bounds().Dx() != 1200 || img.Bounds().Dy() != 600 {
+		t.Errorf("png: %v, %v", err, img.Bounds())
+	}
+}
+
+// TestReportTimeErrors: every bad time, bucket, grouping or plot argument
+// is one clear line and exit 1, with no report and no file left behind.
+func TestReportTimeErrors(t *testing.T) {
+	dir := t.TempDir()
+	log := repFixture(t, "refreshes.jsonl")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--every", "7m"}, "--every buckets of \"7m\": want whole seconds that divide a day"},
+		{[]string{"--every", "soon"}, "--every duration \"soon\""},
+		{[]string{"--since", "yesterday"}, "--since time \"yesterday\": want RFC 3339"},
+		{[]string{"--until", "25:00"}, "--until time \"25:00\""},
+		{[]string{"--since", "04:00", "--until", "03:00"}, "is not before --until"},
+		{[]string{"--by", "host"}, "--by \"host\": want name, pid, user, unit, container or remote"},
+		{[]string{"--plot", "/nonexistent/dir/x.svg"}, "--plot: open /nonexistent/dir/x.svg: no such file or directory"},
+		{[]string{"--plot", filepath.Join(dir, "x.pdf")}, "x.pdf: want a file name ending in .svg or .png"},
+		{[]string{"--plot", filepath.Join(dir, "empty.svg"), "--since", "2030-01-01"}, "no traffic in the time selected"},
+	} {
+		code, out, errs := repRun(t, "", append(c.args, log)...)
+		lines := strings.Split(strings.TrimSuffix(errs, "\n"), "\n")
+		if code != 1 || !strings.Contains(lines[0], c.want) || !strings.HasPrefix(lines[0], "gohogs report: ") || len(lines) > 2 {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", c.args, code, errs, c.want)
+		}
+		if c.want != "no traffic in the time selected" && out != "" {
+			t.Errorf("%v: printed a report: %q", c.args, out)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("files left behind: %v", left)
+	}
+	// A malformed JSON line is a counted warning; the rest is reported.
+	code, out, errs := repRun(t, "", "--format", "csv", repFixture(t, "malformed.jsonl"))
+	if rows := repCSV(t, out, 1); code != 3 || rows["a"]["total_bytes"] != "100" || !strings.Contains(errs, "malformed.jsonl:2: timestamp \"yesterday\" is not RFC 3339") ||
+		!strings.Contains(errs, "10 lines skipped") {
+		t.Errorf("malformed: exit %d, %v, %q", code, rows, errs)
+	}
+	// A nethogs log has no times: asked about time, it is a warning and exit 3.
+	nethogs := repWrite(t, t.TempDir(), "n.log", repLog(nil, [][3]string{{"a/1/0", "1", "1"}}))
+	code, _, errs = repRun(t, "", "--every", "1h", nethogs)
+	if code != 3 || !strings.Contains(errs, "n.log: 1 refreshes have no time") || !strings.Contains(errs, "1 refreshes without a time left out") {
+		t.Errorf("untimed: exit %d, %q", code, errs)
+	}
+}
+
+// TestReportGohogsJSON runs the real gohogs with --json --output over known
+// traffic on a veth and reports its JSON log in 1-second buckets: each
+// bucket holds exactly the generator's bytes of the refreshes whose
+// interval starts in that second (summed independently from the lines), the
+// buckets add up to the frame bytes the kernel counted within 1%, and by
+// remote the sink's address has them.
+func TestReportGohogsJSON(t *testing.T) {
+	netnstest.Skip(t)
+	p, s := pairWithSink(t, "tcp", "4")
+	path := filepath.Join(t.TempDir(), "gohogs.json")
+	run := startGohogs(t, p.NSA, "--json", "-d", "0.5", "--duration", "5s", "--output", path, p.IfA)
+	// The first refresh written: it captures.
+	if !poll(10*time.Second, func() bool { b, _ := os.ReadFile(path); return bytes.Contains(b, []byte("}\n")) }) {
+		t.Fatalf("no refresh in %s within 10 s", path)
+	}
+	var gen *exec.Cmd
+	before, after := counted(t, p.NSA, p.IfA, func() { gen = runTraffic(t, p.NSA, "tcp", s.addr, 2_000_000, 1_000_000) })
+	run.wait(t, 15*time.Second)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := map[string][2]int64{} // second -> the generator's sent, recv
+	for _, ref := range parseJSONLines(t, string(data)) {
+		ts, _ := time.Parse(time.RFC3339Nano, ref.Timestamp)
+		sec := ts.Add(-time.Duration(ref.Interval * float64(time.Second))).Truncate(time.Second).UTC().Format(time.RFC3339)
+		for _, r := range ref.Rows {
+			if r.PID == gen.Process.Pid {
+				v := truth[sec]
+				truth[sec] = [2]int64{v[0] + int64(r.Sent), v[1] + int64(r.Recv)}
+			}
+		}
+	}
+	code, out, errs := repRun(t, "", "--every", "1s", "--by", "pid", "--format", "csv", path)
+	if code != 0 || errs != "" {
+		t.Fatalf("report: exit %d, %q", code, errs)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]int64{}
+	var sent, recv int64
+	for _, r := range recs[1:] {
+		if r[1] == strconv.Itoa(gen.Process.Pid) {
+			got[r[0]] = [2]int64{repInt(t, r[4]), repInt(t, r[5])}
+			sent += repInt(t, r[4])
+			recv += repInt(t, r[5])
+		}
+	}
+	if len(got) < 2 || fmt.Sprint(got) != fmt.Sprint(truth) {
+		t.Errorf("buckets of the generator %v, the log's own seconds %v", got, truth)
+	}
+	tx, rx := float64(after.TxBytes-before.TxBytes), float64(after.RxBytes-before.RxBytes)
+	t.Logf("%d buckets; report sent %d recv %d; interface tx %.0f rx %.0f", len(got), sent, recv, tx, rx)
+	if !within(float64(sent), tx, 0.01) || !within(float64(recv), rx, 0.01) {
+		t.Errorf("buckets sum to %d/%d bytes, the interface counted %.0f/%.0f", sent, recv, tx, rx)
+	}
+	code, out, errs = repRun(t, "", "--by", "remote", "--format", "csv", path)
+	host, _, _ := net.SplitHostPort(s.addr)
+	row := repCSV(t, out, 1)[host]
+	if code != 0 || errs != "" || row == nil || !within(float64(repInt(t, row["sent_bytes"])), tx, 0.01) {
+		t.Errorf("by remote: exit %d, %q, %s: %v\n%s", code, errs, host, row, out)
 	}
 }

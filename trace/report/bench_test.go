@@ -48,7 +48,7 @@ func BenchmarkRows(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		rows := rep.Rows(ByName)
+		rows := rep.Rows()
 		if len(rows) != 13 {
 			b.Fatal(len(rows))
 		}

@@ -1,6 +1,24 @@
-// Package report reads trace logs written by gohogs or nethogs (-t) and sums
-// them into per-process totals: bytes sent and received, peak and mean rate,
-// and when each process was seen. It is the library behind `gohogs report`.
+// Package report reads logs written by gohogs or nethogs (-t), and the JSON
+// logs of gohogs --json, and sums them into per-group totals: bytes sent and
+// received, peak and mean rate, and when each group was seen, over all the
+// time read or in time buckets. It is the library behind `gohogs report`.
+//
+// # The question is asked first
+//
+// Options say the grouping (By: name, pid, user, or from JSON logs unit,
+// container, remote), the time buckets (Every) and the time range (Since,
+// Until) before the first Add, because the logs are summed as they are
+// read: a day of 1-second logs from a busy host is tens of millions of
+// rows, too many to keep. Each input stretch is counted into cells (one
+// group in one bucket) of its own, merged into the report's when it turns
+// out not to be a duplicate. Rows gives the totals, Buckets and BucketSeq
+// the buckets.
+//
+// A refresh's time is the start of the interval it covers: in JSON logs
+// its timestamp less its interval; in gohogs's trace logs the run's start
+// (in the header) plus k × delay for refresh k of the run; in nethogs's
+// logs only what Options.NameTime reads from the file name. Asked about
+// time, the refreshes without one are left out, with a WarnNoTime warning.
 //
 // # Bytes, not rates
 //
@@ -9,9 +27,10 @@
 // depends on the view mode (nethogs -v): in the rate modes (0 KB/s, 4 MB/s,
 // 5 GB/s) a row's bytes are value × unit × delay, summed over the refreshes;
 // in the cumulative modes (1 KB, 2 B, 3 MB) the value is a running total since
-// the program started, so a process's bytes are its last value in the run,
-// never a sum over refreshes (a running total that shrinks has restarted; the
-// value before the restart counts too). KB = 1024 B, MB = 1024² B, GB = 1024³ B.
+// the program started, so a process's bytes in a refresh are the growth of
+// that total since the run's refresh before (over a whole run: its last
+// value), never a sum of the values (a running total that shrinks has
+// restarted; the value before the restart counts too). KB = 1024 B, MB = 1024² B, GB = 1024³ B.
 //
 // # Where the delay and view mode come from
 //
@@ -48,11 +67,33 @@
 //
 // A line that is not understood, or a process row outside a refresh block, is
 // skipped and recorded as a Warning with its file and line number; the rest is
-// still summed. Nothing here prints: the caller reports Warnings. Inputs are
-// held in memory as parsed rows (a process index and two numbers each, the
-// names kept once), so memory grows with the rows read, not with the text.
-// Gzip-compressed logs (logrotate's compress) are read transparently.
+// still summed. Nothing here prints: the caller reports Warnings. Memory
+// grows with the cells (groups × buckets) and the processes seen, not with
+// the rows read. Gzip-compressed logs (logrotate's compress) are read
+// transparently.
 //
-// The lines are read with package nethogs, the trace grammar that
-// package trace writes with.
+// # JSON logs
+//
+// A log whose first character is '{' is a JSON log: one refresh per line
+// with exact byte counts (see jsonInput for the fields read; others are
+// ignored). A line that is not such an object, or lacks a field it needs,
+// is a malformed line and counts for nothing. Rows without a unit or
+// container, and bytes no connection carries, are grouped under NoUnit,
+// NoContainer and NoRemote; trace rows, which have none of these, under
+// FromTrace. JSON is parsed with github.com/valyala/fastjson, reusing one
+// parser's memory, since a busy host writes hundreds of megabytes an hour.
+//
+// # Why some of this is hand-written
+//
+// The lines are read with package nethogs, the trace grammar that package
+// trace writes with. Each line is handed to it in place, as a string over
+// the read buffer (unsafe.String), not copied: a day of logs is a billion
+// bytes and one string per line was a third of the time. Nothing that
+// refers to the buffer is kept: names and runs are cloned when first seen.
+// A run's files must be counted in seq order (cumulative counters and
+// refresh times continue across them), in whatever order they are added: a
+// file whose run's earlier files have not come yet waits, as parsed rows,
+// until they do (or until Rows, which counts it as if the missing files
+// had no refreshes, as WarnGap says). Gzip-compressed logs are
+// decompressed in a goroutine of their own, a few chunks ahead.
 package report

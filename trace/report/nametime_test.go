@@ -43,7 +43,7 @@ func TestNameTime(t *testing.T) {
 	rep := New(Options{Delay: 2 * time.Second, NameTime: "%b_%d_%Y_%H_%M_%S", Location: time.UTC})
 	rep.Add("/var/log/nethogs/Nov_28_2026_04_13_04.log", strings.NewReader(log))
 	rep.Add("/var/log/nethogs/other.log", strings.NewReader(log))
-	r := rowOf(t, rep.Rows(ByName), "a", 0)
+	r := rowOf(t, rep.Rows(), "a", 0)
 	start := time.Date(2026, 11, 28, 4, 13, 4, 0, time.UTC)
 	if !r.First.Equal(start) || !r.Last.Equal(start.Add(4*time.Second)) || r.Sent != 12*1024 {
 		t.Errorf("row %+v", r)

@@ -118,11 +118,11 @@ func TestViewModes(t *testing.T) {
 			for _, viaHeader := range []bool{false, true} {
 				t.Run(fmt.Sprintf("v%d/%v/header=%v", view, d, viaHeader), func(t *testing.T) {
 					blocks := render(view, d, knownTraffic)
-					opts := Options{Delay: d, ViewMode: view}
+					opts := Options{Delay: d, ViewMode: view, By: ByPID}
 					var h *Header
 					if viaHeader {
 						h = &Header{Delay: d, ViewMode: view, Run: "r", Seq: 1}
-						opts = Options{Delay: 7 * time.Second, ViewMode: (view + 1) % 6} // must be overridden
+						opts = Options{Delay: 7 * time.Second, ViewMode: (view + 1) % 6, By: ByPID} // must be overridden
 					}
 					rep := New(opts)
 					if err := rep.Add("log", strings.NewReader(logText(h, blocks))); err != nil {
@@ -131,7 +131,7 @@ func TestViewModes(t *testing.T) {
 					if w := rep.Warnings(); len(w) != 0 {
 						t.Fatalf("warnings: %v", w)
 					}
-					rows := rep.Rows(ByPID)
+					rows := rep.Rows()
 					for _, p := range knownTraffic {
 						r := rowOf(t, rows, p.name, p.pid)
 						near(t, p.name+" sent", float64(r.Sent), sum(p.sent))
@@ -187,7 +187,7 @@ func TestRotatedRun(t *testing.T) {
 		if len(rep.Warnings()) != 0 {
 			t.Fatalf("warnings: %v", rep.Warnings())
 		}
-		rows := rep.Rows(ByName)
+		rows := rep.Rows()
 		for name, w := range want {
 			r := rowOf(t, rows, name, 0)
 			if r.Sent != w[0] || r.Recv != w[1] {
@@ -225,14 +225,14 @@ func TestRotatedRun(t *testing.T) {
 	other := logText(&Header{Delay: time.Second, ViewMode: ViewKB, Run: NewRun(start.Add(time.Hour)), Seq: 1},
 		[][]prow{{{"app", 10, 0, 2, 0}}, {{"app", 10, 0, 5, 1}}})
 	rep.Add("run2", strings.NewReader(other))
-	if r := rowOf(t, rep.Rows(ByName), "app", 0); r.Sent != 35*1024 || r.Recv != 37*1024 {
+	if r := rowOf(t, rep.Rows(), "app", 0); r.Sent != 35*1024 || r.Recv != 37*1024 {
 		t.Errorf("two runs: app = %d/%d, want %d/%d", r.Sent, r.Recv, 35*1024, 37*1024)
 	}
 
 	// A running total that shrinks restarted: what it had counted stays.
 	rep = New(Options{ViewMode: ViewKB})
 	rep.Add("reset", strings.NewReader(logText(nil, [][]prow{{{"app", 10, 0, 5, 1}}, {{"app", 10, 0, 8, 2}}, {{"app", 10, 0, 1, 1}}, {{"app", 10, 0, 3, 1}}})))
-	if r := rowOf(t, rep.Rows(ByName), "app", 0); r.Sent != 11*1024 || r.Recv != 3*1024 || r.PeakSent != 5*1024 {
+	if r := rowOf(t, rep.Rows(), "app", 0); r.Sent != 11*1024 || r.Recv != 3*1024 || r.PeakSent != 5*1024 {
 		t.Errorf("restarted counter: app = %d/%d peak %v, want %d/%d peak 5120", r.Sent, r.Recv, r.PeakSent, 11*1024, 3*1024)
 	}
 
@@ -241,7 +241,7 @@ func TestRotatedRun(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		rep.Add("nethogs.log", strings.NewReader(logText(nil, [][]prow{{{"app", 10, 0, 100, 0}}, {{"app", 10, 0, 250, 0}}})))
 	}
-	if r := rowOf(t, rep.Rows(ByName), "app", 0); r.Sent != 500 {
+	if r := rowOf(t, rep.Rows(), "app", 0); r.Sent != 500 {
 		t.Errorf("two header-less -v 2 logs: app sent %d, want 500", r.Sent)
 	}
 }
@@ -260,7 +260,7 @@ func TestConcatenated(t *testing.T) {
 	}
 	// d has no header: it is read with the options (0.5 s, KB/s).
 	want := int64(300 + 3*2*1024 + 4*1024/2)
-	if r := rowOf(t, rep.Rows(ByName), "x", 0); r.Sent != want || r.Refreshes != 5 {
+	if r := rowOf(t, rep.Rows(), "x", 0); r.Sent != want || r.Refreshes != 5 {
 		t.Errorf("x sent %d in %d refreshes, want %d in 5; warnings %v", r.Sent, r.Refreshes, want, rep.Warnings())
 	}
 }
@@ -279,11 +279,14 @@ func TestNamesAndGrouping(t *testing.T) {
 			{"sshd: root@pts/0", 4002, 0, 3, 3},
 		},
 	})
-	rep := New(Options{})
-	if err := rep.Add("l", strings.NewReader(log)); err != nil {
-		t.Fatal(err)
+	rowsBy := func(by GroupBy) []Row {
+		rep := New(Options{By: by})
+		if err := rep.Add("l", strings.NewReader(log)); err != nil {
+			t.Fatal(err)
+		}
+		return rep.Rows()
 	}
-	byName := rep.Rows(ByName)
+	byName := rowsBy(ByName)
 	srv := rowOf(t, byName, "python3 -m http.server 8000", 0)
 	if srv.Sent != 20*1024 || srv.Recv != 40*1024 || srv.Processes != 2 || srv.Refreshes != 2 {
 		t.Errorf("by name, server: %+v", srv)
@@ -294,14 +297,14 @@ func TestNamesAndGrouping(t *testing.T) {
 	if r := rowOf(t, byName, "127.0.0.1:44770-127.0.0.1:7101", 0); r.Sent != 356*1024 {
 		t.Errorf("pseudo-process row: %+v", r)
 	}
-	byPID := rep.Rows(ByPID)
+	byPID := rowsBy(ByPID)
 	if len(byPID) != 7 { // 6 processes + unknown TCP
 		t.Errorf("by pid: %d rows, want 7: %+v", len(byPID), byPID)
 	}
 	if r := rowOf(t, byPID, "sshd: root@pts/0", 4002); r.Sent != 6*1024 || r.UID != 0 {
 		t.Errorf("by pid, sshd: %+v", r)
 	}
-	byUser := rep.Rows(ByUser)
+	byUser := rowsBy(ByUser)
 	users := map[int64]int64{}
 	for _, r := range byUser {
 		users[r.UID] = r.Total()
@@ -344,7 +347,7 @@ func TestMalformed(t *testing.T) {
 	if lines, any := rep.Skipped(); lines != 5 || !any {
 		t.Errorf("Skipped = %d, %v", lines, any)
 	}
-	if r := rowOf(t, rep.Rows(ByName), "app", 0); r.Sent != 3*1024 {
+	if r := rowOf(t, rep.Rows(), "app", 0); r.Sent != 3*1024 {
 		t.Errorf("app sent %d, want %d (good lines only)", r.Sent, 3*1024)
 	}
 	if s := rep.Warnings()[0].String(); s != "bad.log:2: process row outside a refresh block (no Refreshing: line before it)" {
@@ -370,7 +373,7 @@ func TestMalformed(t *testing.T) {
 	if lines, _ := rep.Skipped(); lines != 501 {
 		t.Errorf("skipped %d lines, want 501", lines)
 	}
-	if r := rowOf(t, rep.Rows(ByName), "app", 0); r.Sent != 2*1024 {
+	if r := rowOf(t, rep.Rows(), "app", 0); r.Sent != 2*1024 {
 		t.Errorf("app after garbage: %d", r.Sent)
 	}
 }
@@ -384,14 +387,14 @@ func TestDuplicateFile(t *testing.T) {
 	if len(w) != 1 || w[0].Kind != WarnDuplicate || w[0].File != "copy" || !w[0].Skipped() {
 		t.Fatalf("warnings %+v", w)
 	}
-	if r := rowOf(t, rep.Rows(ByName), "a", 0); r.Sent != 1024 {
+	if r := rowOf(t, rep.Rows(), "a", 0); r.Sent != 1024 {
 		t.Errorf("duplicate counted: %d", r.Sent)
 	}
 	// A file reopened after logrotate moved it starts with the same header
 	// but holds other refreshes: not a duplicate.
 	reopened := logText(&Header{Delay: time.Second, ViewMode: 0, Run: "R", Seq: 1}, [][]prow{{{"a", 1, 0, 2, 0}}})
 	rep.Add("reopened", strings.NewReader(reopened))
-	if r := rowOf(t, rep.Rows(ByName), "a", 0); r.Sent != 3*1024 || len(rep.Warnings()) != 1 {
+	if r := rowOf(t, rep.Rows(), "a", 0); r.Sent != 3*1024 || len(rep.Warnings()) != 1 {
 		t.Errorf("reopened file: %d bytes, warnings %v", r.Sent, rep.Warnings())
 	}
 }
@@ -410,7 +413,7 @@ func TestViewHeuristic(t *testing.T) {
 		if got := len(w) == 1 && w[0].Kind == WarnViewMode && !w[0].Skipped(); got != c.warn || (!c.warn && len(w) > 0) {
 			t.Errorf("view %d: warnings %+v, want warning %v", c.view, w, c.warn)
 		}
-		if r := rowOf(t, rep.Rows(ByName), "a", 0); r.Sent != 100*1024 && c.log == growing && c.view != ViewKB {
+		if r := rowOf(t, rep.Rows(), "a", 0); r.Sent != 100*1024 && c.log == growing && c.view != ViewKB {
 			t.Errorf("read as KB/s: %d", r.Sent)
 		}
 	}
@@ -441,7 +444,7 @@ func TestGzip(t *testing.T) {
 	if err := rep.Add("x.log.gz", &buf); err != nil {
 		t.Fatal(err)
 	}
-	if r := rowOf(t, rep.Rows(ByName), "a", 0); r.Sent != 2048 || r.Recv != 3072 {
+	if r := rowOf(t, rep.Rows(), "a", 0); r.Sent != 2048 || r.Recv != 3072 {
 		t.Errorf("gzip: %+v", r)
 	}
 }
@@ -477,12 +480,12 @@ func TestHumanBytes(t *testing.T) {
 
 // TestTableNoTrailingSpaces: every grouping, with and without times.
 func TestTableNoTrailingSpaces(t *testing.T) {
-	rep := New(Options{})
-	rep.Add("a", strings.NewReader(logText(&Header{Delay: time.Second, Run: NewRun(time.Unix(0, 0))}, [][]prow{{{"a b", 1, 0, 1, 2}}})))
-	rep.Add("b", strings.NewReader(logText(nil, [][]prow{{{"c", 2, 5, 3, 0}}})))
-	for _, by := range []GroupBy{ByName, ByPID, ByUser} {
+	for _, by := range []GroupBy{ByName, ByPID, ByUser, ByUnit, ByContainer, ByRemote} {
+		rep := New(Options{By: by})
+		rep.Add("a", strings.NewReader(logText(&Header{Delay: time.Second, Run: NewRun(time.Unix(0, 0))}, [][]prow{{{"a b", 1, 0, 1, 2}}})))
+		rep.Add("b", strings.NewReader(logText(nil, [][]prow{{{"c", 2, 5, 3, 0}}})))
 		var b strings.Builder
-		if err := WriteTable(&b, by, rep.Rows(by)); err != nil {
+		if err := WriteTable(&b, by, rep.Rows()); err != nil {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
@@ -491,7 +494,25 @@ func TestTableNoTrailingSpaces(t *testing.T) {
 				t.Errorf("%v: trailing spaces in %q", by, l)
 			}
 		}
-		if len(lines) != 4 || !strings.Contains(b.String(), "1970-01-01T00:00:00Z") {
+		// Without times (a nethogs log alone) there are no FIRST, LAST
+		// columns, and no spaces where they were.
+		untimed := New(Options{By: by})
+		untimed.Add("b", strings.NewReader(logText(nil, [][]prow{{{"c", 2, 5, 3, 0}}})))
+		var u strings.Builder
+		WriteTable(&u, by, untimed.Rows())
+		for _, l := range strings.Split(u.String(), "\n") {
+			if strings.TrimRight(l, " ") != l || strings.Contains(l, "FIRST") {
+				t.Errorf("%v without times: %q", by, l)
+			}
+		}
+		want := 4 // a b, c, unknown TCP
+		if by.factGrouping() {
+			want = 2 // all under FromTrace
+			if !strings.HasSuffix(lines[1], "  "+FromTrace) {
+				t.Errorf("%v: trace rows not under %q: %q", by, FromTrace, lines[1])
+			}
+		}
+		if len(lines) != want || !strings.Contains(b.String(), "1970-01-01T00:00:00Z") {
 			t.Errorf("%v:\n%s", by, b.String())
 		}
 	}

@@ -3,13 +3,13 @@ package report
 import (
 	"cmp"
 	"fmt"
-	"maps"
+	"iter"
 	"math"
 	"slices"
 	"time"
 )
 
-// GroupBy says how Rows groups process rows.
+// GroupBy says how the rows are grouped.
 type GroupBy int
 
 // The groupings.
@@ -23,49 +23,90 @@ const (
 	ByPID
 	// ByUser groups by uid; rows without a process (pid 0) go to UID -1.
 	ByUser
+	// ByUnit groups by systemd unit, as JSON logs give it; rows without
+	// one go to NoUnit, and every row of a trace log to FromTrace.
+	ByUnit
+	// ByContainer groups by container (runtime, id and name), as JSON logs
+	// give it; rows without one go to NoContainer, trace rows to FromTrace.
+	ByContainer
+	// ByRemote groups the bytes of each connection of a JSON log by its
+	// remote end: the name DNS gave it (remote_name) when there is one,
+	// else its address without the port. A row's bytes that no connection
+	// carries (the unknown rows) go to NoRemote, trace rows to FromTrace.
+	ByRemote
 )
 
-// ParseGroupBy parses "name", "pid" or "user".
+// The placeholders of the groups of rows without the fact grouped by.
+const (
+	NoUnit      = "(no unit)"
+	NoContainer = "(no container)"
+	NoRemote    = "(no remote)"
+	// FromTrace: trace logs (gohogs -t, nethogs) carry no units,
+	// containers or connections.
+	FromTrace = "(trace log)"
+)
+
+var groupNames = []string{ByName: "name", ByPID: "pid", ByUser: "user", ByUnit: "unit", ByContainer: "container", ByRemote: "remote"}
+
+// ParseGroupBy parses "name", "pid", "user", "unit", "container" or "remote".
 func ParseGroupBy(s string) (GroupBy, error) {
-	switch s {
-	case "name":
-		return ByName, nil
-	case "pid":
-		return ByPID, nil
-	case "user", "uid":
+	if s == "uid" {
 		return ByUser, nil
 	}
-	return 0, fmt.Errorf("report: unknown grouping %q (want name, pid or user)", s)
+	if i := slices.Index(groupNames, s); i >= 0 {
+		return GroupBy(i), nil
+	}
+	return 0, fmt.Errorf("report: unknown grouping %q (want name, pid, user, unit, container or remote)", s)
 }
 
-// String returns "name", "pid" or "user".
+// String returns the grouping's name as ParseGroupBy reads it.
 func (g GroupBy) String() string {
-	switch g {
-	case ByPID:
-		return "pid"
-	case ByUser:
-		return "user"
+	if g < 0 || int(g) >= len(groupNames) {
+		return "name"
 	}
-	return "name"
+	return groupNames[g]
+}
+
+// Container is the container a process ran in, as JSON logs give it.
+type Container struct {
+	Runtime, ID, Name string
+}
+
+// Label returns the container's name, else the first 12 characters of its
+// id.
+func (c Container) Label() string {
+	switch {
+	case c.Name != "":
+		return c.Name
+	case len(c.ID) > 12:
+		return c.ID[:12]
+	}
+	return c.ID
 }
 
 // Row is the summary of one group.
 type Row struct {
-	// Name is the program name (ByName, ByPID); empty for ByUser.
+	// Name is the program name (ByName, ByPID); empty otherwise.
 	Name string
 	// PID is the process id (ByPID; 0 for rows without a process); 0 otherwise.
 	PID int
 	// UID is the user id (ByPID, ByUser); -1 in ByUser for the rows without
-	// a process; -1 in ByName.
+	// a process; -1 in the other groupings.
 	UID int64
+	// Unit (ByUnit), Container (ByContainer) and Remote (ByRemote) say
+	// the group, or hold a placeholder (NoUnit..., FromTrace): Unit and
+	// Remote as a string, Container in its Name.
+	Unit      string
+	Container Container
+	Remote    string
 	// Processes is the number of distinct processes (name, pid, uid) in
 	// the group.
 	Processes int
 	// Sent and Recv are the bytes: in the rate view modes the rate times the
-	// delay summed over refreshes; in the cumulative ones the last value of
-	// each process in each run, summed over processes and runs (should a
-	// process's running total ever shrink, its counter restarted, and the
-	// value before counts too).
+	// delay summed over refreshes; in the cumulative ones the growth of
+	// each process's running total over the refreshes counted (should it
+	// ever shrink, its counter restarted, and its new value counts); in
+	// JSON logs the bytes of each refresh.
 	Sent, Recv int64
 	// PeakSent and PeakRecv are the highest rates in one refresh, bytes per
 	// second (in the cumulative modes, the growth between refreshes divided
@@ -79,8 +120,10 @@ type Row struct {
 	Refreshes int
 	Seen      time.Duration
 	// First and Last are the times of the first and last refresh the group
-	// was seen in, known only for inputs whose header gives the run's start
-	// (refresh k of a run is taken at start + k × delay); zero otherwise.
+	// was seen in; zero when unknown. A refresh's time is the start of the
+	// interval it covers: in JSON logs its timestamp less its interval; in
+	// trace logs refresh k of a run is taken at start + k × delay, for
+	// inputs whose header (or name, see Options.NameTime) gives the start.
 	First, Last time.Time
 }
 
@@ -95,158 +138,237 @@ func (r Row) Total() int64 {
 	return r.Sent + r.Recv
 }
 
+// Bucket is the rows of one time bucket (Options.Every).
+type Bucket struct {
+	// Start is the bucket's start; zero when the report has no buckets.
+	Start time.Time
+	Rows  []Row
+}
+
+// groupKey is what a group is made of; the fields its grouping does not
+// use are zero (UID -1).
 type groupKey struct {
-	name string
-	pid  int
-	uid  int64
+	name      string
+	pid       int
+	uid       int64
+	unit      string
+	container Container
+	remote    string
 }
 
-type acc struct {
-	row         Row
-	sent, recv  float64
-	lastRefresh int
-	curS, curR  float64
-	members     map[int32]struct{}
+// groupOf returns the index of group k, adding it when new.
+func (r *Report) groupOf(k groupKey) int32 {
+	if i, ok := r.groupIndex[k]; ok {
+		return i
+	}
+	i := int32(len(r.groups))
+	r.groups = append(r.groups, k)
+	r.groupIndex[k] = i
+	return i
 }
 
-// Rows returns the summary of everything added so far, grouped as by says
-// and sorted by total bytes, largest first (ties by name, pid, uid).
-//
-// Inputs are taken run by run; the files of one run (same header run=) in
-// order of seq, so that the cumulative counters continue across rotated
-// files and their last value is taken once; different runs add up.
-func (r *Report) Rows(by GroupBy) []Row {
-	// Runs in order of first appearance, files of a run by seq.
-	var runOrder []string
-	runs := make(map[string][]*segment)
-	for _, s := range r.segs {
-		if _, ok := runs[s.run]; !ok {
-			runOrder = append(runOrder, s.run)
-		}
-		runs[s.run] = append(runs[s.run], s)
+// procGroup returns the group of a process's row in the groupings that
+// follow from the process (name, pid, user).
+func (r *Report) procGroupOf(proc int32) int32 {
+	if int(proc) < len(r.procGroup) && r.procGroup[proc] > 0 {
+		return r.procGroup[proc] - 1
 	}
-	groups := make(map[groupKey]*acc)
-	keyGroup := make([]*acc, len(r.keys)) // cache: process key -> group
-	group := func(k int32) *acc {
-		if g := keyGroup[k]; g != nil {
-			return g
+	pk := r.procs[proc]
+	var gk groupKey
+	switch r.opts.By {
+	case ByPID:
+		gk = groupKey{name: pk.name, pid: pk.pid, uid: int64(pk.uid)}
+	case ByUser:
+		gk = groupKey{uid: int64(pk.uid)}
+		if pk.pid == 0 {
+			gk.uid = -1
 		}
-		pk := r.keys[k]
-		var gk groupKey
-		switch by {
-		case ByPID:
-			gk = groupKey{pk.name, pk.pid, int64(pk.uid)}
-		case ByUser:
-			gk = groupKey{uid: int64(pk.uid)}
-			if pk.pid == 0 {
-				gk.uid = -1
-			}
-		default:
-			gk = groupKey{name: pk.name, uid: -1}
-		}
-		g := groups[gk]
-		if g == nil {
-			g = &acc{row: Row{Name: gk.name, PID: gk.pid, UID: gk.uid}, members: make(map[int32]struct{})}
-			groups[gk] = g
-		}
-		g.members[k] = struct{}{}
-		keyGroup[k] = g
-		return g
+	default:
+		gk = groupKey{name: pk.name, uid: -1}
 	}
+	g := r.groupOf(gk)
+	for int(proc) >= len(r.procGroup) {
+		r.procGroup = append(r.procGroup, 0)
+	}
+	r.procGroup[proc] = g + 1
+	return g
+}
 
-	refresh := 0
-	var touched []*acc
-	for _, run := range runOrder {
-		segs := runs[run]
-		slices.SortStableFunc(segs, func(a, b *segment) int { return cmp.Compare(a.seq, b.seq) })
-		type pair struct{ sent, recv float64 }
-		last := make(map[int32]pair) // cumulative modes: last value in bytes
-		base := make(map[int32]pair) // and the totals before a counter restarted
-		var offset time.Duration
-		for _, s := range segs {
-			unit, cumulative := Unit(s.view)
-			dsec := s.delay.Seconds()
-			for bi := range s.blocks {
-				refresh++
-				touched = touched[:0]
-				for _, e := range s.block(bi) {
-					g := group(e.key)
-					sent, recv := e.sent*unit, e.recv*unit
-					var ds, dr float64 // bytes in this refresh
-					if cumulative {
-						p := last[e.key]
-						if sent < p.sent || recv < p.recv {
-							// A running total never shrinks: the counter
-							// restarted (a process forgotten and seen again);
-							// keep what it had counted.
-							b := base[e.key]
-							base[e.key] = pair{b.sent + p.sent, b.recv + p.recv}
-							p = pair{}
-						}
-						ds, dr = sent-p.sent, recv-p.recv
-						last[e.key] = pair{sent, recv}
-					} else {
-						ds, dr = sent*dsec, recv*dsec
-						g.sent += ds
-						g.recv += dr
-					}
-					if g.lastRefresh != refresh {
-						g.lastRefresh = refresh
-						g.curS, g.curR = 0, 0
-						touched = append(touched, g)
-					}
-					g.curS += ds
-					g.curR += dr
-				}
-				var at time.Time
-				if !s.start.IsZero() {
-					at = s.start.Add(offset)
-				}
-				for _, g := range touched {
-					g.row.Refreshes++
-					g.row.Seen = addDur(g.row.Seen, s.delay)
-					g.row.PeakSent = max(g.row.PeakSent, g.curS/dsec)
-					g.row.PeakRecv = max(g.row.PeakRecv, g.curR/dsec)
-					if !at.IsZero() {
-						if g.row.First.IsZero() || at.Before(g.row.First) {
-							g.row.First = at
-						}
-						if at.After(g.row.Last) {
-							g.row.Last = at
-						}
-					}
-				}
-				offset = addDur(offset, s.delay)
-			}
+// factGrouping reports whether the grouping is by a fact that only JSON
+// logs carry.
+func (g GroupBy) factGrouping() bool { return g == ByUnit || g == ByContainer || g == ByRemote }
+
+// traceGroup returns the group of a trace row.
+func (r *Report) traceGroup(proc int32) int32 {
+	if r.opts.By.factGrouping() {
+		return r.placeholder(FromTrace)
+	}
+	return r.procGroupOf(proc)
+}
+
+// placeholder returns the group of the rows without the fact grouped by.
+func (r *Report) placeholder(label string) int32 {
+	gk := groupKey{uid: -1}
+	switch r.opts.By {
+	case ByUnit:
+		gk.unit = label
+	case ByContainer:
+		gk.container.Name = label
+	default:
+		gk.remote = label
+	}
+	return r.groupOf(gk)
+}
+
+// snapshot returns the totals of everything read: the stretches counted,
+// and those still waiting for an earlier file of their run counted as if
+// the missing files had no refreshes (their times early, as WarnGap says).
+func (r *Report) snapshot() *agg {
+	if r.cache != nil {
+		return r.cache
+	}
+	a := r.total
+	var runs []*runState
+	for _, rs := range r.runs {
+		if len(rs.pending) > 0 {
+			runs = append(runs, rs)
 		}
-		// In key order, so that the float sums (and their rounding) are
+	}
+	if len(runs) > 0 {
+		// In order of the first file's appearance, so the float sums are
 		// the same every time.
-		for _, k := range slices.Sorted(maps.Keys(last)) {
-			p, b := last[k], base[k]
-			g := group(k)
-			g.sent += p.sent + b.sent
-			g.recv += p.recv + b.recv
+		slices.SortFunc(runs, func(x, y *runState) int { return cmp.Compare(x.pending[0].order, y.pending[0].order) })
+		a = r.total.clone()
+		for _, rs := range runs {
+			pend := slices.Clone(rs.pending)
+			slices.SortStableFunc(pend, func(x, y *segment) int { return cmp.Compare(x.seq, y.seq) })
+			cur := cursor{base: rs, offset: rs.offset}
+			for _, s := range pend {
+				a.merge(r.replay(s, &cur))
+			}
 		}
 	}
+	r.cache = a
+	return a
+}
 
-	rows := make([]Row, 0, len(groups))
-	for _, g := range groups {
-		row := g.row
-		row.Processes = len(g.members)
-		row.Sent, row.Recv = toBytes(g.sent), toBytes(g.recv)
-		if secs := row.Seen.Seconds(); secs > 0 {
-			row.MeanSent, row.MeanRecv = float64(row.Sent)/secs, float64(row.Recv)/secs
+// Rows returns the totals of everything added so far, over all the time
+// selected (Options.Since, Until), grouped as Options.By says and sorted by
+// total bytes, largest first (ties by name, pid, uid, unit, container,
+// remote).
+//
+// A run's files (same header run=) continue one another in order of seq,
+// whatever the order they were added in: the cumulative counters carry on
+// across rotated files and refresh times count on; different runs add up.
+func (r *Report) Rows() []Row {
+	a := r.snapshot()
+	byGroup := make(map[int32]*cell)
+	var order []int32
+	for i := range a.cells {
+		c := &a.cells[i]
+		g := c.key.group
+		d := byGroup[g]
+		if d == nil {
+			d = &cell{key: cellKey{group: g}}
+			byGroup[g] = d
+			order = append(order, g)
 		}
-		rows = append(rows, row)
+		d.add(c)
 	}
+	procs := make(map[int32]int)
+	seen := make(map[member]struct{}, len(a.members))
+	for m := range a.members {
+		gm := member{a.cells[m.cell].key.group, m.proc}
+		if _, dup := seen[gm]; !dup {
+			seen[gm] = struct{}{}
+			procs[gm.cell]++
+		}
+	}
+	rows := make([]Row, 0, len(order))
+	for _, g := range order {
+		rows = append(rows, r.row(byGroup[g], procs[g]))
+	}
+	sortRows(rows)
+	return rows
+}
+
+// Buckets returns the rows of each time bucket (Options.Every), in time
+// order, each sorted as Rows sorts; buckets without traffic are left out.
+// Without Every it returns one bucket with the rows of Rows.
+func (r *Report) Buckets() []Bucket {
+	return slices.Collect(r.BucketSeq())
+}
+
+// BucketSeq yields the buckets Buckets returns one at a time, making each
+// bucket's rows only when it comes: a day of minute buckets by pid is
+// millions of rows, too many to hold at once. It may be ranged over more
+// than once.
+func (r *Report) BucketSeq() iter.Seq[Bucket] {
+	return func(yield func(Bucket) bool) {
+		if r.opts.Every <= 0 {
+			yield(Bucket{Rows: r.Rows()})
+			return
+		}
+		a := r.snapshot()
+		procs := make([]int32, len(a.cells))
+		for m := range a.members {
+			procs[m.cell]++
+		}
+		order := make([]int32, len(a.cells))
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortFunc(order, func(x, y int32) int { return cmp.Compare(a.cells[x].key.bucket, a.cells[y].key.bucket) })
+		for len(order) > 0 {
+			start := a.cells[order[0]].key.bucket
+			n := 1
+			for n < len(order) && a.cells[order[n]].key.bucket == start {
+				n++
+			}
+			rows := make([]Row, n)
+			for i, c := range order[:n] {
+				rows[i] = r.row(&a.cells[c], int(procs[c]))
+			}
+			order = order[n:]
+			sortRows(rows)
+			if !yield(Bucket{Start: time.Unix(0, start).In(r.opts.Location), Rows: rows}) {
+				return
+			}
+		}
+	}
+}
+
+// row makes the Row of a cell.
+func (r *Report) row(c *cell, procs int) Row {
+	gk := r.groups[c.key.group]
+	row := Row{Name: gk.name, PID: gk.pid, UID: gk.uid, Unit: gk.unit, Container: gk.container, Remote: gk.remote,
+		Processes: procs, Sent: toBytes(c.sent), Recv: toBytes(c.recv),
+		PeakSent: c.peakS, PeakRecv: c.peakR, Refreshes: int(c.refreshes), Seen: c.seen}
+	if secs := row.Seen.Seconds(); secs > 0 {
+		row.MeanSent, row.MeanRecv = float64(row.Sent)/secs, float64(row.Recv)/secs
+	}
+	if c.hasTime {
+		row.First, row.Last = time.Unix(0, c.first).UTC(), time.Unix(0, c.last).UTC()
+	}
+	return row
+}
+
+func sortRows(rows []Row) {
 	slices.SortFunc(rows, func(a, b Row) int {
+		// Totals differ almost always: compare the rest only then.
+		if c := cmp.Compare(b.Total(), a.Total()); c != 0 {
+			return c
+		}
 		return cmp.Or(
-			cmp.Compare(b.Total(), a.Total()),
 			cmp.Compare(a.Name, b.Name),
 			cmp.Compare(a.PID, b.PID),
-			cmp.Compare(a.UID, b.UID))
+			cmp.Compare(a.UID, b.UID),
+			cmp.Compare(a.Unit, b.Unit),
+			cmp.Compare(a.Container.Name, b.Container.Name),
+			cmp.Compare(a.Container.ID, b.Container.ID),
+			cmp.Compare(a.Container.Runtime, b.Container.Runtime),
+			cmp.Compare(a.Remote, b.Remote))
 	})
-	return rows
 }
 
 // toBytes rounds a byte count to an integer, clamped to 0..MaxInt64.

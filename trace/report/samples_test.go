@@ -130,11 +130,11 @@ func TestSamplesKBps(t *testing.T) {
 		"tcp-veth-server.txt", "short-connections-lo-head.txt"} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)
-			rep := readSample(t, path, Options{ViewMode: ViewAuto})
+			rep := readSample(t, path, Options{ViewMode: ViewAuto, By: ByPID})
 			if w := rep.Warnings(); len(w) != 0 {
 				t.Errorf("warnings on a KB/s log: %v", w)
 			}
-			rows := rep.Rows(ByPID)
+			rows := rep.Rows()
 			want := naiveSums(t, path, kib, 1)
 			pids := 0
 			for _, r := range rows {
@@ -196,8 +196,8 @@ func TestSamplesKBps(t *testing.T) {
 // bytes are the same flow seen from the two namespaces.
 func TestSamplesVethBothEnds(t *testing.T) {
 	dir := samplesDir(t)
-	client := pidRow(t, readSample(t, filepath.Join(dir, "tcp-veth-client.txt"), Options{}).Rows(ByPID), 7192)
-	server := pidRow(t, readSample(t, filepath.Join(dir, "tcp-veth-server.txt"), Options{}).Rows(ByPID), 7141)
+	client := pidRow(t, readSample(t, filepath.Join(dir, "tcp-veth-client.txt"), Options{By: ByPID}).Rows(), 7192)
+	server := pidRow(t, readSample(t, filepath.Join(dir, "tcp-veth-server.txt"), Options{By: ByPID}).Rows(), 7141)
 	if d := math.Abs(float64(client.Sent-server.Recv)) / float64(server.Recv); d > 0.01 {
 		t.Errorf("client sent %d, server received %d: %.2f%% apart", client.Sent, server.Recv, 100*d)
 	}
@@ -210,8 +210,7 @@ func TestSamplesVethBothEnds(t *testing.T) {
 func TestSamplesTotalsV2(t *testing.T) {
 	dir := samplesDir(t)
 	path := filepath.Join(dir, "tcp-lo-6MB-totals-v2.txt")
-	rep := readSample(t, path, Options{ViewMode: ViewBytes})
-	rows := rep.Rows(ByPID)
+	rows := readSample(t, path, Options{ViewMode: ViewBytes, By: ByPID}).Rows()
 	want := naiveSums(t, path, 1, 1)
 	for _, pid := range []int{5118, 4946} {
 		r := pidRow(t, rows, pid)
@@ -233,12 +232,12 @@ func TestSamplesTotalsV2(t *testing.T) {
 	if p := client.PeakSent; math.Abs(p-1_006_600)/1_006_600 > 1e-4 {
 		t.Errorf("client peak %.0f B/s, want 1006600", p)
 	}
-	name := rowOf(t, rep.Rows(ByName), "/root/.pyenv/versions/3.11.7/bin/python3", 0)
+	name := rowOf(t, readSample(t, path, Options{ViewMode: ViewBytes}).Rows(), "/root/.pyenv/versions/3.11.7/bin/python3", 0)
 	if name.Sent != 6039870+39740 || name.Processes != 2 {
 		t.Errorf("by name: %+v", name)
 	}
 	// Read as KB/s (no -v), the same file gives nonsense; the heuristic says so.
-	rep = New(Options{ViewMode: ViewAuto})
+	rep := New(Options{ViewMode: ViewAuto})
 	rep.AddFile(path)
 	if w := rep.Warnings(); len(w) != 1 || w[0].Kind != WarnViewMode {
 		t.Errorf("no view-mode warning reading a -v 2 log as KB/s: %v", w)
@@ -250,7 +249,7 @@ func TestSamplesTotalsV2(t *testing.T) {
 // them under their own names and ignores the "Unknown connection" lines.
 func TestSamplesShortConnections(t *testing.T) {
 	dir := samplesDir(t)
-	rows := readSample(t, filepath.Join(dir, "short-connections-lo-head.txt"), Options{}).Rows(ByName)
+	rows := readSample(t, filepath.Join(dir, "short-connections-lo-head.txt"), Options{}).Rows()
 	if len(rows) != 4 {
 		t.Fatalf("%d rows, want unknown TCP and 3 connection rows: %+v", len(rows), rows)
 	}
