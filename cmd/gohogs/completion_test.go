@@ -105,7 +105,7 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"gohogs", "report", "--by", ""}, groupByNames()},
 		{[]string{"gohogs", "report", "--by", "=", ""}, groupByNames()},
 		{[]string{"gohogs", "report", "--by", "=", "p"}, []string{"pid"}},
-		{[]string{"gohogs", "report", "-by", "u"}, []string{"user"}},
+		{[]string{"gohogs", "report", "-by", "u"}, []string{"unit", "user"}},
 		{[]string{"gohogs", "report", "--format", ""}, []string{"csv", "json", "table"}},
 		{[]string{"gohogs", "report", "--top", ""}, nil},
 		{[]string{"gohogs", "report", filepath.Join(dir, "o")}, []string{filepath.Join(dir, "other.log")}},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -40,8 +41,14 @@ func TestReportFlagTable(t *testing.T) {
 		values := []string{"1"}
 		if f.words != nil {
 			values = f.words()
-		} else if f.long == "name-time" {
-			values = []string{"%Y%m%d"}
+		} else if v, ok := map[string]string{
+			"name-time": "%Y%m%d",
+			"every":     "1h",
+			"since":     "2026-11-28",
+			"until":     "2026-11-28T03:00:00Z",
+			"plot":      filepath.Join(t.TempDir(), "day.svg"),
+		}[f.long]; ok {
+			values = []string{v}
 		}
 		name := f.long
 		if name == "" {
