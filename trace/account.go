@@ -108,7 +108,7 @@ type Stats struct {
 	Dropped          uint64 // lookups not queued because the queue was full
 	UnknownBytes     uint64 // bytes credited to the unknown rows
 	CopyBytes        uint64 // bytes seen again on another interface: counted once
-	ElsewhereBytes   uint64 // bytes of flows counted through their other end or on another interface
+	ElsewhereBytes   uint64 // bytes of flows counted through their other end or on another interface (each such flow's)
 }
 
 // New returns an Accountant and starts its resolver goroutines; Close stops

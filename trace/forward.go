@@ -117,15 +117,18 @@ func (a *Accountant) flowsOf(s sides, proto capture.Proto, src, dst netip.AddrPo
 	return fs, fr
 }
 
-// copyOf says whether p, of n bytes, is a copy of a packet of f that f
-// counts on another interface, and notes that f was seen on its own. a.mu
+// copyOf says whether p is a copy of a packet of f that f counts on
+// another interface, and notes that f was seen on its own; tally adds such
+// a copy to Stats.CopyBytes (once per packet, for one of its flows). a.mu
 // is held.
-func (a *Accountant) copyOf(f *flow, p *capture.Packet) bool {
+func (a *Accountant) copyOf(f *flow, p *capture.Packet, tally bool) bool {
 	if p.IfIndex == f.ifindex || f.ifSeen.IsZero() || p.Timestamp.Sub(f.ifSeen) > copySwitch {
 		f.ifindex, f.ifSeen = p.IfIndex, p.Timestamp
 		return false
 	}
-	a.stats.CopyBytes += uint64(p.Length)
+	if tally {
+		a.stats.CopyBytes += uint64(p.Length)
+	}
 	return true
 }
 

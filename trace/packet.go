@@ -67,11 +67,11 @@ func (a *Accountant) Packet(p *capture.Packet) {
 	}
 	next := !p.Timestamp.Before(a.cut)
 	closing := p.TCPFlags&(capture.TCPFin|capture.TCPRst) != 0
-	if fs != nil && !a.copyOf(fs, p) {
+	if fs != nil && !a.copyOf(fs, p, true) {
 		count(&fs.sent, &fs.nsent, n, next)
 		fs.closing = fs.closing || closing
 	}
-	if fr != nil && !a.copyOf(fr, p) {
+	if fr != nil && !a.copyOf(fr, p, fs == nil) {
 		count(&fr.recv, &fr.nrecv, n, next)
 		fr.closing = fr.closing || closing
 	}
