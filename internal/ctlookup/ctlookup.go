@@ -2,13 +2,21 @@
 // for the entry of one connection, by one of its tuples: what a NAT
 // (masquerade, SNAT, DNAT) made of it.
 //
-// It wraps github.com/ti-mo/conntrack, whose Get sends one exact
-// IPCTNL_MSG_CT_GET request: the kernel finds the entry from either of its
-// tuples (both are in its hash), so a tuple seen on the wire before or
-// after the translation, in either direction, finds it, and the answer
-// carries both. vishvananda/netlink's conntrack calls (already a
-// dependency) can only dump the whole table, which a lookup per new flow
-// cannot afford.
+// One exact IPCTNL_MSG_CT_GET request per lookup, never a dump: the kernel
+// finds the entry from either of its tuples (both are in its hash), so a
+// tuple seen on the wire before or after the translation, in either
+// direction, finds it, and the answer carries both.
+//
+// The request and the answer are laid out and read here, with buffers
+// kept by the Conn, as internal/sockdiag does for sock_diag: a lookup is
+// one write and one read and allocates nothing. This is hand-written for
+// speed: github.com/ti-mo/conntrack (maintained, with an exact Get) sends
+// the same request, but allocates its buffers, messages and attributes on
+// every lookup and costs several times as much (BenchmarkLookup), and a
+// resolver asks once per new flow: a host NATing thousands of connections
+// a second would spend a large part of gohogs's time there. That library
+// checks this one in the tests. vishvananda/netlink's conntrack calls
+// (already a dependency) can only dump the whole table.
 //
 // The table is the one of the network namespace that Dial runs in: the
 // namespace doing the NAT.
@@ -22,8 +30,8 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"time"
 
-	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
 )
 
@@ -58,9 +66,15 @@ func (e Entry) NAT() bool { return e.SNAT() || e.DNAT() }
 // ErrUnavailable wraps the reason why the table cannot be asked.
 var ErrUnavailable = errors.New("ctlookup: connection tracking unavailable")
 
+// Timeout bounds a lookup's send and receive.
+const Timeout = time.Second
+
 // Conn is a ctnetlink socket. Its methods are not safe for concurrent use.
 type Conn struct {
-	c *conntrack.Conn
+	fd  int
+	seq uint32
+	req []byte
+	buf []byte
 }
 
 // Dial opens a ctnetlink socket in the calling thread's network namespace.
@@ -76,11 +90,22 @@ func Dial(procRoot string) (*Conn, error) {
 	if err := available(procRoot); err != nil {
 		return nil, err
 	}
-	c, err := conntrack.Dial(nil)
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
-		return nil, fmt.Errorf("ctlookup: %w", err)
+		return nil, fmt.Errorf("ctlookup: netfilter socket: %w", err)
 	}
-	return &Conn{c: c}, nil
+	tv := unix.NsecToTimeval(Timeout.Nanoseconds())
+	for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, opt, &tv); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("ctlookup: socket timeout: %w", err)
+		}
+	}
+	if err := unix.Connect(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("ctlookup: connect: %w", err)
+	}
+	return &Conn{fd: fd, req: make([]byte, 0, maxRequest), buf: make([]byte, 8192)}, nil
 }
 
 // available says why asking the table is not possible, or nil.
@@ -140,30 +165,34 @@ func (c *Conn) Lookup(proto uint8, t Tuple) (e Entry, found bool, err error) {
 	if !t.Src.IsValid() || !t.Dst.IsValid() || t.Src.Addr().Is4() != t.Dst.Addr().Is4() {
 		return Entry{}, false, fmt.Errorf("ctlookup: invalid tuple %v -> %v", t.Src, t.Dst)
 	}
-	var q conntrack.Flow
-	q.TupleOrig = conntrack.Tuple{
-		IP:    conntrack.IPTuple{SourceAddress: t.Src.Addr(), DestinationAddress: t.Dst.Addr()},
-		Proto: conntrack.ProtoTuple{Protocol: proto, SourcePort: t.Src.Port(), DestinationPort: t.Dst.Port()},
+	t = Tuple{Src: netip.AddrPortFrom(t.Src.Addr().Unmap(), t.Src.Port()), Dst: netip.AddrPortFrom(t.Dst.Addr().Unmap(), t.Dst.Port())}
+	c.seq++
+	c.req = appendRequest(c.req[:0], c.seq, proto, t)
+	if _, err := unix.Write(c.fd, c.req); err != nil {
+		return Entry{}, false, fmt.Errorf("ctlookup: send: %w", err)
 	}
-	f, err := c.c.Get(q)
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return Entry{}, false, nil
+	// Answers to earlier requests that timed out are skipped by sequence.
+	for range 16 {
+		n, err := unix.Read(c.fd, c.buf)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return Entry{}, false, fmt.Errorf("ctlookup: receive: %w", err)
 		}
-		return Entry{}, false, fmt.Errorf("ctlookup: get %v -> %v: %w", t.Src, t.Dst, err)
-	}
-	tuple := func(x conntrack.Tuple) Tuple {
-		return Tuple{
-			Src: netip.AddrPortFrom(x.IP.SourceAddress.Unmap(), x.Proto.SourcePort),
-			Dst: netip.AddrPortFrom(x.IP.DestinationAddress.Unmap(), x.Proto.DestinationPort),
+		if e, done, err := parseReply(c.buf[:n], c.seq); done {
+			if err == errNoEntry {
+				return Entry{}, false, nil
+			}
+			return e, err == nil, err
 		}
 	}
-	return Entry{Orig: tuple(f.TupleOrig), Reply: tuple(f.TupleReply)}, true, nil
+	return Entry{}, false, fmt.Errorf("ctlookup: no answer to request %d", c.seq)
 }
 
 // Close closes the socket.
 func (c *Conn) Close() error {
-	if err := c.c.Close(); err != nil {
+	if err := unix.Close(c.fd); err != nil {
 		return fmt.Errorf("ctlookup: close: %w", err)
 	}
 	return nil
