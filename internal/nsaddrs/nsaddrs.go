@@ -6,7 +6,8 @@
 //
 // Namespaces are learnt from the processes' /proc/PID/ns/net links and from
 // the files of a directory of named namespaces (/run/netns), looked for
-// again every Options.Rescan and on a miss; each one's addresses are dumped
+// again every Options.Rescan, when a link of the own namespace changes (a
+// container's veth appears) and on a miss; each one's addresses are dumped
 // once and then kept current by an RTM_NEWADDR/RTM_DELADDR subscription
 // opened inside it (vishvananda/netlink). A namespace no process and no file
 // names any more is dropped, and its socket closed: the socket would keep
@@ -114,6 +115,7 @@ type Index struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	dirty  chan struct{} // a change to publish (capacity 1)
+	linked chan struct{} // an own link changed: look for namespaces (capacity 1)
 
 	cur atomic.Pointer[snapshot]
 	gen atomic.Uint64
@@ -189,15 +191,17 @@ func New(opts Options) (*Index, error) {
 	x := &Index{
 		opts: opts, proc: proc, self: st.Ino, own: own, cancel: cancel,
 		dirty:  make(chan struct{}, 1),
+		linked: make(chan struct{}, 1),
 		ns:     make(map[uint64]*watched),
 		routes: make(map[[16]byte]route),
 		dent:   make([]byte, 16<<10),
 		link:   make([]byte, 64),
 	}
 	x.cur.Store(&snapshot{})
-	// Link changes of the own namespace (a container's veth added, moved
-	// to a bridge) republish at once; rescans republish anyway, so a
-	// failed subscription only delays them.
+	// A link change of the own namespace (a container's veth added, moved
+	// to a bridge) makes a rescan at once: a new container's namespace is
+	// found when its veth appears, before its first packet. The periodic
+	// rescans do it anyway, so a failed subscription only delays it.
 	links := make(chan netlink.LinkUpdate, updateBufferSize)
 	if err := netlink.LinkSubscribeWithOptions(links, ctx.Done(), netlink.LinkSubscribeOptions{
 		ErrorCallback: func(error) {},
@@ -211,7 +215,7 @@ func New(opts Options) (*Index, error) {
 	return x, nil
 }
 
-// follow marks the index dirty after each link notification of the own
+// follow asks for a rescan after each link notification of the own
 // namespace, until the subscription ends.
 func (x *Index) follow(ctx context.Context, links chan netlink.LinkUpdate) {
 	defer x.wg.Done()
@@ -225,7 +229,10 @@ func (x *Index) follow(ctx context.Context, links chan netlink.LinkUpdate) {
 			if !ok {
 				return
 			}
-			x.markDirty()
+			select {
+			case x.linked <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
@@ -240,6 +247,8 @@ func (x *Index) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			x.rescan()
+		case <-x.linked:
 			x.rescan()
 		case <-x.dirty:
 			x.publish()

@@ -143,3 +143,24 @@ func TestFollowsChanges(t *testing.T) {
 	run(t, "ip", "netns", "del", n.NSC)
 	waitFor(t, "C's namespace dropped", func() bool { return !x.Contains(n.C4) && x.Stats().Namespaces < before })
 }
+
+// TestNewNamespaceFoundByItsVeth: a namespace made after the index, with a
+// veth into the own namespace, is contained as soon as its veth and its
+// address are there, without a periodic rescan or a miss.
+func TestNewNamespaceFoundByItsVeth(t *testing.T) {
+	netnstest.Skip(t)
+	n := netnstest.NewNAT(t, netnstest.NATOptions{})
+	x := newIn(t, n.NSH, Options{Rescan: time.Hour, MissGap: time.Hour})
+	late := netnstest.NewLoopback(t, "gnl")
+	hIf, lIf := netnstest.UniqueName("gnv"), netnstest.UniqueName("gnw")
+	addr := netip.MustParseAddr("10.251.3.2")
+	run(t, "ip", "link", "add", hIf, "netns", n.NSH, "type", "veth", "peer", "name", lIf, "netns", late)
+	run(t, "ip", "-n", late, "addr", "add", addr.String()+"/24", "dev", lIf)
+	run(t, "ip", "-n", n.NSH, "addr", "add", "10.251.3.1/24", "dev", hIf)
+	run(t, "ip", "-n", n.NSH, "link", "set", hIf, "up")
+	run(t, "ip", "-n", late, "link", "set", lIf, "up")
+	waitFor(t, "the late namespace's address", func() bool { return x.Contains(addr) })
+	if loc, err := x.Locate(addr); err != nil || loc.NetNS != inode(t, late) {
+		t.Errorf("Locate(%v) = %+v, %v; want namespace %d", addr, loc, err, inode(t, late))
+	}
+}
