@@ -200,6 +200,5 @@ func containerScenarios() []*scenario {
 		containerIn(natUplink), containerIn(natBoth),
 		containerStorm(200, 4, 0.15),
 		containerStorm(2000, 8, 0.225),
-		podmanUpload(),
 	}
 }
