@@ -11,7 +11,7 @@ import (
 
 // natConn is a connection from C to R through a netnstest.NAT's masquerade,
 // held open: its tuples as C and as the uplink see them.
-func natConn(b *testing.B) (n *netnstest.NAT, inC, onUplink Flow) {
+func natConn(b testing.TB) (n *netnstest.NAT, inC, onUplink Flow) {
 	b.Helper()
 	n = netnstest.NewNAT(b, netnstest.NATOptions{})
 	var ln net.Listener
@@ -46,11 +46,11 @@ func natConn(b *testing.B) (n *netnstest.NAT, inC, onUplink Flow) {
 	return n, Flow{Proto: 6, Local: local, Remote: server}, Flow{Proto: 6, Local: seen, Remote: server}
 }
 
-func newIn(b *testing.B, ns string) *Resolver {
+func newIn(b testing.TB, ns string, opts Options) *Resolver {
 	b.Helper()
 	var r *Resolver
 	if err := netnstest.Do(ns, func() (err error) {
-		r, err = New(Options{NoConnEvents: true})
+		r, err = New(opts)
 		return err
 	}); err != nil {
 		b.Fatal(err)
@@ -67,7 +67,7 @@ func BenchmarkResolveNAT(b *testing.B) {
 	netnstest.Skip(b)
 	n, inC, onUplink := natConn(b)
 	b.Run("direct-in-container", func(b *testing.B) {
-		r := newIn(b, n.NSC)
+		r := newIn(b, n.NSC, Options{NoConnEvents: true})
 		for b.Loop() {
 			if o, err := r.Resolve(inC); err != nil || o.Process == nil {
 				b.Fatal(o, err)
@@ -75,7 +75,7 @@ func BenchmarkResolveNAT(b *testing.B) {
 		}
 	})
 	b.Run("through-nat", func(b *testing.B) {
-		r := newIn(b, n.NSH)
+		r := newIn(b, n.NSH, Options{NoConnEvents: true})
 		for b.Loop() {
 			if o, err := r.Resolve(onUplink); err != nil || o.Process == nil {
 				b.Fatal(o, err)
