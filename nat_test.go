@@ -84,9 +84,9 @@ func TestNATChild(t *testing.T) {
 
 // natChild starts the container's process in namespace ns; for "serve" it
 // returns once the child listens. done says how the child ended; a server
-// has read its connection when read is closed, and ends when stop is
-// called.
-func natChild(t *testing.T, ns, spec string) (cmd *exec.Cmd, done <-chan error, read <-chan struct{}, stop func()) {
+// sends the length of the connection it read on read, and ends when stop
+// is called.
+func natChild(t *testing.T, ns, spec string) (cmd *exec.Cmd, done <-chan error, read chan int64, stop func()) {
 	t.Helper()
 	cmd = exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run=^TestNATChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), natChildEnv+"="+spec)
@@ -102,7 +102,7 @@ func natChild(t *testing.T, ns, spec string) (cmd *exec.Cmd, done <-chan error, 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ready, readc := make(chan struct{}), make(chan struct{})
+	ready, readc := make(chan struct{}), make(chan int64, 1)
 	donec := make(chan error, 1)
 	var lines []string
 	go func() {
@@ -112,8 +112,9 @@ func natChild(t *testing.T, ns, spec string) (cmd *exec.Cmd, done <-chan error, 
 			if sc.Text() == "ready" {
 				close(ready)
 			}
-			if strings.HasPrefix(sc.Text(), "read ") {
-				close(readc)
+			if v, ok := strings.CutPrefix(sc.Text(), "read "); ok {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				readc <- n
 			}
 		}
 		err := cmd.Wait()
@@ -133,26 +134,6 @@ func natChild(t *testing.T, ns, spec string) (cmd *exec.Cmd, done <-chan error, 
 		}
 	}
 	return cmd, donec, readc, func() { stdin.Close() }
-}
-
-// upload dials addr from namespace ns, sends n bytes and waits for the
-// peer to close.
-func upload(t *testing.T, ns, addr string, n int) {
-	t.Helper()
-	var c net.Conn
-	if err := netnstest.Do(ns, func() (err error) {
-		c, err = net.DialTimeout("tcp", addr, 5*time.Second)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	if _, err := c.Write(make([]byte, n)); err != nil {
-		t.Fatal(err)
-	}
-	c.(*net.TCPConn).CloseWrite()
-	io.Copy(io.Discard, c)
 }
 
 // waitChild waits (at most 20 s) for a child to end well.
@@ -325,14 +306,7 @@ func natRun(t *testing.T, n *netnstest.NAT, fam int, ifs, truth []string) {
 	// In: R uploads to H's published port, DNAT'd to C.
 	wire = frames(t, n.NSH, truth, read)
 	cmd, done, served, stop := natChild(t, n.NSC, "serve "+strconv.Itoa(int(n.Container)))
-	upload(t, n.NSR, netip.AddrPortFrom(upH, n.Published).String(), natBytes)
-	select {
-	case <-served:
-	case err := <-done:
-		t.Fatalf("the server ended before reading its connection: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("the server has not read its connection after 20 s")
-	}
+	send(t, n.NSR, netip.AddrPortFrom(upH, n.Published).String(), natBytes, 1<<40, served)
 	w = wire()
 	c.waitTotal(t, w-natSlack)
 	check("in", cmd.Process.Pid, wire(), false)

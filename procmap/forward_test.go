@@ -2,11 +2,9 @@ package procmap
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/vishvananda/netlink"
 
@@ -78,40 +76,8 @@ func TestResolveThroughNAT(t *testing.T) {
 
 	// A published port: R connects to H:8080, DNAT'd to this process's
 	// listener in C.
-	var ln net.Listener
-	if err := netnstest.Do(n.NSC, func() (err error) {
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(n.C4, n.Container).String())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	acc := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			acc <- c
-		}
-		close(acc)
-	}()
-	var c net.Conn
-	if err := netnstest.Do(n.NSR, func() (err error) {
-		c, err = net.DialTimeout("tcp", netip.AddrPortFrom(n.UpH4, n.Published).String(), 3*time.Second)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	select {
-	case s := <-acc:
-		if s == nil {
-			t.Fatal("accept failed")
-		}
-		defer s.Close()
-	case <-time.After(3 * time.Second):
-		t.Fatal("no connection to the published port")
-	}
-	client := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	pub := netnstest.ConnectTCP(t, n.NSC, netip.AddrPortFrom(n.C4, n.Container), n.NSR, netip.AddrPortFrom(n.UpH4, n.Published))
+	client := pub.Client
 	check("published port, on the uplink", Flow{Proto: 6, Local: netip.AddrPortFrom(n.UpH4, n.Published), Remote: client})
 
 	// Not followed.

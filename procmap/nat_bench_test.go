@@ -1,10 +1,8 @@
 package procmap
 
 import (
-	"net"
 	"net/netip"
 	"testing"
-	"time"
 
 	"github.com/gohogs/gohogs/internal/netnstest"
 )
@@ -14,36 +12,8 @@ import (
 func natConn(b testing.TB) (n *netnstest.NAT, inC, onUplink Flow) {
 	b.Helper()
 	n = netnstest.NewNAT(b, netnstest.NATOptions{})
-	var ln net.Listener
-	if err := netnstest.Do(n.NSR, func() (err error) {
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(n.UpR4, 0).String())
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { ln.Close() })
-	peer := make(chan netip.AddrPort, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			peer <- netip.AddrPort{}
-			return
-		}
-		b.Cleanup(func() { c.Close() })
-		peer <- c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	}()
-	var c net.Conn
-	if err := netnstest.Do(n.NSC, func() (err error) {
-		c, err = net.DialTimeout("tcp", ln.Addr().String(), 3*time.Second)
-		return err
-	}); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { c.Close() })
-	seen := <-peer
-	server := netip.MustParseAddrPort(ln.Addr().String())
-	local := c.LocalAddr().(*net.TCPAddr).AddrPort()
-	return n, Flow{Proto: 6, Local: local, Remote: server}, Flow{Proto: 6, Local: seen, Remote: server}
+	c := netnstest.ConnectTCP(b, n.NSR, netip.AddrPortFrom(n.UpR4, 0), n.NSC, netip.AddrPort{})
+	return n, Flow{Proto: 6, Local: c.Client, Remote: c.Server}, Flow{Proto: 6, Local: c.Seen, Remote: c.Server}
 }
 
 func newIn(b testing.TB, ns string, opts Options) *Resolver {

@@ -3,12 +3,10 @@ package ctlookup
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
@@ -53,39 +51,8 @@ func masqueraded(tb testing.TB, fam int) (n *netnstest.NAT, local, server, seen 
 	if fam == 6 {
 		at = n.UpR6
 	}
-	var ln net.Listener
-	if err := netnstest.Do(n.NSR, func() (err error) {
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(at, 0).String())
-		return err
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	peer := make(chan netip.AddrPort, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			peer <- netip.AddrPort{}
-			return
-		}
-		tb.Cleanup(func() { c.Close() })
-		peer <- c.RemoteAddr().(*net.TCPAddr).AddrPort()
-	}()
-	var c net.Conn
-	if err := netnstest.Do(n.NSC, func() (err error) {
-		c, err = net.DialTimeout("tcp", ln.Addr().String(), 3*time.Second)
-		return err
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	select {
-	case seen = <-peer:
-	case <-time.After(3 * time.Second):
-		tb.Fatal("no connection")
-	}
-	unmap := func(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
-	return n, unmap(c.LocalAddr().(*net.TCPAddr).AddrPort()), unmap(netip.MustParseAddrPort(ln.Addr().String())), unmap(seen)
+	c := netnstest.ConnectTCP(tb, n.NSR, netip.AddrPortFrom(at, 0), n.NSC, netip.AddrPort{})
+	return n, c.Client, c.Server, c.Seen
 }
 
 // dialIn opens a Conn in namespace ns.

@@ -1,11 +1,9 @@
 package netnstest
 
 import (
-	"net"
 	"net/netip"
 	"strconv"
 	"testing"
-	"time"
 )
 
 // TestNATCarriesTraffic: through a NAT (with and without a bridge), C
@@ -34,46 +32,9 @@ func TestNATCarriesTraffic(t *testing.T) {
 	}
 }
 
-// roundTrip listens on at in namespace srv, connects from namespace cli to
-// dial (at itself when dial is zero) and returns the peer address the
-// server saw.
+// roundTrip connects from namespace cli to dial (the listener on at in
+// namespace srv when zero) and returns the address the server saw.
 func roundTrip(t *testing.T, srv, cli string, at, dial netip.AddrPort) netip.Addr {
 	t.Helper()
-	var ln net.Listener
-	if err := Do(srv, func() (err error) {
-		ln, err = net.Listen("tcp", at.String())
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	to := ln.Addr().String()
-	if dial.IsValid() {
-		to = dial.String()
-	}
-	peer := make(chan netip.Addr, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			peer <- netip.Addr{}
-			return
-		}
-		defer c.Close()
-		peer <- c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr().Unmap()
-	}()
-	var c net.Conn
-	if err := Do(cli, func() (err error) {
-		c, err = net.DialTimeout("tcp", to, 3*time.Second)
-		return err
-	}); err != nil {
-		t.Fatalf("dial %s: %v", to, err)
-	}
-	defer c.Close()
-	select {
-	case a := <-peer:
-		return a
-	case <-time.After(3 * time.Second):
-		t.Fatalf("no connection accepted on %v", at)
-	}
-	return netip.Addr{}
+	return ConnectTCP(t, srv, at, cli, dial).Seen.Addr()
 }
