@@ -53,6 +53,7 @@ const (
 	DefaultRouteTTL  = time.Second
 	DefaultMissGap   = time.Second
 	maxRoutes        = 4096
+	linkGap          = 100 * time.Millisecond // least time between two rescans for link changes
 	updateBufferSize = 256
 )
 
@@ -242,13 +243,29 @@ func (x *Index) run(ctx context.Context) {
 	defer x.wg.Done()
 	t := time.NewTicker(x.opts.Rescan)
 	defer t.Stop()
+	// Link changes come in bursts (a container's veth is made, moved,
+	// renamed, enslaved, brought up): one rescan at once, then at most one
+	// per linkGap.
+	soon := time.NewTimer(0)
+	<-soon.C
+	armed := false
 	for {
 		select {
 		case <-ctx.Done():
+			soon.Stop()
 			return
 		case <-t.C:
 			x.rescan()
 		case <-x.linked:
+			if !armed {
+				x.mu.Lock()
+				wait := linkGap - time.Since(x.last)
+				x.mu.Unlock()
+				soon.Reset(max(wait, 0))
+				armed = true
+			}
+		case <-soon.C:
+			armed = false
 			x.rescan()
 		case <-x.dirty:
 			x.publish()
