@@ -164,3 +164,32 @@ func TestNewNamespaceFoundByItsVeth(t *testing.T) {
 		t.Errorf("Locate(%v) = %+v, %v; want namespace %d", addr, loc, err, inode(t, late))
 	}
 }
+
+// BenchmarkRescan: one look for namespaces (every process's ns/net link,
+// the named namespaces) and the republication, nothing new found.
+func BenchmarkRescan(b *testing.B) {
+	netnstest.Skip(b)
+	x, err := New(Options{Rescan: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	b.ReportMetric(float64(len(x.pids)), "procs")
+	for b.Loop() {
+		x.rescan()
+	}
+}
+
+// BenchmarkContains: the packet path's question.
+func BenchmarkContains(b *testing.B) {
+	netnstest.Skip(b)
+	x, err := New(Options{Rescan: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	a := netip.MustParseAddr("10.88.0.2")
+	for b.Loop() {
+		x.Contains(a)
+	}
+}
