@@ -64,9 +64,10 @@
 // container's veth, a routed interface: neither address is the
 // namespace's) is a Flow with Forwarded set, for one end: that end is
 // looked for in the namespace of this host that holds its address, as a
-// flow of that namespace. internal/nsaddrs keeps the index: every
-// namespace named by a process's ns/net link or a file in NetNSDir, its
-// addresses followed by a netlink subscription inside it. Addresses repeat
+// flow of that namespace. internal/nsaddrs keeps the index: of the
+// namespaces named by a process's ns/net link or a file in NetNSDir, those
+// an interface of the resolver's namespace leads to (a veth's peer), their
+// addresses followed by a netlink subscription inside each. Addresses repeat
 // across namespaces, so the end is placed only if exactly one namespace
 // behind the interface that the resolver's routing table sends the
 // address to holds it (behind: the peer of that veth, or of a veth in that
@@ -86,10 +87,11 @@
 // Options.Captured too, the untranslated one is EndCountedThere: the
 // bytes are counted once, where they leave or enter the host.
 //
-// The index is kept in the background: namespaces are looked for every 2 s
-// and on a miss (at most once a second); one that nothing names any more
-// is dropped, and its subscription socket closed, since the socket keeps
-// the namespace (and its interfaces) alive until then.
+// The index is kept in the background: namespaces are looked for every 2 s,
+// when a link of the resolver's namespace changes (a container's veth
+// appears or goes) and on a miss (at most once a second); one that nothing
+// names or leads to any more is dropped, and its subscription socket
+// closed, since the socket keeps the namespace alive until then.
 //
 // # Which process
 //

@@ -13,8 +13,11 @@ import (
 )
 
 // rescan looks for namespaces: those the processes live in and those named
-// in NetNSDir. New ones are watched, those found no more (and those whose
-// subscription ended) are dropped, and the result is published.
+// in NetNSDir. Of those, the ones an own link leads to (a veth whose peer
+// is there, by its nsid in the own namespace) are watched; the others are
+// only opened to ask for their nsid, and closed at once, so that nothing
+// here keeps them alive. Watched namespaces found no more, led to no more,
+// or whose subscription ended are dropped, and the result is published.
 func (x *Index) rescan() {
 	x.scanMu.Lock()
 	defer x.scanMu.Unlock()
@@ -29,6 +32,57 @@ func (x *Index) rescan() {
 	x.stats.Rescans++
 	x.mu.Unlock()
 
+	found := x.find()
+	// The links' dump gives each peer namespace an nsid here, if it has
+	// none yet: ask for the namespaces' ids after it.
+	links, err := x.ownLinks()
+	if err != nil {
+		x.fail(err)
+		return // the watched namespaces stay; the next rescan retries
+	}
+	ledTo := make(map[int]bool)
+	for _, l := range links {
+		if id := l.Attrs().NetNsID; id >= 0 {
+			ledTo[id] = true
+		}
+	}
+
+	var gone []*watched
+	x.mu.Lock()
+	for ino, w := range x.ns {
+		if _, ok := found[ino]; ok && ledTo[w.nsid] && !w.hasEnded() {
+			w.seen = scan
+			delete(found, ino)
+			continue
+		}
+		delete(x.ns, ino)
+		gone = append(gone, w)
+	}
+	x.mu.Unlock()
+	for _, w := range gone {
+		_ = w.stop()
+	}
+	for _, loc := range found {
+		w, err := x.open(loc, ledTo)
+		if err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				x.fail(err)
+			}
+			continue
+		}
+		if w == nil {
+			continue // no own link leads there
+		}
+		x.mu.Lock()
+		w.seen = scan
+		x.ns[w.ino] = w
+		x.mu.Unlock()
+	}
+	x.publishLocked(links)
+}
+
+// find lists the namespaces of the processes and of NetNSDir, but the own.
+func (x *Index) find() map[uint64]Location {
 	found := make(map[uint64]Location)
 	// Named namespaces first: a file names a namespace for as long as it
 	// stays, a process only while it lives.
@@ -58,46 +112,20 @@ func (x *Index) rescan() {
 			found[ino] = Location{NetNS: ino, PID: pid}
 		}
 	}
-
-	// Drop what is gone, or whose subscription ended (it is watched
-	// afresh below).
-	var gone []*watched
-	x.mu.Lock()
-	for ino, w := range x.ns {
-		if _, ok := found[ino]; ok && !w.hasEnded() {
-			w.seen = scan
-			continue
-		}
-		delete(x.ns, ino)
-		gone = append(gone, w)
-	}
-	var add []Location
-	for ino, loc := range found {
-		if _, ok := x.ns[ino]; !ok {
-			add = append(add, loc)
-		}
-	}
-	x.mu.Unlock()
-	for _, w := range gone {
-		_ = w.stop()
-	}
-	for _, loc := range add {
-		w, err := x.open(loc)
-		x.mu.Lock()
-		if err != nil {
-			x.stats.Errors++
-			x.stats.Err = err
-		} else {
-			w.seen = scan
-			x.ns[w.ino] = w
-		}
-		x.mu.Unlock()
-	}
-	x.publishLocked()
+	return found
 }
 
-// open opens and watches the namespace at loc.
-func (x *Index) open(loc Location) (*watched, error) {
+// fail counts a failure and keeps it for Stats.
+func (x *Index) fail(err error) {
+	x.mu.Lock()
+	x.stats.Errors++
+	x.stats.Err = err
+	x.mu.Unlock()
+}
+
+// open opens the namespace at loc and, if an own link leads there (its
+// nsid is in ledTo), watches it; else it closes it again and returns nil.
+func (x *Index) open(loc Location, ledTo map[int]bool) (*watched, error) {
 	p := loc.Path
 	if p == "" {
 		p = x.proc.PIDPath(loc.PID, "ns/net")
@@ -114,21 +142,19 @@ func (x *Index) open(loc Location) (*watched, error) {
 	if ino != loc.NetNS {
 		// The process left it (or its pid was reused) meanwhile.
 		f.Close()
-		return nil, errors.New("nsaddrs: " + p + " changed namespace while being opened")
+		return nil, nil
 	}
-	return x.watch(f, ino, loc)
+	id, err := x.own.GetNetNsIdByFd(int(f.Fd()))
+	if err != nil || id < 0 || !ledTo[id] {
+		f.Close()
+		return nil, err
+	}
+	return x.watch(f, ino, id, loc)
 }
 
-// publish rebuilds the snapshot after a change.
-func (x *Index) publish() {
-	x.scanMu.Lock()
-	defer x.scanMu.Unlock()
-	x.publishLocked()
-}
-
-// publishLocked builds a new snapshot from the own links and every watched
-// namespace's addresses and publishes it. x.scanMu is held.
-func (x *Index) publishLocked() {
+// ownLinks dumps the own namespace's links, retrying a dump that a
+// concurrent change interrupted.
+func (x *Index) ownLinks() ([]netlink.Link, error) {
 	var links []netlink.Link
 	var err error
 	for range 5 {
@@ -137,15 +163,28 @@ func (x *Index) publishLocked() {
 			break
 		}
 	}
+	return links, err
+}
+
+// publish rebuilds the snapshot after a change.
+func (x *Index) publish() {
+	x.scanMu.Lock()
+	defer x.scanMu.Unlock()
+	links, err := x.ownLinks()
+	if err != nil {
+		x.fail(err)
+		return
+	}
+	x.publishLocked(links)
+}
+
+// publishLocked builds a new snapshot from the own links and every watched
+// namespace's addresses and publishes it. x.scanMu is held.
+func (x *Index) publishLocked(links []netlink.Link) {
 	x.mu.Lock()
 	if x.closed {
 		x.mu.Unlock()
 		return
-	}
-	if err != nil {
-		x.stats.Errors++
-		x.stats.Err = err
-		links = nil
 	}
 	ws := make([]*watched, 0, len(x.ns))
 	for _, w := range x.ns {
@@ -164,17 +203,7 @@ func (x *Index) publishLocked() {
 	var addrs [][16]byte
 	perNS := make(map[uint64][][16]byte, len(ws))
 	for _, w := range ws {
-		if w.nsid < 0 {
-			// Assigned by the kernel when a link of the own namespace
-			// first names the namespace (its veth peer): ask again until
-			// it is.
-			if id, err := x.own.GetNetNsIdByFd(int(w.file.Fd())); err == nil && id >= 0 {
-				w.nsid = id
-			}
-		}
-		if w.nsid >= 0 {
-			byID[w.nsid] = w.ino
-		}
+		byID[w.nsid] = w.ino
 		s.where[w.ino] = w.loc
 		addrs = w.addresses(addrs[:0])
 		perNS[w.ino] = append([][16]byte(nil), addrs...)

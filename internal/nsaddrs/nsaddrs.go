@@ -7,20 +7,23 @@
 // Namespaces are learnt from the processes' /proc/PID/ns/net links and from
 // the files of a directory of named namespaces (/run/netns), looked for
 // again every Options.Rescan, when a link of the own namespace changes (a
-// container's veth appears) and on a miss; each one's addresses are dumped
-// once and then kept current by an RTM_NEWADDR/RTM_DELADDR subscription
-// opened inside it (vishvananda/netlink). A namespace no process and no file
-// names any more is dropped, and its socket closed: the socket would keep
-// the namespace alive.
+// container's veth appears) and on a miss. Those an own link leads to (a
+// veth whose peer is there, known by the namespace's nsid in the own
+// namespace) are watched: their addresses are dumped once and then kept
+// current by an RTM_NEWADDR/RTM_DELADDR subscription opened inside them
+// (vishvananda/netlink). The others are only opened to ask for their nsid
+// and closed at once. A watched namespace that nothing names any more, or
+// that no own link leads to any more (its veth deleted), is dropped and its
+// socket closed: the socket keeps the namespace alive until then.
 //
 // Addresses repeat across namespaces (every container may be 10.0.0.2 on a
 // bridge of its own). Locate never guesses: it asks the own namespace's
 // routing table which interface leads to the address, and answers the
 // namespace only if exactly one namespace behind that interface holds it.
 // A namespace is behind an own interface when it holds the peer of that
-// veth (IFLA_LINK_NETNSID, mapped to the namespace by its nsid in the own
-// namespace), or of a veth enslaved to that bridge. Namespaces further away
-// (a namespace behind a namespace) are not reached.
+// veth (IFLA_LINK_NETNSID), or of a veth enslaved to that bridge.
+// Namespaces further away (a namespace behind a namespace) are not
+// reached.
 //
 // Contains, for the packet path, takes no lock and allocates nothing: it
 // reads an immutable snapshot (rebuilt after each change and published
@@ -99,7 +102,7 @@ var (
 
 // Stats are the Index's counters.
 type Stats struct {
-	Namespaces int    // namespaces watched
+	Namespaces int    // namespaces watched (those an own link leads to)
 	Rescans    uint64 // looks for namespaces
 	Errors     uint64 // namespaces that could not be watched, dumps and subscriptions that failed
 	Routes     uint64 // route look-ups sent
@@ -322,7 +325,7 @@ func (x *Index) Locate(a netip.Addr) (Location, error) {
 		cands = s.byAddr[a.As16()]
 	}
 	if len(cands) == 0 {
-		return Location{}, fmt.Errorf("%w: %v is in no namespace", ErrNotHosted, a)
+		return Location{}, fmt.Errorf("%w: %v is in no namespace an own link leads to", ErrNotHosted, a)
 	}
 	oif, err := x.Route(a)
 	if err != nil {

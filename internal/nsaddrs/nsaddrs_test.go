@@ -62,7 +62,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestLocate: from H, C's and R's addresses are placed in their namespaces
 // (through the veth that leads there), H's own are not, and the addresses
 // of a pair that H does not reach (the same 10.250.0.x as every test pair's)
-// are in no namespace reached from H, although namespaces hold them.
+// are in no namespace reached from H, although namespaces hold them: those
+// are not even watched.
 func TestLocate(t *testing.T) {
 	netnstest.Skip(t)
 	n := netnstest.NewNAT(t, netnstest.NATOptions{})
@@ -84,6 +85,11 @@ func TestLocate(t *testing.T) {
 		if !x.Contains(c.addr) {
 			t.Errorf("Contains(%v) = false", c.addr)
 		}
+	}
+	// Only R and C are watched: the pair's namespaces (and any other on
+	// the host) are only opened to ask their id, and left alone.
+	if got := x.Stats().Namespaces; got != 2 {
+		t.Errorf("%d namespaces watched, want 2 (R and C)", got)
 	}
 	for _, a := range []netip.Addr{n.UpH4, n.ContH6, p.AddrA4, p.AddrB6, netip.MustParseAddr("192.0.2.77")} {
 		if x.Contains(a) {

@@ -14,9 +14,9 @@ import (
 // watched is one namespace being followed.
 type watched struct {
 	ino  uint64
-	file *os.File // its nsfs file, open: asks for its nsid, names it to setns
+	file *os.File // its nsfs file, open: names it to setns
 	loc  Location
-	nsid int    // its id in the own namespace, -1 while none is known
+	nsid int    // its id in the own namespace
 	seen uint64 // the latest rescan that found it
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -37,8 +37,8 @@ type addrKey struct {
 // changes, dump its addresses, then apply the changes queued meanwhile and
 // every later one (an address added or removed is set, so a change both
 // dumped and notified is applied twice harmlessly). It takes f.
-func (x *Index) watch(f *os.File, ino uint64, loc Location) (*watched, error) {
-	w := &watched{ino: ino, file: f, loc: loc, nsid: -1, done: make(chan struct{}),
+func (x *Index) watch(f *os.File, ino uint64, nsid int, loc Location) (*watched, error) {
+	w := &watched{ino: ino, file: f, loc: loc, nsid: nsid, done: make(chan struct{}),
 		addrs: make(map[addrKey]struct{})}
 	nsh := netns.NsHandle(int(f.Fd()))
 	ch := make(chan netlink.AddrUpdate, updateBufferSize)
