@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"os/exec"
 	"strconv"
@@ -162,6 +163,7 @@ func containerShares(r *result, s *session, t *traffic, run int) {
 	atLeast95(m)
 	m.add(cg, cn)
 	r.metric("all rows / wire bytes", "", 1, 3, nearOne).add(ag, an)
+	r.metric("kernel drops", "", 1, 0, lower).add(float64(s.drops), math.NaN())
 	commonMetrics(r, s, run)
 }
 
