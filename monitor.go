@@ -54,6 +54,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -177,6 +178,17 @@ type resolver interface {
 	Close() error
 }
 
+// hostedOf is the set of addresses of the namespaces behind the Monitor's,
+// if its resolver follows forwarded flows (a *procmap.Resolver does).
+func hostedOf(res resolver) trace.Locals {
+	if h, ok := res.(interface{ HostedAddrs() *procmap.HostedAddrs }); ok {
+		if a := h.HostedAddrs(); a != nil {
+			return a
+		}
+	}
+	return nil
+}
+
 // Open starts monitoring: it opens every interface and starts capturing.
 // An interface that cannot be opened is reported in Devices; Open fails
 // only when none can be opened (with an *OpenError). Capture stops when ctx
@@ -196,7 +208,11 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 		cancel()
 		return nil, fmt.Errorf("gohogs: reading local addresses: %w", err)
 	}
-	res, err := procmap.New(opts.Resolver)
+	// The resolver counts a NAT'd flow's untranslated copy nowhere when
+	// its translated copy crosses one of these interfaces.
+	ropts := opts.Resolver
+	ropts.Captured = append(slices.Clone(ropts.Captured), opts.Interfaces...)
+	res, err := procmap.New(ropts)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("gohogs: %w", err)
@@ -243,6 +259,7 @@ func start(ctx context.Context, cancel context.CancelFunc, opts Options, devices
 	m.acct = trace.New(trace.Config{
 		Locals:   locals,
 		Resolver: res,
+		Hosted:   hostedOf(res),
 		UDP:      opts.UDP,
 		PIDs:     opts.PIDs,
 		KeepIdle: opts.KeepIdle,

@@ -25,6 +25,8 @@ type env struct {
 	loServer *genProc // the server in it
 	raw      string   // keep every monitor's output here ("": do not)
 	rawN     int
+	nat      *natEnv    // the container scenarios' namespaces (container.go), made at the first
+	podman   *podmanEnv // the podman scenario's image and peer (podman.go), made at the first
 }
 
 // sleep waits d or until the suite is interrupted. It paces measurements

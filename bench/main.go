@@ -55,6 +55,7 @@ func benchMain() int {
 	passiveFor := flag.Duration("for", 60*time.Second, "how long -passive watches")
 	micro := flag.Bool("micro", true, "also run the Go micro-benchmarks of capture, trace and procmap")
 	raw := flag.String("raw", "", "keep every monitor's stdout and stderr in this directory")
+	podman := flag.Bool("podman", false, "also run a real podman container (touches the host's namespace: a veth, podman's bridge and rules, an image, all removed)")
 	list := flag.Bool("list", false, "list the scenarios and exit")
 	flag.Parse()
 	if *list {
@@ -82,7 +83,7 @@ func benchMain() int {
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(os.Stderr, "%s bench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, a...))
 	}
-	report, err := suite(ctx, cl, logf, *runs, re, *gohogsBin, *nethogsBin, *passiveIf, *passiveFor, *micro, *raw)
+	report, err := suite(ctx, cl, logf, *runs, re, *gohogsBin, *nethogsBin, *passiveIf, *passiveFor, *micro, *raw, *podman)
 	if err != nil {
 		logf("%v", err)
 		return 1
@@ -100,7 +101,7 @@ func benchMain() int {
 }
 
 func suite(ctx context.Context, cl *cleanups, logf func(string, ...any), runs int, re *regexp.Regexp,
-	gohogsBin, nethogsBin, passiveIf string, passiveFor time.Duration, micro bool, raw string) (string, error) {
+	gohogsBin, nethogsBin, passiveIf string, passiveFor time.Duration, micro bool, raw string, podman bool) (string, error) {
 	began := time.Now()
 	self, err := os.Executable()
 	if err != nil {
@@ -149,6 +150,9 @@ func suite(ctx context.Context, cl *cleanups, logf func(string, ...any), runs in
 	}
 	if passiveIf != "" {
 		chosen = append(chosen, passive(passiveIf, passiveFor))
+	}
+	if podman {
+		chosen = append(chosen, podmanUpload())
 	}
 	for _, sc := range chosen {
 		logf("scenario %s", sc.name)

@@ -12,8 +12,9 @@ type scenario struct {
 	desc  string // how it works, under the heading
 	once  bool   // one run whatever -runs says (the long ones)
 	place place
-	view  string // the monitors' -v
-	ifc   string // the interface, for onHost
+	view  string                     // the monitors' -v
+	ifc   string                     // the interface, for onHost
+	spot  func(e *env) (spot, error) // where, instead of place (container.go)
 	// traffic makes the run's traffic and waits (bounded) until it is over.
 	traffic func(e *env, s *session) (*traffic, error)
 	// measure adds the run's figures and notes to r.
@@ -63,7 +64,7 @@ func scenarios() []*scenario {
 		shortLived(20, 512<<10, false),
 		manyFlows(),
 		churn(),
-	}, ebpfScenarios()...)
+	}, append(ebpfScenarios(), containerScenarios()...)...)
 }
 
 // run runs the scenario runs times (once if it says so) and returns its
@@ -84,7 +85,7 @@ func (sc *scenario) run(e *env, runs int) *result {
 
 // runOnce is one run: both monitors, the traffic, the figures.
 func (e *env) runOnce(sc *scenario, r *result, run int) error {
-	var ns, ifc string
+	var ns, ifc, tick string
 	var extra []string
 	switch sc.place {
 	case onVeth:
@@ -96,10 +97,18 @@ func (e *env) runOnce(sc *scenario, r *result, run int) error {
 	default:
 		return fmt.Errorf("scenario %s: unknown place %d", sc.name, sc.place)
 	}
+	if sc.spot != nil {
+		sp, err := sc.spot(e)
+		if err != nil {
+			return err
+		}
+		ns, ifc, extra, tick = sp.ns, sp.ifc, sp.extra, sp.tick
+	}
 	s, err := e.startSession(ns, ifc, sc.view, extra...)
 	if err != nil {
 		return err
 	}
+	s.tickTo = tick
 	t, err := sc.traffic(e, s)
 	if err != nil {
 		s.stop()

@@ -17,6 +17,7 @@ import (
 type session struct {
 	e       *env
 	ns, ifc string
+	tickTo  string // where the closing ticks go, if not to B (or lo)
 	g, n    *monitor
 	start   sample // taken before the traffic
 	// Filled by finish.
@@ -203,7 +204,9 @@ func (s *session) awaitLastRefreshes() error {
 		limit = 2500 * time.Millisecond
 	} else {
 		to := s.e.addr(4, portUDP)
-		if s.ifc == "lo" {
+		if s.tickTo != "" {
+			to = s.tickTo
+		} else if s.ifc == "lo" {
 			to = net.JoinHostPort("127.0.0.1", strconv.Itoa(portUDP))
 		}
 		tick, err := s.e.gen(s.ns, "tick", to, "25", "400ms")

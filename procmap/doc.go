@@ -11,8 +11,10 @@
 // The mechanisms it composes are internal packages, each documented on its
 // own: sockdiag (the kernel's exact socket lookup), proctable (the
 // /proc/net socket tables), procfs (/proc/PID), proccon (the process
-// connector), tracefs (tracepoint instances and their lines) and netns
-// (code run inside another network namespace).
+// connector), tracefs (tracepoint instances and their lines), netns
+// (code run inside another network namespace), nsaddrs (the host's
+// namespaces and their addresses) and ctlookup (the connection tracking
+// table).
 //
 // # Which socket
 //
@@ -55,6 +57,41 @@
 // from a thread inside it. Flows are keyed by namespace, so equal addresses
 // in two namespaces never collide. A namespace unused for a while is
 // forgotten and its socket closed (it would keep the namespace alive).
+//
+// # Forwarded and NAT'd flows
+//
+// A packet captured passing through the resolver's namespace (a bridge, a
+// container's veth, a routed interface: neither address is the
+// namespace's) is a Flow with Forwarded set, for one end: that end is
+// looked for in the namespace of this host that holds its address, as a
+// flow of that namespace. internal/nsaddrs keeps the index: of the
+// namespaces named by a process's ns/net link or a file in NetNSDir, those
+// an interface of the resolver's namespace leads to (a veth's peer), their
+// addresses followed by a netlink subscription inside each. Addresses repeat
+// across namespaces, so the end is placed only if exactly one namespace
+// behind the interface that the resolver's routing table sends the
+// address to holds it (behind: the peer of that veth, or of a veth in that
+// bridge); otherwise Resolve answers an *EndError (EndNotHosted,
+// EndAmbiguous), never a guess. HostedAddrs is the set of the addresses of
+// those namespaces, for the packet path.
+//
+// NAT hides the end. When the socket lookup of a flow of the resolver's
+// own namespace finds no connected socket, the kernel's connection
+// tracking table of the namespace (internal/ctlookup, one exact query per
+// lookup, never a dump) is asked for the flow's entry: a masqueraded
+// source port or a published port (DNAT) is then looked up by the
+// untranslated tuple, in the namespace holding it (Owner.NetNS). For a
+// forwarded flow the entry tells what each end sees: the flow as the far
+// side of the NAT sees an end is not that end's socket's (EndBeyondNAT),
+// and when the translated copy of the connection crosses an interface in
+// Options.Captured too, the untranslated one is EndCountedThere: the
+// bytes are counted once, where they leave or enter the host.
+//
+// The index is kept in the background: namespaces are looked for every 2 s,
+// when a link of the resolver's namespace changes (a container's veth
+// appears or goes) and on a miss (at most once a second); one that nothing
+// names or leads to any more is dropped, and its subscription socket
+// closed, since the socket keeps the namespace alive until then.
 //
 // # Which process
 //
@@ -196,4 +233,21 @@
 //   - A long-lived process that execs another program keeps the pid and
 //     start time: without the process connector (not root, or events lost)
 //     its new name is only read if it is still young.
+//   - A namespace that no process lives in and no file in NetNSDir names
+//     (kept alive by a socket or a bind mount elsewhere) is not indexed:
+//     its ends are EndNotHosted. So is a namespace behind a namespace (a
+//     container's own bridge): only the resolver's own routes are asked.
+//   - Entering other namespaces needs CAP_SYS_ADMIN: without it no
+//     forwarded flow is followed (Stats.ForwardingErr). Without connection
+//     tracking, or with nf_conntrack_netlink a module not loaded (asking
+//     would load it), NAT'd flows are not (Stats.ConntrackErr), and a
+//     forwarded flow's far end, if it is in a namespace behind, is
+//     credited as if there were no NAT.
+//   - A container's traffic with a process of the resolver's own
+//     namespace is credited to that process only (one end is local: the
+//     other is not looked for, as with any remote peer).
+//   - In a container, a connection whose socket closed before it was
+//     looked up is missed as in the resolver's own namespace (the connect
+//     events name its client, checked against its namespace; the listener
+//     names a server that still listens).
 package procmap

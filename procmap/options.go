@@ -57,6 +57,16 @@ type Options struct {
 	// /run/podman/podman.sock, $XDG_RUNTIME_DIR/podman/podman.sock and a
 	// rootless container's owner's /run/user/UID sockets.
 	ContainerSockets []string
+	// NoForwarding leaves forwarded and NAT'd flows alone: no index of the
+	// host's network namespaces, no conntrack queries (see the package
+	// documentation, "Forwarded and NAT'd flows").
+	NoForwarding bool
+	// Captured names the interfaces of the resolver's namespace that the
+	// caller captures on. A forwarded flow that the namespace NATs onto
+	// one of them is answered with an *EndError of reason EndCountedThere
+	// without being looked up: its translated copy is counted there.
+	// gohogs.Open sets it to the Monitor's interfaces.
+	Captured []string
 
 	// The Resolver changes nothing on the host unless the caller allows it
 	// here; the gohogs command allows all three.
@@ -125,4 +135,17 @@ type Stats struct {
 	// this process is outside the initial pid or user namespace, the only
 	// ones the connector reports to.
 	ProcEventsErr error
+
+	Forwarded     uint64 // forwarded flows looked for in another namespace
+	NATLookups    uint64 // conntrack queries
+	NATTranslated uint64 // flows of this namespace looked up by their untranslated tuple
+	NATErrors     uint64 // conntrack queries that failed
+	Namespaces    int    // network namespaces whose addresses are indexed
+	// ForwardingErr says why forwarded and NAT'd flows are not followed
+	// (nil while they are): Options.NoForwarding, a fixture /proc, no
+	// right to enter namespaces. ConntrackErr says why NAT'd ones are not
+	// (connection tracking not running, or its netlink module not
+	// loaded). NamespaceErr is the latest namespace that could not be
+	// watched.
+	ForwardingErr, ConntrackErr, NamespaceErr error
 }

@@ -25,6 +25,9 @@ func (r *Resolver) normalize(f Flow) Flow {
 }
 
 func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
+	if f.Forwarded {
+		return r.resolveForwarded(f, now)
+	}
 	if !f.Local.Addr().IsValid() || (f.Remote.Addr().IsValid() && f.Local.Addr().Is4() != f.Remote.Addr().Is4()) {
 		return Owner{}, fmt.Errorf("procmap: flow %v-%v: invalid addresses: %w", f.Local, f.Remote, ErrNotFound)
 	}
@@ -35,6 +38,9 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 	e, found, err := r.lookupSocket(ns, f, false)
 	if err != nil {
 		return Owner{}, err
+	}
+	if o, ok, err := r.natOwner(ns, f, e, found, now); ok {
+		return o, err
 	}
 	if found && e.Inode != 0 {
 		o := Owner{Inode: e.Inode, UID: e.UID, Process: r.processOfQuick(e.Inode)}

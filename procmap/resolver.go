@@ -67,6 +67,7 @@ type Resolver struct {
 	gen        uint64 // counts misses, to read a process once per miss
 	ents       []proctable.Socket
 	stats      Stats
+	fwd        *forwarding // forwarded and NAT'd flows; never nil after New
 }
 
 // New returns a Resolver reading opts.ProcRoot. Its own network namespace is
@@ -149,6 +150,7 @@ func New(opts Options) (*Resolver, error) {
 	// Index every process now: the first flows then cost an index hit or
 	// a scan of the few new processes, not a scan of all.
 	r.scanNew(0)
+	r.startForwarding(opts)
 	// The kernel's event sources name pids of the initial pid namespace:
 	// only with a /proc that shows those (pidns.go).
 	var tpErr, pcErr error
@@ -227,6 +229,7 @@ func (r *Resolver) Close() error {
 			errs = append(errs, n.diag.Close())
 		}
 	}
+	errs = append(errs, r.fwd.close())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("procmap: close: %w", err)
 	}
@@ -247,6 +250,7 @@ func (r *Resolver) Stats() Stats {
 		s.ConnEventErrors += c.errs
 	}
 	s.ConnEventsErr, s.ProcEventsErr = r.connErr, r.eventsErr
+	r.fwd.fill(&s)
 	return s
 }
 

@@ -18,6 +18,13 @@ type Flow struct {
 	// Local and Remote are the two ends; IPv4 addresses are plain 4-byte
 	// addresses (never IPv4-mapped IPv6).
 	Local, Remote netip.AddrPort
+	// Forwarded says that neither address belongs to the namespace NetNS:
+	// the flow was captured there passing through (a bridge, a container's
+	// veth, a routed interface). Local is then the end to find: in the
+	// namespace of this host that holds its address (see the package
+	// documentation, "Forwarded and NAT'd flows"). Only flows of the
+	// resolver's own namespace are followed so.
+	Forwarded bool
 }
 
 // Process is one process, identified by its pid and its start time, so that a
@@ -90,6 +97,9 @@ type Owner struct {
 	// Process is the process holding the socket, nil if the socket was found
 	// but no process could be seen holding it (no permission, or it exited).
 	Process *Process
+	// NetNS is the network namespace the socket was found in when it is
+	// not the flow's own (a forwarded or NAT'd flow), else 0.
+	NetNS uint64
 }
 
 // ErrNotFound is returned when no socket matches a flow.

@@ -35,6 +35,11 @@ type Config struct {
 	Locals Locals
 	// Resolver finds flows' owners. Required.
 	Resolver Resolver
+	// Hosted says which addresses belong to the namespaces behind the
+	// capturing one (containers: *procmap.HostedAddrs implements it): an
+	// end there of a packet passing through gets a flow of its own, looked
+	// up in its namespace (see forward.go). nil: none.
+	Hosted Locals
 	// NetNS is the network namespace inode the captured flows belong to
 	// (0: the resolver's own).
 	NetNS uint64
@@ -102,6 +107,8 @@ type Stats struct {
 	Resolved, Failed uint64 // resolver answers
 	Dropped          uint64 // lookups not queued because the queue was full
 	UnknownBytes     uint64 // bytes credited to the unknown rows
+	CopyBytes        uint64 // bytes seen again on another interface: counted once
+	ElsewhereBytes   uint64 // bytes of flows counted through their other end or on another interface (each such flow's)
 }
 
 // New returns an Accountant and starts its resolver goroutines; Close stops
@@ -138,6 +145,7 @@ func New(cfg Config, start time.Time) *Accountant {
 		a.gens = g
 		a.cache = new([tupleCacheSize]tupleEntry)
 	}
+	a.withHosted()
 	if cfg.UDP {
 		a.unknownUDP = &proc{row: Row{Kind: KindUnknownUDP, Name: "unknown UDP"}}
 	}

@@ -8,6 +8,12 @@
 // the RECEIVED side of the flow whose local end is its destination. When both
 // ends are local (loopback, or two local processes) both flows are credited:
 // the sender's SENT and the receiver's RECEIVED, which nethogs gets wrong.
+// A packet passing through (neither end local: a bridge, a container's
+// veth, a routed interface) is credited to each end that lives in a
+// network namespace behind the capturing one (Config.Hosted), found by the
+// resolver there; a packet seen on several watched interfaces, and the
+// untranslated copy of a NAT whose translated copy is watched too, is
+// counted once (forward.go says how).
 //
 // Capture never waits for process lookups. A new flow is queued to resolver
 // goroutines and its bytes stay on the flow until its owner is known; a

@@ -11,6 +11,7 @@ import (
 type flowKey struct {
 	proto         capture.Proto
 	local, remote netip.AddrPort
+	fwd           bool // neither end is local: local is in another namespace, if anywhere (forward.go)
 }
 
 // mapKey is flowKey flattened for the flow table: fixed-size and free of
@@ -33,6 +34,7 @@ const (
 	statePending flowState = iota
 	stateResolved
 	stateFailed
+	stateElsewhere // counted on another interface (forward.go)
 )
 
 type flow struct {
@@ -50,6 +52,7 @@ type flow struct {
 	nextTry    time.Time
 	owner      *proc
 	closing    bool // a FIN or RST was seen: forgotten soon after it is idle
+	fwdState        // forwarding and interface copies (forward.go)
 }
 
 // closedFlowTimeout is how long a TCP flow that saw a FIN or RST is kept

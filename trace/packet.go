@@ -58,26 +58,20 @@ func (a *Accountant) Packet(p *capture.Packet) {
 		}
 	} else {
 		a.mu.Unlock()
-		srcLocal := a.cfg.Locals.Contains(p.Src)
-		dstLocal := a.cfg.Locals.Contains(p.Dst)
+		s := a.sidesOf(p)
 		a.mu.Lock()
-		if srcLocal {
-			fs = a.flow(p.Proto, src, dst, p.Timestamp)
-		}
-		if dstLocal || !srcLocal {
-			fr = a.flow(p.Proto, dst, src, p.Timestamp)
-		}
+		fs, fr = a.flowsOf(s, p.Proto, src, dst, p.Timestamp)
 		if e != nil {
 			*e = tupleEntry{key: tk, gen: gen, sent: fs, recv: fr}
 		}
 	}
 	next := !p.Timestamp.Before(a.cut)
 	closing := p.TCPFlags&(capture.TCPFin|capture.TCPRst) != 0
-	if fs != nil {
+	if fs != nil && !a.copyOf(fs, p, true) {
 		count(&fs.sent, &fs.nsent, n, next)
 		fs.closing = fs.closing || closing
 	}
-	if fr != nil {
+	if fr != nil && !a.copyOf(fr, p, fs == nil) {
 		count(&fr.recv, &fr.nrecv, n, next)
 		fr.closing = fr.closing || closing
 	}
@@ -103,13 +97,17 @@ func (a *Accountant) ignore() {
 // flow returns the flow for the key, creating it and queueing its lookup if
 // it is new. a.mu is held.
 func (a *Accountant) flow(proto capture.Proto, local, remote netip.AddrPort, ts time.Time) *flow {
-	k := flowKey{proto: proto, local: local, remote: remote}
+	return a.flowOf(flowKey{proto: proto, local: local, remote: remote}, ts)
+}
+
+// flowOf is flow for a key. a.mu is held.
+func (a *Accountant) flowOf(k flowKey, ts time.Time) *flow {
 	mk := k.mapKey()
 	f := a.flows[mk]
 	if f == nil {
 		f = &flow{key: k, first: ts}
 		a.flows[mk] = f
-		if local.IsValid() {
+		if k.local.IsValid() {
 			a.enqueue(f)
 		} else {
 			f.state, f.nextTry = stateFailed, time.Unix(1<<40, 0)

@@ -83,6 +83,8 @@ func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 				to = f.owner
 			case now.Sub(f.first) < a.cfg.PendingLimit && (f.queued || f.state == statePending):
 				// Still being looked up: keep the bytes for the next refresh.
+			case a.notHere(f, now):
+				// Counted elsewhere, or held for its peer (forward.go).
 			default:
 				to = a.unknownFor(k.proto)
 				a.stats.UnknownBytes += f.sent + f.recv
@@ -103,7 +105,7 @@ func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 		f.recv += f.nrecv
 		f.nsent, f.nrecv = 0, 0
 		conn := Conn{Proto: k.proto, Local: k.local, Remote: k.remote, Sent: f.credSent, Recv: f.credRecv}
-		if f.state != stateResolved && k.proto == capture.ProtoTCP && k.local.IsValid() {
+		if f.state != stateResolved && k.proto == capture.ProtoTCP && k.local.IsValid() && !a.elsewhere(f) {
 			unknown = append(unknown, unknownConn{first: f.first, conn: conn})
 		}
 		timeout := a.cfg.FlowTimeout

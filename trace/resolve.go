@@ -46,7 +46,7 @@ func (a *Accountant) worker() {
 		case f := <-a.queue:
 			k := f.key // immutable
 			owner, err := a.cfg.Resolver.Resolve(procmap.Flow{
-				NetNS: a.cfg.NetNS, Proto: uint8(k.proto), Local: k.local, Remote: k.remote,
+				NetNS: a.cfg.NetNS, Proto: uint8(k.proto), Local: k.local, Remote: k.remote, Forwarded: k.fwd,
 			})
 			var key procKey
 			var row Row
@@ -61,6 +61,8 @@ func (a *Accountant) worker() {
 				f.owner = a.procFor(key, row, k.proto)
 				f.owner.flows++
 				a.stats.Resolved++
+			} else if a.final(f, err, now) {
+				// A forwarded or NAT'd end found elsewhere or nowhere (forward.go).
 			} else if f.tries < quickRetries || now.Sub(f.first) < a.cfg.PendingLimit-quickRetry<<quickRetries {
 				// The owner may be known a moment later (an event about
 				// it still on its way): look again soon, even if the flow

@@ -1,6 +1,10 @@
 // Package netnstest makes throw-away network namespaces for code that needs
-// real traffic between two hosts (a Pair: two namespaces joined by a veth)
-// or a loopback of its own (a Loopback), and removes them again.
+// real traffic between two hosts (a Pair: two namespaces joined by a veth),
+// a loopback of its own (a Loopback), a host with a container behind NAT
+// (a NAT: three namespaces, nftables masquerade and a published port) or a
+// peer behind the caller's own namespace (a HostPeer), and removes them
+// again; and podman images of a static busybox (Podman) for tests with
+// real containers. ConnectTCP holds a connection between two of them.
 //
 // Tests use NewPair and NewLoopback, which remove what they made with
 // t.Cleanup, even when the test fails, and also when the test binary is

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -143,13 +142,13 @@ func run(args ...string) error {
 	return nil
 }
 
-// waitUp waits until interface ifname in namespace ns has its carrier
-// (IFF_LOWER_UP: for a veth, both ends are up) and its operational state is
-// up (IPv6 sends nothing before), or the deadline passes. It listens to the
-// kernel's link notifications, starting with a dump of the current links,
-// instead of polling.
+// waitUp waits until interface ifname in namespace ns ("": the caller's)
+// has its carrier (IFF_LOWER_UP: for a veth, both ends are up) and its
+// operational state is up (IPv6 sends nothing before), or the deadline
+// passes. It listens to the kernel's link notifications, starting with a
+// dump of the current links, instead of polling.
 func waitUp(ns, ifname string, deadline time.Time) error {
-	nsh, err := vnetns.GetFromName(ns)
+	nsh, err := nsHandle(ns)
 	if err != nil {
 		return fmt.Errorf("open netns %s: %w", ns, err)
 	}

@@ -1,0 +1,232 @@
+package ctlookup
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ti-mo/conntrack"
+	"golang.org/x/sys/unix"
+
+	"github.com/gohogs/gohogs/internal/netnstest"
+)
+
+func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func TestEntryNAT(t *testing.T) {
+	plain := Entry{Orig: Tuple{ap("10.0.0.2:40000"), ap("192.0.2.1:80")}, Reply: Tuple{ap("192.0.2.1:80"), ap("10.0.0.2:40000")}}
+	masq := Entry{Orig: Tuple{ap("10.0.0.2:40000"), ap("192.0.2.1:80")}, Reply: Tuple{ap("192.0.2.1:80"), ap("198.51.100.1:61000")}}
+	pub := Entry{Orig: Tuple{ap("192.0.2.1:50000"), ap("198.51.100.1:8080")}, Reply: Tuple{ap("10.0.0.2:7301"), ap("192.0.2.1:50000")}}
+	for _, c := range []struct {
+		name       string
+		e          Entry
+		snat, dnat bool
+	}{{"plain", plain, false, false}, {"masquerade", masq, true, false}, {"published", pub, false, true}} {
+		if c.e.SNAT() != c.snat || c.e.DNAT() != c.dnat || c.e.NAT() != (c.snat || c.dnat) {
+			t.Errorf("%s: SNAT %v DNAT %v NAT %v, want %v %v", c.name, c.e.SNAT(), c.e.DNAT(), c.e.NAT(), c.snat, c.dnat)
+		}
+	}
+	if r := plain.Orig.Reverse(); r != plain.Reply {
+		t.Errorf("Reverse = %v, want %v", r, plain.Reply)
+	}
+}
+
+func TestHasModule(t *testing.T) {
+	mods := []byte("nf_nat 61440 3 nft_chain_nat,Live 0x0\nnf_conntrack_netlink 57344 0 - Live 0x0\n")
+	if !hasModule(mods, "nf_conntrack_netlink") || hasModule(mods, "nf_conntrack") || hasModule(nil, "x") {
+		t.Error("hasModule reads /proc/modules wrong")
+	}
+}
+
+// masqueraded makes a NAT and a connection from C to R through it, held
+// open, and returns the NAT and the connection's ends: C's, R's, and C's
+// as R sees it (H's uplink address and the masquerade's port).
+func masqueraded(tb testing.TB, fam int) (n *netnstest.NAT, local, server, seen netip.AddrPort) {
+	tb.Helper()
+	n = netnstest.NewNAT(tb, netnstest.NATOptions{})
+	at := n.UpR4
+	if fam == 6 {
+		at = n.UpR6
+	}
+	c := netnstest.ConnectTCP(tb, n.NSR, netip.AddrPortFrom(at, 0), n.NSC, netip.AddrPort{})
+	return n, c.Client, c.Server, c.Seen
+}
+
+// dialIn opens a Conn in namespace ns.
+func dialIn(tb testing.TB, ns string) *Conn {
+	tb.Helper()
+	var ct *Conn
+	if err := netnstest.Do(ns, func() (err error) {
+		ct, err = Dial("")
+		return err
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ct.Close() })
+	return ct
+}
+
+// TestLookupThroughNAT: in H, the entry of a masqueraded connection is
+// found by the tuple seen on the uplink and by the one seen on the
+// container's veth (either direction of the entry's tuples), says what
+// the NAT made of it, and is what github.com/ti-mo/conntrack's Get says;
+// over IPv4 and IPv6. A tuple of no connection is not found.
+func TestLookupThroughNAT(t *testing.T) {
+	for _, fam := range []int{4, 6} {
+		n, local, server, seen := masqueraded(t, fam)
+		ct := dialIn(t, n.NSH)
+		var lib *conntrack.Conn
+		if err := netnstest.Do(n.NSH, func() (err error) {
+			lib, err = conntrack.Dial(nil)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		defer lib.Close()
+		want := Entry{Orig: Tuple{local, server}, Reply: Tuple{server, seen}}
+		for _, q := range []Tuple{{server, seen}, {local, server}, {seen, server}} {
+			e, ok, err := ct.Lookup(6, q)
+			if q == (Tuple{seen, server}) {
+				// Neither of the entry's tuples: the uplink's packets to R
+				// are the Reply reversed.
+				if ok || err != nil {
+					t.Errorf("IPv%d: Lookup(%v) = %v, %v, %v; want no entry", fam, q, e, ok, err)
+				}
+				continue
+			}
+			if err != nil || !ok || e != want || !e.SNAT() || e.DNAT() {
+				t.Errorf("IPv%d: Lookup(%v) = %v, %v, %v; want %v, masqueraded", fam, q, e, ok, err, want)
+			}
+			var f conntrack.Flow
+			f.TupleOrig.IP = conntrack.IPTuple{SourceAddress: q.Src.Addr(), DestinationAddress: q.Dst.Addr()}
+			f.TupleOrig.Proto = conntrack.ProtoTuple{Protocol: 6, SourcePort: q.Src.Port(), DestinationPort: q.Dst.Port()}
+			g, err := lib.Get(f)
+			if err != nil {
+				t.Fatalf("IPv%d: ti-mo/conntrack Get(%v): %v", fam, q, err)
+			}
+			tup := func(x conntrack.Tuple) Tuple {
+				return Tuple{netip.AddrPortFrom(x.IP.SourceAddress.Unmap(), x.Proto.SourcePort),
+					netip.AddrPortFrom(x.IP.DestinationAddress.Unmap(), x.Proto.DestinationPort)}
+			}
+			if lw := (Entry{Orig: tup(g.TupleOrig), Reply: tup(g.TupleReply)}); lw != e {
+				t.Errorf("IPv%d: Lookup(%v) = %v, ti-mo/conntrack says %v", fam, q, e, lw)
+			}
+			if fam == 4 && q == (Tuple{server, seen}) {
+				seed(t, ct, q)
+			}
+		}
+		if _, ok, err := ct.Lookup(6, Tuple{ap("192.0.2.9:1"), ap("192.0.2.10:2")}); ok || err != nil {
+			t.Errorf("a tuple of no connection: %v, %v", ok, err)
+		}
+	}
+}
+
+// seed keeps the kernel's answer to a lookup of q in the fuzz corpus, if
+// GOHOGS_CTLOOKUP_SEED is set (how testdata/fuzz/FuzzParseReply was made).
+func seed(t *testing.T, ct *Conn, q Tuple) {
+	if os.Getenv("GOHOGS_CTLOOKUP_SEED") == "" {
+		return
+	}
+	ct.seq++
+	if _, err := unix.Write(ct.fd, appendRequest(nil, ct.seq, 6, q)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.Read(ct.fd, ct.buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzParseReply")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nuint32(%d)\n", ct.buf[:n], ct.seq)
+	if err := os.WriteFile(filepath.Join(dir, "masquerade-ipv4"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkLookup: one lookup of a masqueraded connection's entry, and the
+// same with github.com/ti-mo/conntrack's Get.
+func BenchmarkLookup(b *testing.B) {
+	netnstest.Skip(b)
+	n, _, server, seen := masqueraded(b, 4)
+	q := Tuple{server, seen}
+	b.Run("ctlookup", func(b *testing.B) {
+		ct := dialIn(b, n.NSH)
+		for b.Loop() {
+			if _, ok, err := ct.Lookup(6, q); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("ti-mo-conntrack", func(b *testing.B) {
+		var lib *conntrack.Conn
+		if err := netnstest.Do(n.NSH, func() (err error) {
+			lib, err = conntrack.Dial(nil)
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		defer lib.Close()
+		var f conntrack.Flow
+		f.TupleOrig.IP = conntrack.IPTuple{SourceAddress: q.Src.Addr(), DestinationAddress: q.Dst.Addr()}
+		f.TupleOrig.Proto = conntrack.ProtoTuple{Protocol: 6, SourcePort: q.Src.Port(), DestinationPort: q.Dst.Port()}
+		for b.Loop() {
+			if _, err := lib.Get(f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// TestRequestLayout: the request is what ctnetlink expects: one
+// CTA_TUPLE_ORIG with the addresses and the protocol's ports, padded; a
+// reply built of the same attributes parses back.
+func TestRequestLayout(t *testing.T) {
+	for _, q := range []Tuple{{ap("10.0.0.2:40000"), ap("192.0.2.1:80")}, {ap("[fd00::2]:40000"), ap("[2001:db8::1]:443")}} {
+		m := appendRequest(nil, 7, 6, q)
+		want := 16 + 4 + 4 + (4 + 2*(4+16)) + (4 + 3*8)
+		if q.Src.Addr().Is4() {
+			want = 16 + 4 + 4 + (4 + 2*(4+4)) + (4 + 3*8)
+		}
+		if len(m) != want || int(nativeU32(m)) != len(m) || len(m) > maxRequest {
+			t.Fatalf("%v: request of %d bytes (header says %d), want %d", q, len(m), nativeU32(m), want)
+		}
+		// The kernel's answer nests both tuples the same way: make one
+		// from the request's tuple attribute, twice.
+		tuple := m[16+4:]
+		reply := append([]byte(nil), m[:16]...)
+		reply[4], reply[5] = 0, 1 // IPCTNL_MSG_CT_NEW in CTNETLINK
+		reply = append(reply, m[16:20]...)
+		reply = append(reply, tuple...)
+		rt := append([]byte(nil), tuple...)
+		rt[2] = ctaTupleReply
+		reply = append(reply, rt...)
+		putNativeU32(reply, uint32(len(reply)))
+		e, done, err := parseReply(reply, 7)
+		if !done || err != nil || e.Orig != q || e.Reply != q {
+			t.Errorf("%v: parsed %v, %v, %v", q, e, done, err)
+		}
+		if _, done, _ := parseReply(reply, 8); done {
+			t.Errorf("%v: an answer to another request was taken", q)
+		}
+	}
+}
+
+// FuzzParseReply: any datagram is parsed without a panic, and a parsed
+// entry has both tuples complete.
+func FuzzParseReply(f *testing.F) {
+	f.Add(appendRequest(nil, 1, 6, Tuple{ap("10.0.0.2:40000"), ap("192.0.2.1:80")}), uint32(1))
+	f.Fuzz(func(t *testing.T, b []byte, seq uint32) {
+		e, done, err := parseReply(b, seq)
+		if done && err == nil && (!e.Orig.Src.IsValid() || !e.Orig.Dst.IsValid() || !e.Reply.Src.IsValid() || !e.Reply.Dst.IsValid()) {
+			t.Fatalf("entry %v without both tuples", e)
+		}
+	})
+}
+
+func nativeU32(b []byte) uint32       { return binary.NativeEndian.Uint32(b) }
+func putNativeU32(b []byte, v uint32) { binary.NativeEndian.PutUint32(b, v) }
