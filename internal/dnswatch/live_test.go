@@ -110,6 +110,29 @@ func TestLive(t *testing.T) {
 	}
 }
 
+// TestLiveLoopback: a resolver on loopback (as systemd-resolved's stub on
+// 127.0.0.53 is) answering a client on the same host: a watcher of lo
+// sees each answer once (its outgoing copy is dropped in the kernel).
+func TestLiveLoopback(t *testing.T) {
+	ns := netnstest.NewLoopback(t, "dwl")
+	stub := netip.MustParseAddr("127.0.0.53")
+	if out, err := exec.Command("ip", "-n", ns, "addr", "add", stub.String()+"/8", "dev", "lo").CombinedOutput(); err != nil {
+		t.Fatalf("ip addr add: %v: %s", err, out)
+	}
+	s := dnstest.Serve(t, ns, stub, zone)
+	w := openIn(t, ns, Options{Interfaces: []string{"lo"}})
+	lookup(t, s.Resolver(ns, false), "ip4", "files.example.test")
+	waitName(t, w, edge4, "files.example.test")
+	if st := w.Stats(); st.Frames != 1 || st.Answers != 1 {
+		t.Errorf("one answer over UDP: %+v (the outgoing copy counted?)", st)
+	}
+	lookup(t, s.Resolver(ns, true), "ip6", "files.example.test")
+	waitName(t, w, edge6, "files.example.test")
+	if st := w.Stats(); st.Answers != 2 || st.Malformed != 0 || st.TCPSkipped != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
 // TestLiveVLAN: answers over a VLAN on the watched interface (the kernel
 // takes the tag out of the frame) are named too.
 func TestLiveVLAN(t *testing.T) {
