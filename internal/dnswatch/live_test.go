@@ -69,6 +69,20 @@ func TestLive(t *testing.T) {
 	w := openIn(t, p.NSA, Options{Interfaces: []string{p.IfA}})
 	other := openIn(t, p.NSA, Options{Interfaces: []string{"lo"}})
 
+	// Other traffic is not copied up.
+	ln := listenUDP(t, p.NSB, netip.AddrPortFrom(p.AddrB4, 9999))
+	sendUDP(t, p.NSA, netip.AddrPortFrom(p.AddrB4, 9999), 50)
+	buf := make([]byte, 100)
+	for range 50 {
+		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := ln.ReadFrom(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := w.Stats(); st.Frames != 0 {
+		t.Errorf("after other traffic: %+v", st)
+	}
+
 	if as := lookup(t, s4.Resolver(p.NSA, false), "ip4", "v4.example.test"); len(as) != 1 || as[0] != v4 {
 		t.Fatalf("answered %v", as)
 	}
@@ -86,22 +100,7 @@ func TestLive(t *testing.T) {
 	lookup(t, s6.Resolver(p.NSA, true), "ip6", "files.example.test")
 	waitName(t, w, edge6, "files.example.test")
 
-	// Other traffic is not copied up.
-	before := w.Stats().Frames
-	ln := listenUDP(t, p.NSB, netip.AddrPortFrom(p.AddrB4, 9999))
-	sendUDP(t, p.NSA, netip.AddrPortFrom(p.AddrB4, 9999), 50)
-	buf := make([]byte, 100)
-	for range 50 {
-		ln.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, _, err := ln.ReadFrom(buf); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st := w.Stats()
-	if st.Frames != before || st.Malformed != 0 || st.TCPSkipped != 0 || st.KernelDrops != 0 {
-		t.Errorf("after other traffic: %+v (frames were %d)", st, before)
-	}
-	if st.Answers != 4 || st.Names != 4 {
+	if st := w.Stats(); st.Answers != 4 || st.Names != 4 || st.Malformed != 0 || st.TCPSkipped != 0 || st.KernelDrops != 0 {
 		t.Errorf("stats %+v, want 4 answers and names", st)
 	}
 	// A watcher of another interface saw none of it.
