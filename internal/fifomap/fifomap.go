@@ -62,6 +62,14 @@ func (c *Map[K, V]) GetAt(k K, now time.Time) (V, time.Time, bool) {
 // Put stores v for k at now, and forgets what expired or is beyond max.
 func (c *Map[K, V]) Put(k K, v V, now time.Time) {
 	at := c.stamp(now)
+	if e, ok := c.m[k]; ok && e.at == at {
+		// Stored at this very time before (a coarse clock, or one
+		// reading for a batch): its queue slot stands for this put too.
+		// Another slot would look as current as that one, and never be
+		// popped or compacted away.
+		c.m[k] = entry[V]{v: v, at: at}
+		return
+	}
 	c.m[k] = entry[V]{v: v, at: at}
 	c.q = append(c.q, slot[K]{k: k, at: at})
 	c.prune(at)

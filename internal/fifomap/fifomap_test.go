@@ -66,3 +66,26 @@ func TestMapBound(t *testing.T) {
 		t.Errorf("get(-1) = %d, %v", v, ok)
 	}
 }
+
+// TestMapSameTime: a key stored again and again at one time (a coarse
+// clock) holds one queue slot, not one per put.
+func TestMapSameTime(t *testing.T) {
+	t0 := time.Now()
+	c := New[int, int](time.Hour, 100)
+	for i := range 100000 {
+		c.Put(i%3, i, t0)
+	}
+	if live, held := c.Queue(); c.Len() != 3 || live != 3 || held > 3 {
+		t.Errorf("len %d, queue %d live of %d", c.Len(), live, held)
+	}
+	if v, ok := c.Get(1, t0); !ok || v != 99997 {
+		t.Errorf("Get(1) = %d, %v; want the last value stored", v, ok)
+	}
+	// Beyond the bound at one time, the oldest go first still.
+	for i := range 1000 {
+		c.Put(1000+i, i, t0)
+	}
+	if _, ok := c.Get(0, t0); ok || c.Len() != 100 {
+		t.Errorf("len %d, oldest kept: %v", c.Len(), ok)
+	}
+}
