@@ -40,6 +40,10 @@
 // OS thread, so a program can watch another namespace by calling Open with
 // its thread locked inside it (runtime.LockOSThread and setns).
 //
+// With Options.RemoteNames a Monitor also reads the DNS answers that cross
+// its interfaces (it never sends a query) and names each connection's
+// remote end by the name that was asked for (trace.Conn.RemoteName).
+//
 // With the zero Options.Resolver a Monitor changes nothing on the host: it
 // mounts nothing, leaves every thread's priority alone and removes nothing
 // it did not create; the gohogs command opts in to each (see
@@ -60,6 +64,7 @@ import (
 	"time"
 
 	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/internal/dnswatch"
 	"github.com/gohogs/gohogs/procmap"
 	"github.com/gohogs/gohogs/trace"
 )
@@ -92,6 +97,13 @@ type Options struct {
 	// nothing on the host (no mount, no priority change, no removal of
 	// other processes' tracefs instances); the gohogs command allows them.
 	Resolver procmap.Options
+	// RemoteNames watches the DNS answers on the interfaces (UDP and TCP
+	// from port 53, on a packet socket of its own; nothing is ever sent)
+	// and names the connections' remote ends from them
+	// (trace.Conn.RemoteName). It is off by default: it opens one more
+	// socket, into which the kernel copies every answer, and keeps
+	// which names the host resolved. Stats.Names says how it goes.
+	RemoteNames bool
 	// OnError, if set, hears of an interface that went down or away (capture
 	// goes on on the others, and resumes when it comes back), and of one
 	// that failed for good while others still capture. It is called from
@@ -146,6 +158,8 @@ type Monitor struct {
 	srcs     []source // the opened interfaces
 	names    []string // srcs' interface names
 	resolver resolver
+	dns      *dnswatch.Watcher // with Options.RemoteNames
+	dnsErr   error             // why dns is nil although asked for
 	acct     *trace.Accountant
 	start    time.Time
 	cancel   context.CancelFunc
@@ -250,11 +264,14 @@ func Open(ctx context.Context, opts Options) (*Monitor, error) {
 	return start(ctx, cancel, opts, devices, locals, res, srcs, names), nil
 }
 
-// start accounts what srcs capture, from now on.
+// start accounts what srcs capture, from now on, and names the remote
+// ends from the DNS answers on them if opts ask.
 func start(ctx context.Context, cancel context.CancelFunc, opts Options, devices []Device, locals trace.Locals,
 	res resolver, srcs []source, names []string) *Monitor {
 	m := &Monitor{opts: opts, devices: devices, srcs: srcs, names: names, resolver: res, cancel: cancel,
 		failed: make(chan struct{})}
+	var namer trace.RemoteNamer
+	m.dns, namer, m.dnsErr = openNames(ctx, opts, names)
 	m.start = time.Now()
 	m.acct = trace.New(trace.Config{
 		Locals:   locals,
@@ -265,6 +282,8 @@ func start(ctx context.Context, cancel context.CancelFunc, opts Options, devices
 		KeepIdle: opts.KeepIdle,
 		NoConns:  opts.NoConns,
 		Interval: opts.Interval,
+
+		RemoteNames: namer,
 	}, m.start)
 	for i, c := range m.srcs {
 		m.wg.Add(1)
@@ -378,11 +397,12 @@ type Stats struct {
 	Accounting trace.Stats
 	Capture    []capture.Stats
 	Resolver   procmap.Stats
+	Names      NameStats
 }
 
 // Stats returns the Monitor's counters.
 func (m *Monitor) Stats() Stats {
-	s := Stats{Accounting: m.acct.Stats(), Resolver: m.resolver.Stats()}
+	s := Stats{Accounting: m.acct.Stats(), Resolver: m.resolver.Stats(), Names: m.nameStats()}
 	for _, c := range m.srcs {
 		s.Capture = append(s.Capture, c.Stats()...)
 	}
@@ -401,6 +421,9 @@ func (m *Monitor) Close() error {
 			if err := c.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("gohogs: closing %s: %w", m.names[i], err))
 			}
+		}
+		if err := m.closeNames(); err != nil {
+			errs = append(errs, fmt.Errorf("gohogs: %w", err))
 		}
 		m.acct.Close()
 		if err := m.resolver.Close(); err != nil {

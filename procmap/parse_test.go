@@ -48,8 +48,8 @@ func TestFlowCache(t *testing.T) {
 	if _, ok := c.get(f(1), t0.Add(11*time.Second)); ok {
 		t.Fatal("1 not evicted beyond the bound")
 	}
-	if len(c.m) != 3 {
-		t.Fatalf("%d entries, want 3", len(c.m))
+	if c.m.Len() != 3 {
+		t.Fatalf("%d entries, want 3", c.m.Len())
 	}
 	if _, ok := c.get(f(2), t0.Add(63*time.Second)); ok {
 		t.Fatal("2 not expired after its ttl")
@@ -59,15 +59,15 @@ func TestFlowCache(t *testing.T) {
 	}
 	// A put long after prunes every expired entry.
 	c.put(f(5), Owner{Inode: 5}, t0.Add(10*time.Minute))
-	if len(c.m) != 1 {
-		t.Fatalf("%d entries after expiry, want 1", len(c.m))
+	if c.m.Len() != 1 {
+		t.Fatalf("%d entries after expiry, want 1", c.m.Len())
 	}
 	// Bounded under a stream of distinct flows.
 	for i := 0; i < 5000; i++ {
 		c.put(f(i), Owner{}, t0.Add(11*time.Minute))
 	}
-	if len(c.m) != 3 || len(c.q)-c.head != 3 || len(c.q) > 2100 {
-		t.Fatalf("map %d queue %d head %d", len(c.m), len(c.q), c.head)
+	if live, held := c.m.Queue(); c.m.Len() != 3 || live != 3 || held > 2100 {
+		t.Fatalf("map %d queue %d live %d", c.m.Len(), held, live)
 	}
 	// Keys are flat records: an endpoint (no remote), a remote [::]:0 and
 	// an IPv4-mapped remote stay apart.

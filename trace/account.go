@@ -69,6 +69,9 @@ type Config struct {
 	// defaults to 1 s. Packets stamped after the next cut are held for the
 	// refresh after it.
 	Interval time.Duration
+	// RemoteNames, if set, names the remote ends of the rows'
+	// connections (Conn.RemoteName) at each refresh.
+	RemoteNames RemoteNamer
 }
 
 // Accountant turns packets into per-process byte counts. Packet may be called

@@ -35,6 +35,7 @@ func (a *Accountant) Refresh(cut time.Time) *Snapshot {
 		slices.SortFunc(s.Rows[i].Conns, compareConns)
 	}
 	a.nameContainers(s.Rows)
+	a.nameRemotes(s.Rows)
 	return s
 }
 

@@ -18,6 +18,9 @@ type Conn struct {
 	Local, Remote netip.AddrPort
 	// Sent and Recv are the bytes credited in this refresh.
 	Sent, Recv uint64
+	// RemoteName is the DNS name Remote was resolved from, as the host's
+	// answers said (see RemoteNamer); "" when unknown.
+	RemoteName string
 }
 
 // String returns the connection as nethogs names it,

@@ -45,6 +45,7 @@ type options struct {
 	pidLabel   bool            // --metrics-pid
 	ctrLabel   bool            // --metrics-container
 	procRoot   string          // --proc
+	noNames    bool            // --no-remote-names
 	headless   bool            // --listen without -t, --json or --output: no trace output
 	man        bool            // --man
 	completion string          // --completion
@@ -191,6 +192,12 @@ var flagTable = []flagDef{
 			o.procRoot = val
 			return nil
 		}},
+	{long: "no-remote-names", section: sectionGohogs,
+		help: "do not read DNS answers to name the connections' remote ends (--json remote_name, the screen).",
+		man: "Do not name the connections' remote ends. By default, when connections are shown (--json, the interactive view), " +
+			"gohogs reads the DNS answers crossing the interfaces (from UDP and TCP port 53, on a packet socket of its own; it " +
+			"never sends a query) and names each connection by the name that was resolved to its address.",
+		set: func(o *options, _ string) error { o.noNames = true; return nil }},
 	{long: "man", section: sectionGohogs,
 		help: "print the manual page gohogs(8) in roff: gohogs --man > /usr/local/share/man/man8/gohogs.8",
 		man:  "Print this manual page (roff) on standard output and exit: gohogs --man > /usr/local/share/man/man8/gohogs.8 installs it.",

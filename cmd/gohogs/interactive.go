@@ -75,6 +75,8 @@ func interactive(ctx context.Context, o *options, stdout, stderr io.Writer) (cod
 		model.SetStatus(line)
 	} else if w := pidNSWarning(m); w != "" {
 		model.SetStatus(w)
+	} else if w := namesWarning(m); w != "" {
+		model.SetStatus(w)
 	}
 	scr, err := tcell.NewScreen()
 	if err == nil {

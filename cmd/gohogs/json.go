@@ -103,8 +103,11 @@ type jsonConn struct {
 	Proto  string `json:"proto"`
 	Local  string `json:"local"`
 	Remote string `json:"remote"`
-	Sent   uint64 `json:"sent"`
-	Recv   uint64 `json:"recv"`
+	// RemoteName is the DNS name Remote was resolved from, left out
+	// when unknown (gohogs report --by remote reads it).
+	RemoteName string `json:"remote_name,omitempty"`
+	Sent       uint64 `json:"sent"`
+	Recv       uint64 `json:"recv"`
 }
 
 // Line drops free lines: JSON output holds refreshes only.
@@ -149,6 +152,7 @@ func toJSON(s *trace.Snapshot, view trace.ViewMode, bySent bool) jsonRefresh {
 		for _, c := range r.Conns {
 			jr.Connections = append(jr.Connections, jsonConn{
 				Proto: strings.ToLower(c.Proto.String()), Local: c.Local.String(), Remote: c.Remote.String(), Sent: c.Sent, Recv: c.Recv,
+				RemoteName: c.RemoteName,
 			})
 		}
 		out.Rows = append(out.Rows, jr)

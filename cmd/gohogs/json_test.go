@@ -190,7 +190,8 @@ func TestJSONWriter(t *testing.T) {
 			{Kind: trace.KindUnknownTCP, Name: "unknown TCP", Recv: 66, TotalRecv: 66},
 			{Kind: trace.KindProcess, Name: "/bin/nc", Args: "-l 80", Cmdline: []string{"/bin/nc", "-l", "80"}, PID: 42, StartTime: 777, UID: 1000,
 				Sent: 10, Recv: 2000, TotalSent: 110, TotalRecv: 5000,
-				Conns: []trace.Conn{{Proto: 6, Local: netip.MustParseAddrPort("[fd00::1]:80"), Remote: netip.MustParseAddrPort("[fd00::2]:5555"), Sent: 10, Recv: 2000}}},
+				Conns: []trace.Conn{{Proto: 6, Local: netip.MustParseAddrPort("[fd00::1]:80"), Remote: netip.MustParseAddrPort("[fd00::2]:5555"), Sent: 10, Recv: 2000},
+					{Proto: 6, Local: netip.MustParseAddrPort("[fd00::1]:40000"), Remote: netip.MustParseAddrPort("[fd00::3]:443"), RemoteName: "files.example.test"}}},
 			{Kind: trace.KindSocket, Name: "10.0.0.1:7-10.0.0.2:8", UID: 5, Sent: 1, TotalSent: 1},
 			{Kind: trace.KindProcess, Name: "nginx", PID: 43, StartTime: 778, Sent: 5, TotalSent: 5,
 				Cgroup: "/system.slice/nginx.service", Unit: "nginx.service"},
@@ -201,7 +202,8 @@ func TestJSONWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"timestamp":"2026-03-04T05:06:07.00000089Z","interval":1.5,"seq":3,"rows":[` +
-		`{"name":"/bin/nc","args":"-l 80","cmdline":["/bin/nc","-l","80"],"pid":42,"start_time":777,"uid":1000,"kind":"process","sent":10,"recv":2000,"total_sent":110,"total_recv":5000,"connections":[{"proto":"tcp","local":"[fd00::1]:80","remote":"[fd00::2]:5555","sent":10,"recv":2000}]},` +
+		`{"name":"/bin/nc","args":"-l 80","cmdline":["/bin/nc","-l","80"],"pid":42,"start_time":777,"uid":1000,"kind":"process","sent":10,"recv":2000,"total_sent":110,"total_recv":5000,"connections":[{"proto":"tcp","local":"[fd00::1]:80","remote":"[fd00::2]:5555","sent":10,"recv":2000},` +
+		`{"proto":"tcp","local":"[fd00::1]:40000","remote":"[fd00::3]:443","remote_name":"files.example.test","sent":0,"recv":0}]},` +
 		`{"name":"nginx","args":"","cmdline":[],"pid":43,"start_time":778,"uid":0,"kind":"process","cgroup":"/system.slice/nginx.service","unit":"nginx.service","sent":5,"recv":0,"total_sent":5,"total_recv":0,"connections":[]},` +
 		`{"name":"/bin/busybox","args":"","cmdline":[],"pid":44,"start_time":779,"uid":0,"kind":"process","cgroup":"/libpod_parent/libpod-` + testID + `",` +
 		`"container":{"runtime":"podman","id":"` + testID + `","name":"web"},"sent":3,"recv":0,"total_sent":3,"total_recv":0,"connections":[]},` +

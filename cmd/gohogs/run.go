@@ -238,6 +238,8 @@ func openMonitor(ctx context.Context, o *options, stderr io.Writer, onError func
 		Interval:    o.delay,
 		KeepIdle:    !o.view.IsRate(),
 		NoConns:     o.trace && !o.json, // only --json and the screen show them
+		// Names for the connections shown (names.go).
+		RemoteNames: !(o.trace && !o.json) && !o.noNames,
 		// The command may change the host to see short-lived processes
 		// (README, "What gohogs changes on the host").
 		Resolver: procmap.Options{MountTracefs: true, RaisePriority: true, RemoveStaleInstances: true, ContainerNames: true, ProcRoot: o.procRoot},
@@ -254,6 +256,9 @@ func openMonitor(ctx context.Context, o *options, stderr io.Writer, onError func
 		return nil, false
 	}
 	if w := pidNSWarning(m); w != "" {
+		fmt.Fprintln(stderr, w)
+	}
+	if w := namesWarning(m); w != "" {
 		fmt.Fprintln(stderr, w)
 	}
 	return m, true
@@ -279,4 +284,5 @@ func bughunt(stderr io.Writer, s *trace.Snapshot, st gohogs.Stats) {
 			cs.Interface, cs.Packets, cs.Bytes, cs.Malformed, cs.KernelDrops, cs.MapFull, cs.EventsLost)
 	}
 	fmt.Fprintf(stderr, "gohogs: resolver %+v\n", st.Resolver)
+	bughuntNames(stderr, st.Names)
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -308,7 +309,7 @@ func (m *Model) details(scr tcell.Screen, r *trace.Row, w int) []line {
 		})
 		add(styleNormal, "connections: %d", len(conns))
 		for _, c := range conns {
-			add(styleNormal, "  %-4s %s -> %s  sent %s  received %s", c.Proto, c.Local, c.Remote, rate(c.Sent), rate(c.Recv))
+			add(styleNormal, "  %-4s %s -> %s  sent %s  received %s", c.Proto, c.Local, remoteText(c), rate(c.Sent), rate(c.Recv))
 		}
 	case r.Kind == trace.KindUnknownTCP && m.snap != nil && len(m.snap.UnknownConns) > 0:
 		add(styleNormal, "connections with no known process: %d", len(m.snap.UnknownConns))
@@ -319,6 +320,16 @@ func (m *Model) details(scr tcell.Screen, r *trace.Row, w int) []line {
 		add(styleNormal, "connections: none in the last 50 s")
 	}
 	return out
+}
+
+// remoteText is a connection's remote end as the details list it: with
+// the DNS name it was resolved from, when known, and its port, the address
+// after in parentheses ("files.example.test:443 (10.1.2.3)").
+func remoteText(c trace.Conn) string {
+	if c.RemoteName == "" {
+		return c.Remote.String()
+	}
+	return net.JoinHostPort(c.RemoteName, strconv.Itoa(int(c.Remote.Port()))) + " (" + c.Remote.Addr().String() + ")"
 }
 
 // drawKeys writes the last line: the filter being typed, or the keys.

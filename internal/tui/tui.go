@@ -25,7 +25,8 @@
 // container, or else the systemd unit, of each process), u (one row per
 // container and unit, their processes' bytes summed), up/down or j/k, PgUp/PgDn,
 // Home/End or g/G to select a row and show its details, / to type a filter
-// (name, arguments or pid; Enter keeps it, Esc clears it), Esc to clear the
+// (name, arguments, service, pid, or the DNS name of a connection's
+// remote end; Enter keeps it, Esc clears it), Esc to clear the
 // filter or the selection, p or space to pause, Ctrl-L to repaint, Ctrl-Z
 // to suspend, Ctrl-C to quit. The last three are the caller's to carry out
 // (HandleKey returns Resync, Suspend or Quit).
@@ -261,13 +262,15 @@ func (m *Model) Rows() []trace.Row {
 
 // matches tells whether a row passes the (lower-cased) filter: it is found
 // in the program's name, its arguments, the name shown, its container or
-// unit, or the pid.
+// unit, or the DNS name of one of its connections' remote ends (lower
+// case already), or it is the pid.
 func (m *Model) matches(r *trace.Row, f string) bool {
 	return strings.Contains(strings.ToLower(r.Name), f) ||
 		strings.Contains(strings.ToLower(service(r)), f) ||
 		strings.Contains(strings.ToLower(r.Args), f) ||
 		strings.Contains(strings.ToLower(m.program(r)), f) ||
-		(r.PID != 0 && strconv.Itoa(r.PID) == f)
+		(r.PID != 0 && strconv.Itoa(r.PID) == f) ||
+		slices.ContainsFunc(r.Conns, func(c trace.Conn) bool { return strings.Contains(c.RemoteName, f) })
 }
 
 // HandleKey applies a key press and says what the caller should do.
