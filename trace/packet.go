@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/gohogs/gohogs/capture"
@@ -10,35 +9,22 @@ import (
 // Packet accounts one captured packet. It does not block on anything but
 // the Accountant's lock, and allocates only when it sees a new flow.
 func (a *Accountant) Packet(p *capture.Packet) {
-	switch p.Proto {
-	case capture.ProtoTCP:
-	case capture.ProtoUDP:
-		if !a.cfg.UDP {
-			a.ignore()
-			return
-		}
-	default:
-		a.ignore()
+	c := a.classify(p)
+	n := uint64(p.Length)
+	if c.drop {
+		a.mu.Lock()
+		a.stats.Ignored++
+		ac := a.slot(p.Timestamp)
+		ac.Captured += n
+		ac.Buckets[c.reason] += n
+		a.mu.Unlock()
 		return
 	}
-	n := uint64(p.Length)
-	var src, dst netip.AddrPort
-	if p.HasPorts {
-		src = netip.AddrPortFrom(p.Src, p.SrcPort)
-		dst = netip.AddrPortFrom(p.Dst, p.DstPort)
-	}
-	// (A later IP fragment has no ports: it lands on the flow with no
-	// addresses, which is never resolved and goes to the unknown rows.)
 	var tk mapKey
 	var gen uint64
 	if a.gens != nil {
 		gen = a.gens.Generation()
-		// The packet's own addresses: which side is local depends on them
-		// even when the flow has none (a later fragment).
-		tk = mapKey{local: p.Src.As16(), remote: p.Dst.As16(), lport: src.Port(), rport: dst.Port(), proto: uint8(p.Proto)}
-		if !p.HasPorts {
-			tk.proto |= 0x80 // apart from ports 0 and 0
-		}
+		tk = c.tuple(p)
 	}
 	a.mu.Lock()
 	a.stats.Packets++
@@ -57,21 +43,31 @@ func (a *Accountant) Packet(p *capture.Packet) {
 			a.touch(fr, p.Timestamp)
 		}
 	} else {
-		a.mu.Unlock()
-		srcLocal := a.cfg.Locals.Contains(p.Src)
-		dstLocal := a.cfg.Locals.Contains(p.Dst)
-		a.mu.Lock()
-		if srcLocal {
-			fs = a.flow(p.Proto, src, dst, p.Timestamp)
-		}
-		if dstLocal || !srcLocal {
-			fr = a.flow(p.Proto, dst, src, p.Timestamp)
+		if c.link {
+			// Sent by a packet socket of this host.
+			fs = a.flow(c.linkKey(p), p.Timestamp, false)
+		} else {
+			a.mu.Unlock()
+			srcLocal := a.cfg.Locals.Contains(p.Src)
+			dstLocal := a.cfg.Locals.Contains(p.Dst)
+			a.mu.Lock()
+			if srcLocal {
+				fs = a.flow(flowKey{proto: c.proto, local: c.src, remote: c.dst}, p.Timestamp, false)
+			}
+			if dstLocal || !srcLocal {
+				fr = a.flow(flowKey{proto: c.proto, local: c.dst, remote: c.src}, p.Timestamp, !dstLocal && !srcLocal)
+			}
 		}
 		if e != nil {
 			*e = tupleEntry{key: tk, gen: gen, sent: fs, recv: fr}
 		}
 	}
 	next := !p.Timestamp.Before(a.cut)
+	ac := a.slot(p.Timestamp)
+	ac.Captured += n
+	if fs != nil && fr != nil {
+		ac.Twice += n
+	}
 	closing := p.TCPFlags&(capture.TCPFin|capture.TCPRst) != 0
 	if fs != nil {
 		count(&fs.sent, &fs.nsent, n, next)
@@ -84,6 +80,16 @@ func (a *Accountant) Packet(p *capture.Packet) {
 	a.mu.Unlock()
 }
 
+// slot returns the accounting of the refresh that a packet stamped ts
+// belongs to: the next one, or the one after it when it is stamped after
+// the next cut. a.mu is held.
+func (a *Accountant) slot(ts time.Time) *Accounting {
+	if !ts.Before(a.cut) {
+		return &a.acct[1]
+	}
+	return &a.acct[0]
+}
+
 // count adds n bytes to the counter of this refresh, or to the one of the
 // refresh after it when the packet is stamped after the next cut.
 func count(this, after *uint64, n uint64, next bool) {
@@ -94,22 +100,17 @@ func count(this, after *uint64, n uint64, next bool) {
 	}
 }
 
-func (a *Accountant) ignore() {
-	a.mu.Lock()
-	a.stats.Ignored++
-	a.mu.Unlock()
-}
-
 // flow returns the flow for the key, creating it and queueing its lookup if
-// it is new. a.mu is held.
-func (a *Accountant) flow(proto capture.Proto, local, remote netip.AddrPort, ts time.Time) *flow {
-	k := flowKey{proto: proto, local: local, remote: remote}
+// it is new; forwarded says that neither end of its packet is local. a.mu
+// is held.
+func (a *Accountant) flow(k flowKey, ts time.Time, forwarded bool) *flow {
 	mk := k.mapKey()
 	f := a.flows[mk]
 	if f == nil {
-		f = &flow{key: k, first: ts}
+		f = &flow{key: k, first: ts, forwarded: forwarded}
+		f.reason = reasonOf(nil, f)
 		a.flows[mk] = f
-		if local.IsValid() {
+		if k.local.IsValid() || k.link {
 			a.enqueue(f)
 		} else {
 			f.state, f.nextTry = stateFailed, time.Unix(1<<40, 0)

@@ -72,20 +72,24 @@ func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 	a.cut = now.Add(a.cfg.Interval)
 	unknown := make([]unknownConn, 0, a.unknownConns) // as many as last time
 	deleted := false
+	var held uint64
 	for mk, f := range a.flows {
 		k := f.key
 		f.credSent, f.credRecv = 0, 0
-		if f.sent|f.recv != 0 {
-			var to *proc
-			switch {
-			case f.state == stateResolved:
-				to = f.owner
-			case now.Sub(f.first) < a.cfg.PendingLimit && (f.queued || f.state == statePending):
-				// Still being looked up: keep the bytes for the next refresh.
-			default:
-				to = a.unknownFor(k.proto)
-				a.stats.UnknownBytes += f.sent + f.recv
+		switch {
+		case f.sent|f.recv == 0:
+		case f.state != stateResolved && now.Sub(f.first) < a.cfg.PendingLimit && (f.queued || f.state == statePending):
+			// Still being looked up: keep the bytes for the next refresh.
+			held += f.sent + f.recv
+		default:
+			to := f.owner
+			if f.state != stateResolved {
+				to = a.unknownRow(k)
+				if to != nil {
+					a.stats.UnknownBytes += f.sent + f.recv
+				}
 			}
+			a.account(f, to)
 			if to != nil {
 				f.credSent, f.credRecv = f.sent, f.recv
 				if to.row.Kind <= KindSocket && a.procs[to.key] != to {
@@ -94,8 +98,8 @@ func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 				to.row.Sent += f.sent
 				to.row.Recv += f.recv
 				to.lastByte = now
-				f.sent, f.recv = 0, 0
 			}
+			f.sent, f.recv = 0, 0
 		}
 		// What was stamped after this cut belongs to the next refresh.
 		f.sent += f.nsent
@@ -117,7 +121,7 @@ func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 			deleted = true
 			continue
 		}
-		if o := f.owner; !a.cfg.NoConns && f.state == stateResolved && o.row.Kind <= KindSocket {
+		if o := f.owner; !a.cfg.NoConns && f.state == stateResolved && o != nil && o.row.Kind <= KindSocket && !k.link {
 			if o.connSeq != a.seq {
 				o.conns, o.connSeq = make([]Conn, 0, max(o.flows, 1)), a.seq
 			}
@@ -155,7 +159,15 @@ func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 	if a.unknownUDP != nil {
 		emit(a.unknownUDP)
 	}
+	for _, p := range []*proc{a.unknownICMP, a.unknownIP} {
+		// Listed once they had bytes: a -C trace without such traffic
+		// has nethogs's rows.
+		if p != nil && p.row.Sent|p.row.Recv|p.row.TotalSent|p.row.TotalRecv != 0 {
+			emit(p)
+		}
+	}
 	emit(a.unknownTCP)
+	s.Accounting = a.closeAccounting(held)
 	a.unknownConns = len(unknown)
 	a.stats.Flows = len(a.flows)
 	a.stats.Processes = len(a.procs)
