@@ -1,5 +1,6 @@
 // Package proctable parses the socket tables of /proc/net: tcp, tcp6, udp,
-// udp6, raw, raw6, icmp and icmp6, which share one column layout.
+// udp6, raw, raw6, icmp and icmp6, which share one column layout, and
+// packet (the packet sockets: type, EtherType, interface, uid, inode).
 //
 // It is hand-written for tolerance: prometheus/procfs's NetTCP/NetUDP fail
 // the whole file on one bad line, know nothing of raw and icmp, and

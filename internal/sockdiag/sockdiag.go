@@ -1,7 +1,9 @@
 // Package sockdiag asks the kernel which TCP or UDP socket it would deliver
 // a given tuple to: one exact SOCK_DIAG_BY_FAMILY request (without
 // NLM_F_DUMP) on a NETLINK_SOCK_DIAG socket, so the answer is the kernel's
-// own lookup, made without reading any table.
+// own lookup, made without reading any table. It also lists the packet
+// sockets of a namespace (packet_diag, which only dumps), with what
+// /proc/net/packet does not say: their rings.
 //
 // It is a plain blocking netlink socket driven with read and write from
 // golang.org/x/sys/unix, not a netlink library: vishvananda/netlink's
