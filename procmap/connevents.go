@@ -53,8 +53,11 @@ type connEvents struct {
 	// (procEvent): an identity in ids is then dropped when its pid is
 	// given to a new process, and may name a process already gone.
 	forks atomic.Bool
-	// execReads is set when procEvent reads exec'd processes.
+	// execReads is set when procEvent reads exec'd processes and gives
+	// forked ones their parent's identity.
 	execReads atomic.Bool
+	// handed counts the identities forkIdentity gave (under idsMu).
+	handed uint64
 	// tasks is the process of every task (thread) the process connector
 	// reported (task): what a tracepoint line's tgid should say, but
 	// the kernel prints the tgid it last recorded for that tid, which may
@@ -460,11 +463,14 @@ func flowConnKey(f Flow) connKey {
 
 // connCounts are connEvents's counters.
 type connCounts struct {
-	events, errs, lost, dropped uint64
+	events, errs, lost, dropped, handed uint64
 }
 
 func (c *connEvents) counts() connCounts {
+	c.idsMu.Lock()
+	handed := c.handed
+	c.idsMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return connCounts{c.events, c.errs, c.lost, c.dropped}
+	return connCounts{c.events, c.errs, c.lost, c.dropped, handed}
 }

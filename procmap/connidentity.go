@@ -88,31 +88,6 @@ func (c *connEvents) task(tid, tgid int) {
 	c.tasksMu.Unlock()
 }
 
-// procEvent is told by the process connector of a new task (fork: thread
-// pid of process tgid, pid == tgid for a new process) or an exec (of
-// process tgid). A new process's or an exec'd one's pid no longer has the
-// identity remembered for it, if any. An exec'd process's identity is read
-// at once: a process that sends a datagram and exits within a millisecond
-// is gone before its send event is read, and is named by this identity.
-// It is read here, on the connector's goroutine, whose thread the kernel
-// has just woken: a goroutine started for it may wait milliseconds for a
-// thread while the new processes keep every CPU busy. It is four small
-// files.
-func (c *connEvents) procEvent(pid, tgid int, exec bool) {
-	if !exec {
-		c.task(pid, tgid)
-		if pid != tgid {
-			return
-		}
-	}
-	c.idsMu.Lock()
-	delete(c.ids, tgid)
-	c.idsMu.Unlock()
-	if exec && c.execReads.Load() {
-		c.readIdentityAs(tgid, true)
-	}
-}
-
 // processOf returns the process id of the event's thread: the line's, or
 // the one read from /proc for the thread, remembered for a few seconds (a
 // UDP sender's every datagram is an event: /proc is read once per thread).

@@ -215,7 +215,7 @@ func (r *Resolver) Stats() Stats {
 	s.CachedFlows = r.cache.len()
 	if r.conns != nil {
 		c := r.conns.counts()
-		s.ConnEvents, s.ConnEventLost, s.ConnEventsDropped = c.events, c.lost, c.dropped
+		s.ConnEvents, s.ConnEventLost, s.ConnEventsDropped, s.ForkIdentities = c.events, c.lost, c.dropped, c.handed
 		s.ConnEventErrors += c.errs
 	}
 	s.ConnEventsErr, s.ProcEventsErr = r.connErr, r.eventsErr

@@ -44,6 +44,10 @@ type Event struct {
 	TGID int
 	// Exec is set for an exec, clear for a fork.
 	Exec bool
+	// Parent is, for a fork, the id of the process that forked (its
+	// tgid): a new process has its parent's name, command line and uid
+	// until it execs or changes them.
+	Parent int
 }
 
 // Options configures a Conn.
@@ -193,7 +197,8 @@ func Parse(buf []byte, out []Event) []Event {
 		switch binary.NativeEndian.Uint32(ev[0:]) {
 		case procEventFork:
 			// struct fork_proc_event: parent pid, tgid, child pid, tgid.
-			out = append(out, Event{PID: int(binary.NativeEndian.Uint32(ev[24:])), TGID: int(binary.NativeEndian.Uint32(ev[28:]))})
+			out = append(out, Event{PID: int(binary.NativeEndian.Uint32(ev[24:])), TGID: int(binary.NativeEndian.Uint32(ev[28:])),
+				Parent: int(binary.NativeEndian.Uint32(ev[20:]))})
 		case procEventExec:
 			// struct exec_proc_event: process pid, tgid.
 			tgid := int(binary.NativeEndian.Uint32(ev[20:]))

@@ -31,12 +31,12 @@ func TestParse(t *testing.T) {
 	}
 	var buf []byte
 	buf = append(buf, msg(procEventFork, 10, 10, 11, 10)...) // thread 11 of 10
-	buf = append(buf, msg(procEventFork, 10, 10, 12, 12)...) // process 12
+	buf = append(buf, msg(procEventFork, 11, 10, 12, 12)...) // process 12, forked by thread 11 of 10
 	buf = append(buf, msg(procEventExec, 12, 12, 0, 0)...)
 	buf = append(buf, msg(0x80000000, 1, 1, 1, 1)...) // exit: ignored
 	buf = append(buf, msg(procEventFork, 1, 1, 1, 1)[:unix.NLMSG_HDRLEN+cnMsgLen+20]...)
 	got := Parse(buf, nil)
-	want := []Event{{11, 10, false}, {12, 12, false}, {12, 12, true}}
+	want := []Event{{11, 10, false, 10}, {12, 12, false, 10}, {12, 12, true, 0}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -62,15 +62,16 @@ func threadNice(t *testing.T, tid int) int {
 	return st.Nice
 }
 
-// TestLive: the exec of a child is reported, with its pid, on the reader's
-// thread, whose priority is the one asked for.
+// TestLive: the fork of a child (with this process as its parent) and its
+// exec are reported, with its pid, on the reader's thread, whose priority
+// is the one asked for.
 func TestLive(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (the process connector)")
 	}
 	for _, nice := range []int{0, -10} {
 		t.Run(fmt.Sprint("nice", nice), func(t *testing.T) {
-			execs := make(chan int, 1024)
+			reported := make(chan int, 1024)
 			tids := make(chan int, 1024)
 			c, err := Start(func(evs []Event) {
 				select {
@@ -78,9 +79,9 @@ func TestLive(t *testing.T) {
 				default:
 				}
 				for _, e := range evs {
-					if e.Exec {
+					if e.Exec || (e.PID == e.TGID && e.Parent == os.Getpid()) {
 						select {
-						case execs <- e.PID:
+						case reported <- e.PID:
 						default:
 						}
 					}
@@ -117,13 +118,16 @@ func TestLive(t *testing.T) {
 			if err := cmd.Run(); err != nil {
 				t.Skip(err)
 			}
+			// Its fork, with this process as the parent, then its exec.
 			deadline := time.After(5 * time.Second)
-			for found := false; !found; {
+			for seen := 0; seen < 2; {
 				select {
-				case pid := <-execs:
-					found = pid == cmd.Process.Pid
+				case pid := <-reported:
+					if pid == cmd.Process.Pid {
+						seen++
+					}
 				case <-deadline:
-					t.Fatalf("no exec event for pid %d in 5 s", cmd.Process.Pid)
+					t.Fatalf("no fork and exec events for pid %d in 5 s", cmd.Process.Pid)
 				}
 			}
 			if tid := <-tids; tid != c.ThreadID() {
