@@ -1,0 +1,100 @@
+package procmap
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gohogs/gohogs/internal/proccon"
+	"github.com/gohogs/gohogs/internal/procfs"
+)
+
+// TestForkIdentity: a process forked by a shell (a subshell, which never
+// execs) is given the shell's name, command line and uid, with its own
+// start time, when the process connector reports its fork: after it
+// exited and was reaped it is named so, as is a Resolver's read of it as a
+// zombie. Without the fork event it is not named.
+func TestForkIdentity(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	const name = "gohogs fork parent"
+	// The subshell prints its pid and waits for a line; the shell then
+	// waits for another.
+	cmd := exec.Command("/bin/bash", "-c", `exec -a "$0" /bin/bash -c '( echo $BASHPID; read y ); read z'`, name)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := hostProc(t)
+	startOf := func(pid int) uint64 {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := procfs.ParseStat(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.StartTime
+	}
+	start := startOf(child)
+
+	with, without := newConnEvents(nil), newConnEvents(nil)
+	for _, c := range []*connEvents{with, without} {
+		c.proc = proc
+		c.execReads.Store(true)
+		c.forks.Store(true)
+	}
+	with.procEvent(proccon.Event{PID: child, TGID: child, Parent: cmd.Process.Pid})
+	if n := with.counts().handed; n != 1 {
+		t.Fatalf("%d identities handed, want 1", n)
+	}
+	// The Resolver's read of it as a zombie (its command line gone).
+	r := &Resolver{conns: with}
+	if p := r.conns.forked(child, start); p == nil || p.Name != name {
+		t.Fatalf("forked(%d) = %+v", child, p)
+	}
+	if p := r.conns.forked(child, start+1); p != nil {
+		t.Fatalf("another start time named %+v", p)
+	}
+
+	stdin.Write([]byte("y\n")) // the subshell exits; the shell reaps it
+	if !eventually(t, 5*time.Second, func() bool { _, err := os.Stat("/proc/" + strconv.Itoa(child)); return err != nil }) {
+		t.Fatalf("subshell %d still there", child)
+	}
+	p, _ := with.readIdentity(child)
+	if p == nil || p.PID != child || p.StartTime != start || p.Name != name || p.UID != uint32(os.Getuid()) ||
+		!slices.Equal(p.Cmdline, []string{name, "-c", "( echo $BASHPID; read y ); read z"}) {
+		t.Fatalf("reaped subshell named %+v", p)
+	}
+	if p, _ := without.readIdentity(child); p != nil {
+		t.Fatalf("without its fork event, named %+v", p)
+	}
+	// A kernel thread's fork (an empty command line) hands nothing over.
+	with.procEvent(proccon.Event{PID: cmd.Process.Pid, TGID: cmd.Process.Pid, Parent: 2}) // a live process, as if kthreadd forked it
+	if n := with.counts().handed; n != 1 {
+		t.Fatalf("%d identities handed after a kernel thread's fork, want 1", n)
+	}
+}
