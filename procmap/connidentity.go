@@ -1,6 +1,7 @@
 package procmap
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gohogs/gohogs/internal/procfs"
@@ -171,13 +172,17 @@ func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
 	id, ok := c.ids[pid]
 	c.idsMu.Unlock()
 	known := ok && id.proc.StartTime == start
-	if known && !fresh {
-		return id.proc, id.netns
-	}
 	p := &Process{PID: pid, StartTime: start, Name: comm}
 	if cmdErr == nil {
 		p.Cmdline = procfs.ParseCmdline(cmdline)
 		p.Name = processName(p.Cmdline, comm)
+	}
+	if known && !fresh && (len(p.Cmdline) == 0 || slices.Equal(p.Cmdline, id.proc.Cmdline)) {
+		// As read before. (Another command line with the same start
+		// time is an exec whose event the connector has not handled
+		// yet: what was read before the exec, in another network
+		// namespace maybe, as ip netns exec does, is stale.)
+		return id.proc, id.netns
 	}
 	if len(p.Cmdline) == 0 && known {
 		// A zombie (no command line any more): as it was read before.

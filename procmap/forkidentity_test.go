@@ -98,3 +98,30 @@ func TestForkIdentity(t *testing.T) {
 		t.Fatalf("%d identities handed after a kernel thread's fork, want 1", n)
 	}
 }
+
+// TestStaleIdentityBeforeExec: an identity remembered for a pid with the
+// same start time but another command line was read before an exec whose
+// event is not handled yet (ip netns exec: ip, in the host's namespace,
+// then the program, in another): a read of the process does not return
+// it, but what the process is now.
+func TestStaleIdentityBeforeExec(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	c := newConnEvents(nil)
+	c.proc = hostProc(t)
+	ch := startChild(t, "gohogs after exec", "udp", -1)
+	pid := ch.cmd.Process.Pid
+	now, netns := c.readIdentity(pid)
+	if now == nil {
+		t.Fatal("child not read")
+	}
+	stale := *now
+	stale.Name, stale.Cmdline = "ip", []string{"ip", "netns", "exec", "x", "prog"}
+	c.idsMu.Lock()
+	c.ids[pid] = connIdentity{proc: &stale, netns: netns + 1, when: time.Now()}
+	c.idsMu.Unlock()
+	if p, ns := c.readIdentity(pid); p == nil || p.Name != "gohogs after exec" || ns != netns {
+		t.Fatalf("read %+v in %d, want the exec'd program in %d", p, ns, netns)
+	}
+}
