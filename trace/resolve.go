@@ -50,20 +50,28 @@ func (a *Accountant) worker() {
 			if err == nil {
 				key, row = ownerRow(owner, k)
 			}
+			// A socket whose holder is not seen may be named a moment
+			// later (a short-lived process's connect event still on its
+			// way): it is looked up again a few times, its bytes held,
+			// before its socket row is taken.
+			hidden := err == nil && owner.Process == nil && f.tries < quickRetries
 			now := time.Now()
 			a.mu.Lock()
 			f.queued = false
-			if err != nil {
+			switch {
+			case hidden:
+				f.reason = ReasonNoProcess
+			case err != nil:
 				f.reason = reasonOf(err, f)
 			}
-			if err == nil {
+			if err == nil && !hidden {
 				f.state = stateResolved
 				f.owner = a.procFor(key, row, k)
 				if f.owner != nil {
 					f.owner.flows++
 				}
 				a.stats.Resolved++
-			} else if f.tries < quickRetries || now.Sub(f.first) < a.cfg.PendingLimit-quickRetry<<quickRetries {
+			} else if hidden || f.tries < quickRetries || now.Sub(f.first) < a.cfg.PendingLimit-quickRetry<<quickRetries {
 				// The owner may be known a moment later (an event about
 				// it still on its way): look again soon, even if the flow
 				// sends nothing more, holding its bytes meanwhile.
