@@ -189,7 +189,8 @@ func TestJSONWriter(t *testing.T) {
 				Sent: 10, Recv: 2000, TotalSent: 110, TotalRecv: 5000,
 				Conns: []trace.Conn{{Proto: 6, Local: netip.MustParseAddrPort("[fd00::1]:80"), Remote: netip.MustParseAddrPort("[fd00::2]:5555"), Sent: 10, Recv: 2000}}},
 			{Kind: trace.KindSocket, Name: "10.0.0.1:7-10.0.0.2:8", UID: 5, Sent: 1, TotalSent: 1},
-		}}
+		},
+		Accounting: trace.Accounting{Captured: 2200, Twice: 100, Credited: 2010, Held: 223, Buckets: trace.Buckets{trace.ReasonNoSocket: 66, trace.ReasonNoProcess: 1}}}
 	if err := w.Refresh(s); err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,9 @@ func TestJSONWriter(t *testing.T) {
 		`{"name":"/bin/nc","args":"-l 80","cmdline":["/bin/nc","-l","80"],"pid":42,"start_time":777,"uid":1000,"kind":"process","sent":10,"recv":2000,"total_sent":110,"total_recv":5000,"connections":[{"proto":"tcp","local":"[fd00::1]:80","remote":"[fd00::2]:5555","sent":10,"recv":2000}]},` +
 		`{"name":"10.0.0.1:7-10.0.0.2:8","args":"","cmdline":[],"pid":0,"start_time":0,"uid":5,"kind":"socket","sent":1,"recv":0,"total_sent":1,"total_recv":0,"connections":[]},` +
 		`{"name":"unknown TCP","args":"","cmdline":[],"pid":0,"start_time":0,"uid":0,"kind":"unknown_tcp","sent":0,"recv":66,"total_sent":0,"total_recv":66,"connections":[]}],` +
-		`"unknown_connections":["10.0.0.1:5-10.0.0.2:6"]}` + "\n"
+		`"unknown_connections":["10.0.0.1:5-10.0.0.2:6"],` +
+		`"accounting":{"captured":2200,"twice":100,"credited":2010,"held":223,"unaccounted":{"filtered":0,"forwarded":0,` +
+		`"netns_unreachable":0,"no_process":1,"no_socket":66,"not_accounted":0,"not_ip":0}}}` + "\n"
 	if buf.String() != want {
 		t.Errorf("got  %s\nwant %s", buf.String(), want)
 	}
