@@ -53,6 +53,8 @@ func genMain(args []string) int {
 		err = genHold(args[1:])
 	case "tick":
 		err = genTick(args[1:])
+	case "raw":
+		err = genRaw(args[1:])
 	default:
 		err = fmt.Errorf("unknown mode %q", args[0])
 	}
