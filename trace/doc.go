@@ -9,6 +9,23 @@
 // ends are local (loopback, or two local processes) both flows are credited:
 // the sender's SENT and the receiver's RECEIVED, which nethogs gets wrong.
 //
+// Which packets are accounted (classify.go): TCP always; with Config.UDP
+// (nethogs -C) UDP and every other IP protocol too, ICMP echoes keyed by
+// their identifier on the side of the ping socket (the other side is the
+// kernel, which answers echoes itself), other ICMP and the protocols
+// without ports by their addresses, and the frames only a packet socket
+// sends by interface and EtherType (a PacketResolver finds it). What has
+// no owner goes to the unknown row of its protocol: "unknown TCP",
+// "unknown UDP", "unknown ICMP" (ICMP and ICMPv6), "unknown IP" (every
+// other), the last two listed once they had bytes.
+//
+// Every captured byte is accounted (reason.go): credited to a process row,
+// or counted by Reason in the Buckets of Snapshot.Accounting (the
+// refresh's) and Stats.Totals (the sum): no socket, no process (a socket
+// row), forwarded, namespace unreachable, not IP, not accounted (without
+// -C), filtered (-P). A packet with both ends local is accounted at each
+// end, so that Credited + Buckets + Held = Captured + Twice exactly.
+//
 // Capture never waits for process lookups. A new flow is queued to resolver
 // goroutines and its bytes stay on the flow until its owner is known; a
 // refresh credits the bytes of resolved flows to their processes, keeps the

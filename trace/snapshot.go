@@ -47,8 +47,7 @@ const (
 	// errors, neighbour discovery), and echoes of sockets gone.
 	KindUnknownICMP
 	// KindUnknownIP holds the traffic of the other IP protocols (raw
-	// sockets, GRE, ESP, SCTP, ...) of no known owner, and of packet
-	// sockets that could not be told apart (-C).
+	// sockets, GRE, ESP, SCTP, ...) of no known owner (-C).
 	KindUnknownIP
 )
 
