@@ -45,16 +45,7 @@ func (r *Resolver) ResolvePacket(f PacketFlow) (Owner, error) {
 	}
 	r.stats.Lookups++
 	r.stats.PacketLookups++
-	o, err := r.resolvePacket(f, time.Now())
-	if err != nil {
-		r.stats.Misses++
-		return Owner{}, err
-	}
-	r.stats.Hits++
-	if o.Process == nil {
-		r.stats.NoProcess++
-	}
-	return o, nil
+	return r.counted(r.resolvePacket(f, time.Now()))
 }
 
 func (r *Resolver) resolvePacket(f PacketFlow, now time.Time) (Owner, error) {

@@ -256,6 +256,12 @@ func (r *Resolver) Resolve(f Flow) (Owner, error) {
 		}
 		o, err = r.resolve(f, time.Now())
 	}
+	return r.counted(o, err)
+}
+
+// counted counts a lookup's answer in the stats and returns it. r.mu is
+// held.
+func (r *Resolver) counted(o Owner, err error) (Owner, error) {
 	if err != nil {
 		r.stats.Misses++
 		return Owner{}, err

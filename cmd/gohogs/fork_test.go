@@ -108,17 +108,25 @@ func refreshesAfter(out0 string, n int) func(string) bool {
 	return func(out string) bool { return strings.Count(out, "Refreshing:") >= k+n }
 }
 
+// uploadSetup builds the uploader, makes a veth pair with a TCP sink in B
+// (its host and port), and runs gohogs on A's veth until stopped.
+func uploadSetup(t *testing.T) (bin string, p *netnstest.Pair, host, port string, run *gohogsRun) {
+	t.Helper()
+	bin = buildUploader(t)
+	p = netnstest.NewPair(t)
+	s := startSinkProc(t, p.NSB, net.JoinHostPort(p.AddrB4.String(), "0"))
+	host, port, _ = net.SplitHostPort(s)
+	run = startGohogs(t, p.NSA, "-t", "-v", "2", "-d", "0.5", "--duration", "1h", p.IfA)
+	run.capturing(t)
+	return bin, p, host, port, run
+}
+
 // TestExecUploaders: 20 short-lived processes, one after another, each
 // exec'd, upload 512 KiB at full speed and exit (they live milliseconds):
 // the bytes the veth sent are credited to their pids under their name,
 // all but a few frames of neighbour discovery.
 func TestExecUploaders(t *testing.T) {
-	bin := buildUploader(t)
-	p := netnstest.NewPair(t)
-	s := startSinkProc(t, p.NSB, net.JoinHostPort(p.AddrB4.String(), "0"))
-	host, port, _ := net.SplitHostPort(s)
-	run := startGohogs(t, p.NSA, "-t", "-v", "2", "-d", "0.5", "--duration", "1h", p.IfA)
-	run.capturing(t)
+	bin, p, host, port, run := uploadSetup(t)
 	var pids []int
 	before, after := counted(t, p.NSA, p.IfA, func() {
 		for range 20 {
@@ -153,12 +161,7 @@ func TestExecUploaders(t *testing.T) {
 // credited to the children's pids under the parent's name (a forked
 // child's identity).
 func TestForkedChildren(t *testing.T) {
-	bin := buildUploader(t)
-	p := netnstest.NewPair(t)
-	s := startSinkProc(t, p.NSB, net.JoinHostPort(p.AddrB4.String(), "0"))
-	host, port, _ := net.SplitHostPort(s)
-	run := startGohogs(t, p.NSA, "-t", "-v", "2", "-d", "0.5", "--duration", "1h", p.IfA)
-	run.capturing(t)
+	bin, p, host, port, run := uploadSetup(t)
 	type result struct {
 		pids []int
 		wire float64

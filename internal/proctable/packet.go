@@ -1,7 +1,6 @@
 package proctable
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -29,31 +28,13 @@ type PacketSocket struct {
 // well-formed rows to out and returns the number of malformed lines
 // skipped, as Parse does.
 func ParsePacket(r io.Reader, out []PacketSocket) ([]PacketSocket, int) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1024), 64*1024)
-	malformed := 0
-	first := true
-	for sc.Scan() {
-		line := sc.Bytes()
-		if first {
-			first = false
-			if f := bytes.Fields(line); len(f) > 0 && string(f[0]) == "sk" {
-				continue
-			}
-		}
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
+	malformed := eachRow(r, "sk", func(line []byte) bool {
 		s, err := parsePacketLine(line)
-		if err != nil {
-			malformed++
-			continue
+		if err == nil {
+			out = append(out, s)
 		}
-		out = append(out, s)
-	}
-	if sc.Err() != nil {
-		malformed++
-	}
+		return err == nil
+	})
 	return out, malformed
 }
 

@@ -77,14 +77,11 @@ func (c *Conn) PacketSockets(out []PacketSocket) ([]PacketSocket, error) {
 // dump's end (or an error).
 func parsePacketReply(r []byte, seq uint32, out []PacketSocket) (_ []PacketSocket, done bool, err error) {
 	for len(r) >= unix.NLMSG_HDRLEN {
-		l := int(binary.NativeEndian.Uint32(r[0:]))
-		if l < unix.NLMSG_HDRLEN || l > len(r) {
-			return out, true, fmt.Errorf("packet_diag: bad message length %d", l)
+		typ, mseq, data, rest, err := nextMessage(r)
+		if err != nil {
+			return out, true, err
 		}
-		typ := binary.NativeEndian.Uint16(r[4:])
-		mseq := binary.NativeEndian.Uint32(r[8:])
-		data := r[unix.NLMSG_HDRLEN:l]
-		r = r[min((l+3)&^3, len(r)):]
+		r = rest
 		if mseq != seq {
 			continue
 		}
@@ -92,10 +89,11 @@ func parsePacketReply(r []byte, seq uint32, out []PacketSocket) (_ []PacketSocke
 		case unix.NLMSG_DONE:
 			return out, true, nil
 		case unix.NLMSG_ERROR:
-			if len(data) < 4 {
-				return out, true, fmt.Errorf("packet_diag: short error message")
+			errno, err := errnoOf(data)
+			if err != nil {
+				return out, true, err
 			}
-			return out, true, fmt.Errorf("packet_diag dump: %w", unix.Errno(-int32(binary.NativeEndian.Uint32(data))))
+			return out, true, fmt.Errorf("packet_diag dump: %w", errno)
 		case sockDiagByFamily:
 			s, err := parsePacketMsg(data)
 			if err != nil {
