@@ -431,10 +431,19 @@ func (c *connEvents) lookupAt(f Flow, netns uint64, now time.Time) (*Process, ti
 	default:
 		return nil, time.Time{}, i.id.ready
 	}
-	if i.id.proc == nil || (netns != 0 && i.id.netns != 0 && netns != i.id.netns) {
+	p, pns := i.id.proc, i.id.netns
+	if p == nil {
+		// Gone when it was read; its fork or exec, handled since, may
+		// name it (unless it started after the event: a reused pid).
+		p, pns = c.remembered(i.id.pid)
+		if p != nil && p.StartTime > procfs.BootTicks()-uint64(now.Sub(when)/(10*time.Millisecond))+1 {
+			p = nil
+		}
+	}
+	if p == nil || (netns != 0 && pns != 0 && netns != pns) {
 		return nil, time.Time{}, nil
 	}
-	return i.id.proc, when, nil
+	return p, when, nil
 }
 
 // forget drops what an event said about the TCP flow f, once the Resolver

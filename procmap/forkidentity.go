@@ -3,6 +3,8 @@ package procmap
 import (
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gohogs/gohogs/internal/proccon"
 	"github.com/gohogs/gohogs/internal/procfs"
 )
@@ -39,17 +41,20 @@ func (c *connEvents) procEvent(e proccon.Event) {
 	case e.Exec:
 		c.readIdentityAs(tgid, true)
 	case e.Parent > 0:
-		c.forkIdentity(tgid, e.Parent)
+		c.forkIdentity(tgid, e.Parent, e.Time)
 	}
 }
 
 // forkIdentity remembers the identity of the new process child, forked by
-// parent: its own start time and network namespace (one small file, one
-// link), its parent's name, command line and uid (read once per parent,
-// while it lives). Kernel threads (an empty command line) are left alone:
-// a new one is named by its own comm. An exec replaces the identity; so
-// does a read of the child while it still has its command line.
-func (c *connEvents) forkIdentity(child, parent int) {
+// parent at monotonic time forked (ns): its own start time and network
+// namespace (one small file, one link), its parent's name, command line
+// and uid (read once per parent, while it lives). A child already gone
+// (the connector's reader ran late) gets the start time of its fork event
+// and no namespace. Kernel threads (an empty command line) are left
+// alone: a new one is named by its own comm. An exec replaces the
+// identity; so does a read of the child while it still has its command
+// line.
+func (c *connEvents) forkIdentity(child, parent int, forked uint64) {
 	c.idsMu.Lock()
 	pe, ok := c.ids[parent]
 	c.idsMu.Unlock()
@@ -62,25 +67,49 @@ func (c *connEvents) forkIdentity(child, parent int) {
 	if len(pp.Cmdline) == 0 {
 		return
 	}
-	dir, err := c.proc.OpenPID(child)
+	start, netns, ok := c.childStart(child)
+	if !ok {
+		if start = monotonicTicks(forked); start == 0 {
+			return
+		}
+	}
+	p := &Process{PID: child, StartTime: start, UID: pp.UID, Name: pp.Name, Cmdline: pp.Cmdline}
+	c.idsMu.Lock()
+	c.putID(child, connIdentity{proc: p, netns: netns, when: time.Now()})
+	c.handed++
+	c.idsMu.Unlock()
+}
+
+// childStart reads the start time and network namespace of pid; ok is
+// false if it is gone.
+func (c *connEvents) childStart(pid int) (start, netns uint64, ok bool) {
+	dir, err := c.proc.OpenPID(pid)
 	if err != nil {
-		return // already gone
+		return 0, 0, false
 	}
 	defer dir.Close()
 	var buf [1024]byte
 	st, err := dir.Stat(buf[:])
 	if err != nil {
-		return
+		return 0, 0, false
 	}
-	var netns uint64
 	if n, err := dir.Readlink([]byte("ns/net"), buf[:]); err == nil {
 		netns, _ = procfs.NSInode(buf[:n], "net")
 	}
-	p := &Process{PID: child, StartTime: st.StartTime, UID: pp.UID, Name: pp.Name, Cmdline: pp.Cmdline}
-	c.idsMu.Lock()
-	c.putID(child, connIdentity{proc: p, netns: netns, when: time.Now()})
-	c.handed++
-	c.idsMu.Unlock()
+	return st.StartTime, netns, true
+}
+
+// monotonicTicks converts a CLOCK_MONOTONIC time in nanoseconds to the
+// clock ticks after boot (CLOCK_BOOTTIME, USER_HZ 100) of
+// /proc/PID/stat's start time; 0 if the clocks cannot be read. (A fork
+// event is stamped microseconds after the task's start: the tick is the
+// task's but for one fork in some hundreds, across a tick's edge.)
+func monotonicTicks(ns uint64) uint64 {
+	var boot, mono unix.Timespec
+	if ns == 0 || unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot) != nil || unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono) != nil {
+		return 0
+	}
+	return uint64(int64(ns)+boot.Nano()-mono.Nano()) / 1e7
 }
 
 // forked returns the identity a forked child pid started at start was

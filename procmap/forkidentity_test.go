@@ -2,6 +2,7 @@ package procmap
 
 import (
 	"bufio"
+	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gohogs/gohogs/internal/proccon"
 	"github.com/gohogs/gohogs/internal/procfs"
+	"golang.org/x/sys/unix"
 )
 
 // TestForkIdentity: a process forked by a shell (a subshell, which never
@@ -123,5 +125,52 @@ func TestStaleIdentityBeforeExec(t *testing.T) {
 	c.idsMu.Unlock()
 	if p, ns := c.readIdentity(pid); p == nil || p.Name != "gohogs after exec" || ns != netns {
 		t.Fatalf("read %+v in %d, want the exec'd program in %d", p, ns, netns)
+	}
+}
+
+// TestForkIdentityOfGoneChild: a child already gone when its fork event
+// is handled (the connector's reader ran late) is given its parent's
+// identity with the start time of its fork event; an event whose
+// identity read found it gone names it once that identity is there, but
+// not a process started after the event (a reused pid).
+func TestForkIdentityOfGoneChild(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	c := newConnEvents(func(int) (*Process, uint64) { return nil, 0 }) // every read: gone
+	c.proc = hostProc(t)
+	c.execReads.Store(true)
+	c.forks.Store(true)
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		t.Fatal(err)
+	}
+	const gone = 1<<22 + 12345 // beyond pid_max's default: no such process
+	// The connect event, read first: its process is gone.
+	f := Flow{Proto: 6, Local: netip.MustParseAddrPort("10.0.0.1:40000"), Remote: netip.MustParseAddrPort("10.0.0.2:80")}
+	now := time.Now()
+	c.mu.Lock()
+	c.conns.put(flowConnKey(f), connInfo{id: c.identFor(gone, now)}, now)
+	c.mu.Unlock()
+	if p, ok := lookup(t, c, f, 0, now); ok {
+		t.Fatalf("named %+v before the fork event", p)
+	}
+	c.procEvent(proccon.Event{PID: gone, TGID: gone, Parent: os.Getpid(), Time: uint64(ts.Nano())})
+	p, ok := lookup(t, c, f, 0, now)
+	self, _ := c.readIdentity(os.Getpid())
+	if !ok || p.PID != gone || p.Name != self.Name {
+		t.Fatalf("after the fork event: %+v %v, want pid %d named %q", p, ok, gone, self.Name)
+	}
+	if boot := procfs.BootTicks(); p.StartTime+2 < boot || p.StartTime > boot { // stamped just now
+		t.Errorf("start time %d ticks, now %d", p.StartTime, boot)
+	}
+	// The pid given to a process started a second after the event.
+	c.idsMu.Lock()
+	later := *p
+	later.StartTime += 100
+	c.ids[gone] = connIdentity{proc: &later, when: time.Now()}
+	c.idsMu.Unlock()
+	if p, ok := lookup(t, c, f, 0, now); ok {
+		t.Fatalf("a later process of the same pid named the event: %+v", p)
 	}
 }

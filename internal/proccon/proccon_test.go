@@ -24,6 +24,7 @@ func TestParse(t *testing.T) {
 		binary.NativeEndian.PutUint32(m[0:], uint32(len(m)))
 		ev := m[unix.NLMSG_HDRLEN+cnMsgLen:]
 		binary.NativeEndian.PutUint32(ev[0:], what)
+		binary.NativeEndian.PutUint64(ev[8:], uint64(1000+a))
 		for i, v := range []uint32{a, b, c, d} {
 			binary.NativeEndian.PutUint32(ev[16+4*i:], v)
 		}
@@ -36,7 +37,7 @@ func TestParse(t *testing.T) {
 	buf = append(buf, msg(0x80000000, 1, 1, 1, 1)...) // exit: ignored
 	buf = append(buf, msg(procEventFork, 1, 1, 1, 1)[:unix.NLMSG_HDRLEN+cnMsgLen+20]...)
 	got := Parse(buf, nil)
-	want := []Event{{11, 10, false, 10}, {12, 12, false, 10}, {12, 12, true, 0}}
+	want := []Event{{11, 10, false, 10, 1010}, {12, 12, false, 10, 1011}, {12, 12, true, 0, 1012}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -71,7 +72,7 @@ func TestLive(t *testing.T) {
 	}
 	for _, nice := range []int{0, -10} {
 		t.Run(fmt.Sprint("nice", nice), func(t *testing.T) {
-			reported := make(chan int, 1024)
+			reported := make(chan Event, 1024)
 			tids := make(chan int, 1024)
 			c, err := Start(func(evs []Event) {
 				select {
@@ -81,7 +82,7 @@ func TestLive(t *testing.T) {
 				for _, e := range evs {
 					if e.Exec || (e.PID == e.TGID && e.Parent == os.Getpid()) {
 						select {
-						case reported <- e.PID:
+						case reported <- e:
 						default:
 						}
 					}
@@ -114,17 +115,28 @@ func TestLive(t *testing.T) {
 			if got := threadNice(t, c.ThreadID()); got != nice {
 				t.Fatalf("reader's thread at nice %d, want %d", got, nice)
 			}
+			monotonic := func() uint64 {
+				var ts unix.Timespec
+				unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+				return uint64(ts.Nano())
+			}
+			before := monotonic()
 			cmd := exec.Command("/bin/true")
 			if err := cmd.Run(); err != nil {
 				t.Skip(err)
 			}
-			// Its fork, with this process as the parent, then its exec.
+			after := monotonic()
+			// Its fork, with this process as the parent, then its exec,
+			// stamped while it ran.
 			deadline := time.After(5 * time.Second)
 			for seen := 0; seen < 2; {
 				select {
-				case pid := <-reported:
-					if pid == cmd.Process.Pid {
+				case e := <-reported:
+					if e.PID == cmd.Process.Pid {
 						seen++
+						if e.Time < before || e.Time > after {
+							t.Errorf("event %+v stamped outside [%d, %d]", e, before, after)
+						}
 					}
 				case <-deadline:
 					t.Fatalf("no fork and exec events for pid %d in 5 s", cmd.Process.Pid)
