@@ -150,7 +150,10 @@
 // uid with its own start time (one small file of the child's; the
 // parent's identity once): a forked child that never execs (a prefork
 // server's worker, a subshell, a multiprocessing worker) and exits, or is
-// read as a zombie, is named so (Stats.ForkIdentities). An identity
+// read as a zombie, is named so (Stats.ForkIdentities); one gone before
+// its fork event is handled gets the event's timestamp as its start
+// time, and an event whose identity read found its process gone takes
+// the identity its fork or exec left meanwhile. An identity
 // remembered with the same start time but another command line is not
 // reused: it was read before an exec whose event is still on its way (ip
 // netns exec execs twice, in two namespaces). The
