@@ -9,7 +9,8 @@ import (
 // Packet accounts one captured packet. It does not block on anything but
 // the Accountant's lock, and allocates only when it sees a new flow.
 func (a *Accountant) Packet(p *capture.Packet) {
-	c := a.classify(p)
+	var c class
+	a.classify(p, &c)
 	n := uint64(p.Length)
 	if c.drop {
 		a.mu.Lock()
@@ -24,7 +25,7 @@ func (a *Accountant) Packet(p *capture.Packet) {
 	var gen uint64
 	if a.gens != nil {
 		gen = a.gens.Generation()
-		tk = c.tuple(p)
+		c.tuple(p, &tk)
 	}
 	a.mu.Lock()
 	a.stats.Packets++
@@ -50,12 +51,13 @@ func (a *Accountant) Packet(p *capture.Packet) {
 			a.mu.Unlock()
 			srcLocal := a.cfg.Locals.Contains(p.Src)
 			dstLocal := a.cfg.Locals.Contains(p.Dst)
+			src, dst := c.ends(p)
 			a.mu.Lock()
 			if srcLocal {
-				fs = a.flow(flowKey{proto: c.proto, local: c.src, remote: c.dst}, p.Timestamp, false)
+				fs = a.flow(flowKey{proto: c.proto, local: src, remote: dst}, p.Timestamp, false)
 			}
 			if dstLocal || !srcLocal {
-				fr = a.flow(flowKey{proto: c.proto, local: c.dst, remote: c.src}, p.Timestamp, !dstLocal && !srcLocal)
+				fr = a.flow(flowKey{proto: c.proto, local: dst, remote: src}, p.Timestamp, !dstLocal && !srcLocal)
 			}
 		}
 		if e != nil {
@@ -63,7 +65,10 @@ func (a *Accountant) Packet(p *capture.Packet) {
 		}
 	}
 	next := !p.Timestamp.Before(a.cut)
-	ac := a.slot(p.Timestamp)
+	ac := &a.acct[0]
+	if next {
+		ac = &a.acct[1]
+	}
 	ac.Captured += n
 	if fs != nil && fr != nil {
 		ac.Twice += n
