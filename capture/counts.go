@@ -105,7 +105,8 @@ func flowCount(k *flowbpf.Key, v flowbpf.Value, now time.Time, ifindex int) Flow
 		Packets: v.Packets}
 	src, dst, ok := k.Addrs()
 	if !ok {
-		return fc // not IP
+		fc.EtherType = k.Sport>>8 | k.Sport<<8 // not IP
+		return fc
 	}
 	p := &fc.Packet
 	p.Src, p.Dst = src, dst
@@ -118,6 +119,10 @@ func flowCount(k *flowbpf.Key, v flowbpf.Value, now time.Time, ifindex int) Flow
 	if k.Flags&flowbpf.FlagPorts != 0 {
 		p.HasPorts = true
 		p.SrcPort, p.DstPort = k.Ports()
+	}
+	if k.Flags&flowbpf.FlagICMP != 0 {
+		tc, id := k.Ports()
+		p.HasICMP, p.ICMPType, p.ICMPCode, p.EchoID = true, uint8(tc>>8), uint8(tc), id
 	}
 	if p.Proto == ProtoTCP {
 		p.TCPFlags = uint8(v.TcpFlags)
