@@ -158,6 +158,15 @@ func onesSum(b []byte) uint16 {
 // packet socket.
 func sendEther(t *testing.T, ns, dev string, ether uint16, n int) {
 	t.Helper()
+	f := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1}
+	f = binary.BigEndian.AppendUint16(f, ether)
+	sendFrames(t, ns, dev, append(f, make([]byte, 46)...), n)
+}
+
+// sendFrames writes frame n times to interface dev in namespace ns, from
+// a packet socket (it leaves through dev's egress).
+func sendFrames(t *testing.T, ns, dev string, frame []byte, n int) {
+	t.Helper()
 	ifi, fd := 0, 0
 	do(t, ns, func() (err error) {
 		i, err := net.InterfaceByName(dev)
@@ -169,12 +178,9 @@ func sendEther(t *testing.T, ns, dev string, ether uint16, n int) {
 		return err
 	})
 	defer unix.Close(fd)
-	f := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1}
-	f = binary.BigEndian.AppendUint16(f, ether)
-	f = append(f, make([]byte, 46)...)
 	sa := &unix.SockaddrLinklayer{Ifindex: ifi, Protocol: htons(unix.ETH_P_ALL)}
 	for range n {
-		if err := unix.Sendto(fd, f, 0, sa); err != nil {
+		if err := unix.Sendto(fd, frame, 0, sa); err != nil {
 			t.Fatalf("send a frame: %v", err)
 		}
 	}
