@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gohogs/gohogs"
+	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/internal/netnstest"
 	"github.com/gohogs/gohogs/procmap"
 	"github.com/gohogs/gohogs/trace"
@@ -39,9 +40,26 @@ func TestMain(m *testing.M) {
 // process, and the refreshes received through Refreshes or Run. The ground
 // truth is the frame bytes the kernel counted on the captured interface.
 
-// openIn opens a Monitor with the calling thread inside namespace ns.
+// testBackend is the capture backend the live tests open Monitors with
+// when they leave Options.Backend at the default: GOHOGS_TEST_BACKEND
+// (ebpf, afpacket or pcap) forces one, as --backend does; CI runs the
+// default (eBPF where it loads).
+func testBackend(t testing.TB) capture.Backend {
+	t.Helper()
+	b, err := capture.ParseBackend(os.Getenv("GOHOGS_TEST_BACKEND"))
+	if err != nil {
+		t.Fatalf("GOHOGS_TEST_BACKEND: %v", err)
+	}
+	return b
+}
+
+// openIn opens a Monitor with the calling thread inside namespace ns, with
+// testBackend unless opts names a backend.
 func openIn(t *testing.T, ctx context.Context, ns string, opts gohogs.Options) *gohogs.Monitor {
 	t.Helper()
+	if opts.Backend == capture.BackendDefault {
+		opts.Backend = testBackend(t)
+	}
 	var m *gohogs.Monitor
 	err := netnstest.Do(ns, func() (err error) {
 		m, err = gohogs.Open(ctx, opts)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gohogs/gohogs"
+	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/internal/netnstest"
 	"github.com/gohogs/gohogs/trace"
 )
@@ -218,10 +219,22 @@ const natSlack = 1200
 // (each byte once: the uplink's copy counts, so the rows' total is the
 // uplink's frames). Over IPv4 and IPv6, out (C uploads to R through the
 // masquerade) and in (R uploads to H's published port, DNAT'd to C). R's
-// end, this process, is beyond the NAT: never credited.
+// end, this process, is beyond the NAT: never credited. With the default
+// backend (eBPF where it loads: counts taken out of the kernel) and with
+// afpacket (every packet), or the one GOHOGS_TEST_BACKEND names.
 func TestContainerBehindNAT(t *testing.T) {
 	netnstest.Skip(t)
 	n := netnstest.NewNAT(t, netnstest.NATOptions{})
+	backends := []capture.Backend{capture.BackendDefault, capture.BackendAFPacket}
+	if b := testBackend(t); b != capture.BackendDefault {
+		backends = []capture.Backend{b}
+	}
+	for _, b := range backends {
+		t.Run(b.String(), func(t *testing.T) { natBackend(t, n, b) })
+	}
+}
+
+func natBackend(t *testing.T, n *netnstest.NAT, b capture.Backend) {
 	for _, fam := range []int{4, 6} {
 		for _, w := range []struct {
 			name  string
@@ -233,20 +246,23 @@ func TestContainerBehindNAT(t *testing.T) {
 			{"both", []string{n.IfUp, n.IfCont}, []string{n.IfUp}},
 		} {
 			t.Run(fmt.Sprintf("IPv%d/%s", fam, w.name), func(t *testing.T) {
-				natRun(t, n, fam, w.ifs, w.truth)
+				natRun(t, n, b, fam, w.ifs, w.truth)
 			})
 		}
 	}
 }
 
-func natRun(t *testing.T, n *netnstest.NAT, fam int, ifs, truth []string) {
+func natRun(t *testing.T, n *netnstest.NAT, b capture.Backend, fam int, ifs, truth []string) {
 	upH, upR := n.UpH4, n.UpR4
 	if fam == 6 {
 		upH, upR = n.UpH6, n.UpR6
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	m := openIn(t, ctx, n.NSH, gohogs.Options{Interfaces: ifs, Interval: 250 * time.Millisecond})
+	m := openIn(t, ctx, n.NSH, gohogs.Options{Interfaces: ifs, Interval: 250 * time.Millisecond, Backend: b})
+	for _, d := range m.Devices() {
+		t.Logf("%s: backend %v (fallback: %v)", d.Name, d.Backend, d.Fallback)
+	}
 	c := collect(ctx, m)
 	c.waitPast(t, time.Time{}, 5*time.Second)
 	read := func(ifc string) netnstest.Counters {

@@ -130,7 +130,7 @@ func TestPodmanContainer(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	opts := gohogs.Options{Interval: 250 * time.Millisecond}
+	opts := gohogs.Options{Interval: 250 * time.Millisecond, Backend: testBackend(t)}
 	opts.Interfaces = []string{peer.IfHost}
 	up, err := gohogs.Open(ctx, opts)
 	if err != nil {

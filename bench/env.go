@@ -65,8 +65,14 @@ func (g *genProc) pid() int { return g.cmd.Process.Pid }
 // gen starts a generator in namespace ns; it is killed at cleanup if still
 // running.
 func (e *env) gen(ns string, args ...string) (*genProc, error) {
+	return e.command(ns, append([]string{e.self, "-gen"}, args...)...)
+}
+
+// command starts the command args in namespace ns as gen starts a
+// generator (ip netns exec execs it: its pid is the process's).
+func (e *env) command(ns string, args ...string) (*genProc, error) {
 	g := &genProc{
-		cmd:  exec.Command("ip", append([]string{"netns", "exec", ns, e.self, "-gen"}, args...)...),
+		cmd:  exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...),
 		out:  &output{},
 		done: make(chan struct{}),
 	}

@@ -64,6 +64,9 @@ func scenarios() []*scenario {
 		shortLived(20, 512<<10, false),
 		manyFlows(),
 		churn(),
+		icmpEcho(),
+		rawIP(),
+		forkedChildren(),
 	}, append(ebpfScenarios(), containerScenarios()...)...)
 }
 

@@ -14,13 +14,15 @@ import (
 // bytes (whole frames), Timestamp when Collect took them out, TCPFlags every
 // flag seen; Packets is how many there were.
 //
-// An overflow bucket (packets that found the flow map full, see
+// An overflow bucket (Overflow: packets that found the flow map full, see
 // Options.MaxFlows) has no addresses and no ports: only Proto (TCP, UDP,
-// ICMP, or 0 for the others) and Type (PacketOutgoing for what was sent,
-// PacketHost for the rest).
+// ICMP, or 0 for the others), Type (PacketOutgoing for what was sent,
+// PacketHost for the rest) and IfIndex.
 type FlowCount struct {
 	Packet
 	Packets uint64
+	// Overflow marks an overflow bucket.
+	Overflow bool
 }
 
 // collectBatch is how many FlowCounts Collect hands over at a time.
@@ -78,7 +80,7 @@ func (c *Capture) collect(f *iface, now time.Time, fn func([]FlowCount)) error {
 			}
 			f.overflow[i] = v
 			fc := FlowCount{Packet: Packet{Timestamp: now, Length: int(v.Bytes - prev.Bytes), IfIndex: f.index,
-				Type: PacketHost, TCPFlags: uint8(v.TcpFlags)}, Packets: v.Packets - prev.Packets}
+				Type: PacketHost, TCPFlags: uint8(v.TcpFlags)}, Packets: v.Packets - prev.Packets, Overflow: true}
 			if i >= flowbpf.OverflowOut {
 				fc.Type = PacketOutgoing
 			}
@@ -103,7 +105,8 @@ func flowCount(k *flowbpf.Key, v flowbpf.Value, now time.Time, ifindex int) Flow
 		Packets: v.Packets}
 	src, dst, ok := k.Addrs()
 	if !ok {
-		return fc // not IP
+		fc.EtherType = k.Sport>>8 | k.Sport<<8 // not IP
+		return fc
 	}
 	p := &fc.Packet
 	p.Src, p.Dst = src, dst
@@ -116,6 +119,10 @@ func flowCount(k *flowbpf.Key, v flowbpf.Value, now time.Time, ifindex int) Flow
 	if k.Flags&flowbpf.FlagPorts != 0 {
 		p.HasPorts = true
 		p.SrcPort, p.DstPort = k.Ports()
+	}
+	if k.Flags&flowbpf.FlagICMP != 0 {
+		tc, id := k.Ports()
+		p.HasICMP, p.ICMPType, p.ICMPCode, p.EchoID = true, uint8(tc>>8), uint8(tc), id
 	}
 	if p.Proto == ProtoTCP {
 		p.TCPFlags = uint8(v.TcpFlags)

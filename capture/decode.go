@@ -137,6 +137,7 @@ func decodeEther(etype uint16, data []byte, p *Packet) error {
 	case etherIPv6:
 		return decodeIPv6(data, p)
 	}
+	p.EtherType = etype
 	return nil // not IP: counted, not decoded
 }
 
@@ -252,9 +253,19 @@ func decodeIPv6(data []byte, p *Packet) error {
 }
 
 // decodeTransport reads the ports of TCP and UDP (and UDP-Lite, SCTP, DCCP,
-// which put them at the same place). Other protocols carry no ports.
+// which put them at the same place), and the type, code and echo
+// identifier of ICMP and ICMPv6 (whose header is 8 bytes). Other protocols
+// carry no ports.
 func decodeTransport(data []byte, p *Packet) error {
 	switch p.Proto {
+	case ProtoICMP, ProtoICMPv6:
+		if len(data) < 8 {
+			return ErrTruncated
+		}
+		p.HasICMP, p.ICMPType, p.ICMPCode = true, data[0], data[1]
+		if _, _, echo := p.Echo(); echo {
+			p.EchoID = binary.BigEndian.Uint16(data[4:6])
+		}
 	case ProtoTCP, ProtoUDP, ProtoDCCP, ProtoSCTP, ProtoUDPLite:
 		if len(data) < 4 {
 			return ErrTruncated

@@ -229,18 +229,6 @@ func TestEBPFMatchesAFPacket(t *testing.T) {
 // through dev's egress; the far end drops them).
 func sendTagged(t *testing.T, ns, dev string, tags []uint16, src, dst netip.Addr, sport, dport uint16, n, size int) {
 	t.Helper()
-	ifi := 0
-	var fd int
-	do(t, ns, func() (err error) {
-		i, err := net.InterfaceByName(dev)
-		if err != nil {
-			return err
-		}
-		ifi = i.Index
-		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-		return err
-	})
-	defer unix.Close(fd)
 	f := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1}
 	for i, tag := range tags {
 		tpid := uint16(0x8100)
@@ -262,12 +250,7 @@ func sendTagged(t *testing.T, ns, dev string, tags []uint16, src, dst netip.Addr
 	f = binary.BigEndian.AppendUint16(f, uint16(8+size))
 	f = append(f, 0, 0)
 	f = append(f, make([]byte, size)...)
-	sa := &unix.SockaddrLinklayer{Ifindex: ifi, Protocol: htons(unix.ETH_P_ALL)}
-	for range n {
-		if err := unix.Sendto(fd, f, 0, sa); err != nil {
-			t.Fatalf("send a tagged frame: %v", err)
-		}
-	}
+	sendFrames(t, ns, dev, f, n)
 }
 
 // TestEBPFFallback makes the ebpf backend fail to load: the default backend

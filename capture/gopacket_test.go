@@ -62,6 +62,25 @@ func (g *gopacketDecoder) decode(data []byte, p *Packet) error {
 			}
 		case layers.LayerTypeUDP:
 			p.SrcPort, p.DstPort, p.HasPorts = uint16(g.udp.SrcPort), uint16(g.udp.DstPort), true
+		case layers.LayerTypeICMPv4:
+			p.HasICMP, p.ICMPType, p.ICMPCode = true, g.icmp4.TypeCode.Type(), g.icmp4.TypeCode.Code()
+			if _, _, echo := p.Echo(); echo {
+				p.EchoID = g.icmp4.Id
+			}
+		case layers.LayerTypeICMPv6:
+			p.HasICMP, p.ICMPType, p.ICMPCode = true, g.icmp6.TypeCode.Type(), g.icmp6.TypeCode.Code()
+			if _, _, echo := p.Echo(); echo && len(g.icmp6.Payload) >= 2 {
+				p.EchoID = uint16(g.icmp6.Payload[0])<<8 | uint16(g.icmp6.Payload[1])
+			}
+		}
+	}
+	if p.Version == 0 {
+		// Not IP: the EtherType after the VLAN tags.
+		p.EtherType = uint16(g.eth.EthernetType)
+		for _, lt := range g.decoded {
+			if lt == layers.LayerTypeDot1Q {
+				p.EtherType = uint16(g.dot1q.Type)
+			}
 		}
 	}
 	return nil

@@ -52,6 +52,40 @@ type Packet struct {
 	// TCPFlags are the flags byte of a TCP header (FIN 0x01, SYN 0x02,
 	// RST 0x04, ...), when captured; 0 otherwise.
 	TCPFlags uint8
+	// HasICMP is set for an ICMP or ICMPv6 message (not a later
+	// fragment): ICMPType and ICMPCode are its type and code, and EchoID
+	// the identifier of an echo request or reply (0 for other types), the
+	// number a ping socket is bound to.
+	HasICMP            bool
+	ICMPType, ICMPCode uint8
+	EchoID             uint16
+	// EtherType is the frame's EtherType, after any VLAN tags, when it is
+	// not IP (Version 0; 0 on links without one): what a packet socket
+	// sending or receiving it is bound to.
+	EtherType uint16
+}
+
+// ICMP and ICMPv6 echo message types (RFC 792, RFC 4443).
+const (
+	ICMPEchoReply     uint8 = 0
+	ICMPEchoRequest   uint8 = 8
+	ICMPv6EchoRequest uint8 = 128
+	ICMPv6EchoReply   uint8 = 129
+)
+
+// Echo says whether p is an ICMP or ICMPv6 echo request (request set) or
+// reply, and returns its identifier.
+func (p *Packet) Echo() (id uint16, request, ok bool) {
+	if !p.HasICMP {
+		return 0, false, false
+	}
+	switch {
+	case p.Proto == ProtoICMP && p.ICMPType == ICMPEchoRequest, p.Proto == ProtoICMPv6 && p.ICMPType == ICMPv6EchoRequest:
+		return p.EchoID, true, true
+	case p.Proto == ProtoICMP && p.ICMPType == ICMPEchoReply, p.Proto == ProtoICMPv6 && p.ICMPType == ICMPv6EchoReply:
+		return p.EchoID, false, true
+	}
+	return 0, false, false
 }
 
 // TCP flags, as in TCPFlags.

@@ -16,11 +16,14 @@
 // (Options.PIDLabel): pids churn, and every pid is a new series; so are
 // container and unit labels (Options.ContainerLabel). Traffic
 // whose owner is unknown is counted under the programs "unknown TCP",
-// "unknown UDP" and "unknown socket" (a socket whose process could not be
-// seen; its trace name, the connection, would make one series per flow).
+// "unknown UDP", "unknown ICMP", "unknown IP" and "unknown socket" (a
+// socket whose process could not be seen; its trace name, the connection,
+// would make one series per flow).
 //
 // Health counters (packets, kernel drops, unknown bytes, resolver misses,
-// ...) are read at scrape time from Options.Stats.
+// ...) are read at scrape time from Options.Stats. The bytes on no process
+// row are counted by reason (trace.Reason) from the refreshes observed:
+// gohogs_unaccounted_bytes_total{reason}.
 //
 // No global registry is used: Handler serves a new prometheus.Registry.
 package metrics
@@ -96,10 +99,12 @@ type Exporter struct {
 	users     *username.Cache // label values, made valid UTF-8
 	refreshes uint64
 	last      time.Time
+	buckets   trace.Buckets // bytes on no process row, by reason
 
 	sentDesc, recvDesc *prometheus.Desc
 	refreshesDesc      *prometheus.Desc
 	lastDesc           *prometheus.Desc
+	unaccountedDesc    *prometheus.Desc
 	packetsDesc        *prometheus.Desc
 	bytesDesc          *prometheus.Desc
 	ignoredDesc        *prometheus.Desc
@@ -144,10 +149,12 @@ func New(opts Options) *Exporter {
 		series: make(map[seriesKey]*series),
 		users:  username.NewCache(func(uid uint32) string { return strings.ToValidUTF8(lookup(uid), "\uFFFD") }),
 
-		sentDesc:         d("process_sent_bytes_total", "Bytes sent (whole frames, link header included), per program and user.", labels),
-		recvDesc:         d("process_received_bytes_total", "Bytes received (whole frames, link header included), per program and user.", labels),
-		refreshesDesc:    d("refreshes_total", "Refreshes taken.", nil),
-		lastDesc:         d("last_refresh_timestamp_seconds", "Time of the last refresh, in seconds since the epoch.", nil),
+		sentDesc:      d("process_sent_bytes_total", "Bytes sent (whole frames, link header included), per program and user.", labels),
+		recvDesc:      d("process_received_bytes_total", "Bytes received (whole frames, link header included), per program and user.", labels),
+		refreshesDesc: d("refreshes_total", "Refreshes taken.", nil),
+		lastDesc:      d("last_refresh_timestamp_seconds", "Time of the last refresh, in seconds since the epoch.", nil),
+		unaccountedDesc: d("unaccounted_bytes_total", "Bytes captured that are on no process row (whole frames), by reason: "+
+			"no_socket, no_process, forwarded, netns_unreachable, not_ip, not_accounted, filtered, overflow.", []string{"reason"}),
 		packetsDesc:      d("packets_total", "Packets accounted.", nil),
 		bytesDesc:        d("bytes_total", "Bytes accounted (whole frames).", nil),
 		ignoredDesc:      d("ignored_packets_total", "Packets of protocols not accounted.", nil),
@@ -178,6 +185,9 @@ func (e *Exporter) Observe(s *trace.Snapshot) {
 	defer e.mu.Unlock()
 	e.refreshes++
 	e.last = s.Time
+	for r, n := range s.Accounting.Buckets {
+		e.buckets[r] += n
+	}
 	for i := range s.Rows {
 		r := &s.Rows[i]
 		k := e.keyOf(r)
@@ -211,6 +221,8 @@ func (e *Exporter) keyOf(r *trace.Row) seriesKey {
 		return seriesKey{program: UnknownUDP}
 	case trace.KindSocket:
 		return seriesKey{program: UnknownSocket, user: e.users.Name(r.UID)}
+	case trace.KindUnknownICMP, trace.KindUnknownIP:
+		return seriesKey{program: r.Kind.RowName()}
 	}
 	k := seriesKey{program: strings.ToValidUTF8(r.Name, "\uFFFD"), user: e.users.Name(r.UID)}
 	if e.opts.PIDLabel {
@@ -239,7 +251,7 @@ func LookupUser(uid uint32) string { return username.Lookup(uid) }
 // Describe sends the descriptors of every metric the Exporter can collect.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		e.sentDesc, e.recvDesc, e.refreshesDesc, e.lastDesc,
+		e.sentDesc, e.recvDesc, e.refreshesDesc, e.lastDesc, e.unaccountedDesc,
 		e.packetsDesc, e.bytesDesc, e.ignoredDesc, e.unknownDesc, e.queueDropsDesc,
 		e.resolvedDesc, e.failedDesc, e.flowsDesc, e.processesDesc,
 		e.capPacketsDesc, e.capBytesDesc, e.capMalformedDesc, e.capDropsDesc,
@@ -261,7 +273,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for k, s := range e.series {
 		points = append(points, point{k, s.sent, s.recv})
 	}
-	refreshes, last := e.refreshes, e.last
+	refreshes, last, buckets := e.refreshes, e.last, e.buckets
 	e.mu.Unlock()
 
 	for _, p := range points {
@@ -276,6 +288,9 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		ch <- constMetric(e.recvDesc, prometheus.CounterValue, float64(p.recv), lv...)
 	}
 	ch <- constMetric(e.refreshesDesc, prometheus.CounterValue, float64(refreshes))
+	for r, n := range buckets {
+		ch <- constMetric(e.unaccountedDesc, prometheus.CounterValue, float64(n), trace.Reason(r).String())
+	}
 	if !last.IsZero() {
 		ch <- constMetric(e.lastDesc, prometheus.GaugeValue, float64(last.UnixNano())/1e9)
 	}

@@ -137,8 +137,8 @@ gohogs_flows 3
 		"gohogs_unknown_bytes_total", "gohogs_resolver_misses_total", "gohogs_flows"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(e); n != 22 {
-		t.Errorf("%d metrics, want 22 (refreshes, 9 accounting, 4 resolver, 4×2 capture)", n)
+	if n := testutil.CollectAndCount(e); n != 30 {
+		t.Errorf("%d metrics, want 30 (refreshes, 8 reasons, 9 accounting, 4 resolver, 4×2 capture)", n)
 	}
 	reg, err := e.Registry(false)
 	if err != nil {
@@ -270,6 +270,41 @@ func TestInvalidUTF8(t *testing.T) {
 gohogs_process_sent_bytes_total{program="/tmp/a` + "\uFFFD" + `b",user="us` + "\uFFFD" + `er"} 5
 `
 	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "gohogs_process_sent_bytes_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestUnaccountedByReason: the bytes on no process row are counted per
+// reason, summed over the refreshes observed; the unknown ICMP and IP rows
+// are programs of their own, without a user.
+func TestUnaccountedByReason(t *testing.T) {
+	e := New(Options{UserName: names})
+	t0 := time.Now()
+	for k := range 2 {
+		s := snap(t0, k, trace.Row{Kind: trace.KindUnknownICMP, Name: "unknown ICMP", Sent: 98, TotalSent: 98 * uint64(k+1)},
+			trace.Row{Kind: trace.KindUnknownIP, Name: "unknown IP", Recv: 1000, TotalRecv: 1000 * uint64(k+1)})
+		s.Accounting.Buckets[trace.ReasonNoSocket] = 1098
+		s.Accounting.Buckets[trace.ReasonNotIP] = 60
+		s.Accounting.Buckets[trace.ReasonForwarded] = uint64(k)
+		e.Observe(s)
+	}
+	want := `
+# HELP gohogs_unaccounted_bytes_total Bytes captured that are on no process row (whole frames), by reason: no_socket, no_process, forwarded, netns_unreachable, not_ip, not_accounted, filtered, overflow.
+# TYPE gohogs_unaccounted_bytes_total counter
+gohogs_unaccounted_bytes_total{reason="filtered"} 0
+gohogs_unaccounted_bytes_total{reason="forwarded"} 1
+gohogs_unaccounted_bytes_total{reason="netns_unreachable"} 0
+gohogs_unaccounted_bytes_total{reason="no_process"} 0
+gohogs_unaccounted_bytes_total{reason="no_socket"} 2196
+gohogs_unaccounted_bytes_total{reason="not_accounted"} 0
+gohogs_unaccounted_bytes_total{reason="not_ip"} 120
+gohogs_unaccounted_bytes_total{reason="overflow"} 0
+# HELP gohogs_process_sent_bytes_total Bytes sent (whole frames, link header included), per program and user.
+# TYPE gohogs_process_sent_bytes_total counter
+gohogs_process_sent_bytes_total{program="unknown ICMP",user=""} 196
+gohogs_process_sent_bytes_total{program="unknown IP",user=""} 0
+`
+	if err := testutil.CollectAndCompare(e, strings.NewReader(want), "gohogs_unaccounted_bytes_total", "gohogs_process_sent_bytes_total"); err != nil {
 		t.Error(err)
 	}
 }

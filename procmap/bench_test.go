@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gohogs/gohogs/internal/proccon"
 	"github.com/gohogs/gohogs/internal/procfs"
 	"github.com/gohogs/gohogs/internal/proctable"
 )
@@ -282,7 +283,7 @@ func BenchmarkExecIdentity(b *testing.B) {
 	pid := os.Getpid()
 	b.Run("exec", func(b *testing.B) {
 		for b.Loop() {
-			c.procEvent(pid, pid, true)
+			c.procEvent(proccon.Event{PID: pid, TGID: pid, Exec: true})
 		}
 	})
 	b.Run("task", func(b *testing.B) {

@@ -55,8 +55,11 @@ type connEvents struct {
 	// (procEvent): an identity in ids is then dropped when its pid is
 	// given to a new process, and may name a process already gone.
 	forks atomic.Bool
-	// execReads is set when procEvent reads exec'd processes.
+	// execReads is set when procEvent reads exec'd processes and gives
+	// forked ones their parent's identity.
 	execReads atomic.Bool
+	// handed counts the identities forkIdentity gave (under idsMu).
+	handed uint64
 	// tasks is the process of every task (thread) the process connector
 	// reported (task): what a tracepoint line's tgid should say, but
 	// the kernel prints the tgid it last recorded for that tid, which may
@@ -430,10 +433,19 @@ func (c *connEvents) lookupAt(f Flow, netns uint64, now time.Time) (*Process, ti
 	default:
 		return nil, time.Time{}, i.id.ready
 	}
-	if i.id.proc == nil || (netns != 0 && i.id.netns != 0 && netns != i.id.netns) {
+	p, pns := i.id.proc, i.id.netns
+	if p == nil {
+		// Gone when it was read; its fork or exec, handled since, may
+		// name it (unless it started after the event: a reused pid).
+		p, pns = c.remembered(i.id.pid)
+		if p != nil && p.StartTime > procfs.BootTicks()-uint64(now.Sub(when)/(10*time.Millisecond))+1 {
+			p = nil
+		}
+	}
+	if p == nil || (netns != 0 && pns != 0 && netns != pns) {
 		return nil, time.Time{}, nil
 	}
-	return i.id.proc, when, nil
+	return p, when, nil
 }
 
 // forget drops what an event said about the TCP flow f, once the Resolver
@@ -462,11 +474,14 @@ func flowConnKey(f Flow) connKey {
 
 // connCounts are connEvents's counters.
 type connCounts struct {
-	events, errs, lost, dropped uint64
+	events, errs, lost, dropped, handed uint64
 }
 
 func (c *connEvents) counts() connCounts {
+	c.idsMu.Lock()
+	handed := c.handed
+	c.idsMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return connCounts{c.events, c.errs, c.lost, c.dropped}
+	return connCounts{c.events, c.errs, c.lost, c.dropped, handed}
 }

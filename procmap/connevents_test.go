@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gohogs/gohogs/internal/proccon"
 )
 
 func TestParseConnEvent(t *testing.T) {
@@ -244,7 +246,7 @@ func TestExecIdentity(t *testing.T) {
 	if p, _ := c.readIdentity(pid); p.Name != "before exec" {
 		t.Fatalf("cached identity not used: %+v", p)
 	}
-	c.procEvent(pid, pid, true)
+	c.procEvent(proccon.Event{PID: pid, TGID: pid, Exec: true})
 	c.idsMu.Lock()
 	id, ok := c.ids[pid]
 	c.idsMu.Unlock()
@@ -259,7 +261,7 @@ func TestExecIdentity(t *testing.T) {
 	if p, _ := c.readIdentity(pid); p == nil || p.PID != pid || p.Name != "gohogs exec identity" {
 		t.Fatalf("reaped process named %+v", p)
 	}
-	c.procEvent(pid, pid, false) // its pid given to a new process
+	c.procEvent(proccon.Event{PID: pid, TGID: pid}) // its pid given to a new process
 	if p, _ := c.readIdentity(pid); p != nil {
 		t.Fatalf("a reused pid named %+v", p)
 	}

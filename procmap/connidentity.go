@@ -1,6 +1,7 @@
 package procmap
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gohogs/gohogs/internal/procfs"
@@ -88,31 +89,6 @@ func (c *connEvents) task(tid, tgid int) {
 	c.tasksMu.Unlock()
 }
 
-// procEvent is told by the process connector of a new task (fork: thread
-// pid of process tgid, pid == tgid for a new process) or an exec (of
-// process tgid). A new process's or an exec'd one's pid no longer has the
-// identity remembered for it, if any. An exec'd process's identity is read
-// at once: a process that sends a datagram and exits within a millisecond
-// is gone before its send event is read, and is named by this identity.
-// It is read here, on the connector's goroutine, whose thread the kernel
-// has just woken: a goroutine started for it may wait milliseconds for a
-// thread while the new processes keep every CPU busy. It is four small
-// files.
-func (c *connEvents) procEvent(pid, tgid int, exec bool) {
-	if !exec {
-		c.task(pid, tgid)
-		if pid != tgid {
-			return
-		}
-	}
-	c.idsMu.Lock()
-	delete(c.ids, tgid)
-	c.idsMu.Unlock()
-	if exec && c.execReads.Load() {
-		c.readIdentityAs(tgid, true)
-	}
-}
-
 // processOf returns the process id of the event's thread: the line's, or
 // the one read from /proc for the thread, remembered for a few seconds (a
 // UDP sender's every datagram is an event: /proc is read once per thread).
@@ -196,13 +172,17 @@ func (c *connEvents) readIdentityAs(pid int, fresh bool) (*Process, uint64) {
 	id, ok := c.ids[pid]
 	c.idsMu.Unlock()
 	known := ok && id.proc.StartTime == start
-	if known && !fresh {
-		return id.proc, id.netns
-	}
 	p := &Process{PID: pid, StartTime: start, Name: comm}
 	if cmdErr == nil {
 		p.Cmdline = procfs.ParseCmdline(cmdline)
 		p.Name = processName(p.Cmdline, comm)
+	}
+	if known && !fresh && (len(p.Cmdline) == 0 || slices.Equal(p.Cmdline, id.proc.Cmdline)) {
+		// As read before. (Another command line with the same start
+		// time is an exec whose event the connector has not handled
+		// yet: what was read before the exec, in another network
+		// namespace maybe, as ip netns exec does, is stale.)
+		return id.proc, id.netns
 	}
 	if len(p.Cmdline) == 0 && known {
 		// A zombie (no command line any more): as it was read before.

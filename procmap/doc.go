@@ -37,13 +37,30 @@
 // the same rules are applied in Go to /proc/net/{tcp,tcp6,udp,udp6}. Ping
 // sockets are not in sock_diag, so ICMP and raw flows are always matched
 // in /proc/net/{icmp,icmp6,raw,raw6}:
-//   - ICMP (Proto 1, 58): Flow.Local's port is the ICMP echo identifier. A
-//     ping socket bound to that identifier on the local address (or the
-//     wildcard), connected to the remote or not, matches first; otherwise
-//     a raw socket of that protocol on the local address or the wildcard.
-//     Flow.Remote's port is ignored.
+//   - ICMP (Proto 1, 58): Flow.Local's port is the ICMP echo identifier
+//     (0 for a message that is no echo, or an echo on the kernel's side:
+//     the Accountant keys a request by the sender's identifier and a reply
+//     by the receiver's). A ping socket bound to that identifier on the
+//     local address (or the wildcard), connected to the remote or not,
+//     matches first; otherwise a raw socket of that protocol on the local
+//     address or the wildcard (ping as root, traceroute -I, radvd); then
+//     an IPPROTO_RAW (255) socket. Flow.Remote's port is ignored.
 //   - Any other protocol P: a raw socket of protocol P, then an IPPROTO_RAW
 //     (255) socket, which can send any protocol. Ports are ignored.
+//
+// # Packet sockets
+//
+// ResolvePacket finds the packet socket (AF_PACKET) that sent frames that
+// only a packet socket sends (frames that are not IP, IP from the
+// unspecified address: DHCP clients, LLDP agents, injectors). The frames
+// carry no socket's address: the sockets of the namespace (packet_diag,
+// else /proc/net/packet) are told apart by the EtherType and interface
+// they are bound to: that EtherType before protocol 0 (a socket that
+// receives nothing, so sends) before every protocol (ETH_P_ALL), that
+// interface before none. Captures (a receive ring and no send ring, which
+// packet_diag shows) and the calling process's own sockets (gohogs's
+// capture) are never the sender, and two processes' sockets alike are no
+// answer.
 //
 // # Network namespaces
 //
@@ -172,7 +189,18 @@
 // connector runs too, every process is read as it execs, on the
 // connector's thread (Options.RaisePriority lets that thread run before
 // the new processes), and one gone by the time its event is read is named
-// by that identity; a fork of the same pid (a reused pid) forgets it. The
+// by that identity; a fork of the same pid (a reused pid) forgets it. A
+// new process is given at its fork its parent's name, command line and
+// uid with its own start time (one small file of the child's; the
+// parent's identity once): a forked child that never execs (a prefork
+// server's worker, a subshell, a multiprocessing worker) and exits, or is
+// read as a zombie, is named so (Stats.ForkIdentities); one gone before
+// its fork event is handled gets the event's timestamp as its start
+// time, and an event whose identity read found its process gone takes
+// the identity its fork or exec left meanwhile. An identity
+// remembered with the same start time but another command line is not
+// reused: it was read before an exec whose event is still on its way (ip
+// netns exec execs twice, in two namespaces). The
 // process of an event's thread is the one the connector reported for that
 // task when it was created, else the tgid the line prints if it names the
 // thread itself (a main thread), else the one /proc says; another tgid on
@@ -209,12 +237,33 @@
 //     first resolved (TIME_WAIT keeps the tuple but neither inode nor uid),
 //     unless it is the server side of a listener (credited to the listener).
 //   - A UDP sender or TCP client that exits before its event is read and
-//     was not seen exec: a forked child that did not exec (pre-forked
-//     workers), a process that execed before the Resolver started, or any
-//     process without the process connector. Its pid is known, but not who
-//     it was: it is not credited. One read as a zombie (exited, not yet
-//     reaped) is named by its comm (the first 15 bytes of the program
-//     name), its command line being gone.
+//     was seen neither exec nor fork: a process started before the
+//     Resolver, or any process without the process connector. Its pid is
+//     known, but not who it was: it is not credited. One read as a zombie
+//     (exited, not yet reaped) is named by its comm (the first 15 bytes of
+//     the program name), its command line being gone.
+//   - A forked child that changes its uid (setuid after fork, as prefork
+//     servers drop privileges) or its command line (setproctitle) and
+//     exits before it is read keeps its parent's.
+//   - A ping, raw or packet socket closed before its first packet is
+//     looked up (tens of milliseconds: ping -c 1 to a near host, a one-shot
+//     injector): no event names the sender of those, so its bytes go to
+//     the unknown rows. ICMP errors are credited to nobody (the kernel
+//     sends them; one received is not traced back to the socket whose
+//     packet caused it), and with a raw ICMP socket open on the address,
+//     the kernel's own echo replies and errors are credited to it (it
+//     receives a copy of every ICMP message; the flow does not say who
+//     sent).
+//   - A raw socket of TCP or UDP, or an IPPROTO_RAW socket writing TCP or
+//     UDP (scanners): those flows are looked up among TCP and UDP sockets
+//     only. IPPROTO_RAW sockets only send, but a received packet of a
+//     protocol that only such a socket matches is credited to it. SCTP
+//     sockets (/proc/net/sctp) are not read: SCTP goes to "unknown IP"
+//     unless a raw socket owns it.
+//   - A packet socket bound to every protocol on every interface, with no
+//     ring, beside another of another process: neither can be told to be
+//     the sender. Frames of a socket with PACKET_QDISC_BYPASS are not
+//     captured at all.
 //   - A process whose exec the connector reports only after it exited:
 //     rare, rarer with Options.RaisePriority, more common when every CPU
 //     is busy or with one P (GOMAXPROCS=1), where the connector's

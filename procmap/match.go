@@ -87,18 +87,24 @@ func matchTable(ents []proctable.Socket, f Flow, listener bool) (proctable.Socke
 			}
 		}
 	case 1, 58:
-		// Ping sockets: the local "port" is the ICMP echo identifier.
+		// Ping sockets: the local "port" is the ICMP echo identifier (0
+		// for what is no echo: no ping socket has it).
 		for i := range ents {
-			if !ents[i].Raw {
+			if !ents[i].Raw && f.Local.Port() != 0 {
 				if s := boundScore(&ents[i], f.Local, f.Remote, f.Local.Port(), false); s > 0 {
-					consider(i, 3+s)
+					consider(i, 6+s)
 				}
 			}
 		}
-		// Raw sockets of that protocol: the "port" is the protocol.
+		// Raw sockets of that protocol (the "port" is the protocol), then
+		// IPPROTO_RAW ones, which send any.
 		for i := range ents {
 			if ents[i].Raw {
-				consider(i, boundScore(&ents[i], f.Local, f.Remote, uint16(f.Proto), false))
+				if s := boundScore(&ents[i], f.Local, f.Remote, uint16(f.Proto), false); s > 0 {
+					consider(i, 3+s)
+				} else {
+					consider(i, boundScore(&ents[i], f.Local, f.Remote, 255, false))
+				}
 			}
 		}
 	default:

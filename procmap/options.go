@@ -97,7 +97,9 @@ type Options struct {
 
 // Stats are counters for diagnostics, totals since New.
 type Stats struct {
-	Lookups           uint64 // Resolve calls
+	Lookups           uint64 // Resolve and ResolvePacket calls
+	PacketLookups     uint64 // ResolvePacket calls
+	ForkIdentities    uint64 // identities a forked child was given from its parent (see the package doc)
 	Hits              uint64 // Resolve calls that returned an owner
 	Misses            uint64 // Resolve calls that returned ErrNotFound
 	CacheHits         uint64 // owners answered from the flow cache (socket gone)

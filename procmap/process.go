@@ -80,6 +80,11 @@ func (r *Resolver) readIdentity(dir procfs.Dir, pid int, comm string, start uint
 		p.Cmdline = procfs.ParseCmdline(b)
 		p.Name = processName(p.Cmdline, comm)
 	}
+	if len(p.Cmdline) == 0 && r.conns != nil {
+		if f := r.conns.forked(pid, start); f != nil {
+			return f // a forked child read as a zombie: as it was forked
+		}
+	}
 	if b, err := dir.ReadFile("status", r.scan.file); err == nil {
 		p.UID, _ = procfs.ParseStatusUID(b)
 	}

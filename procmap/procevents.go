@@ -34,7 +34,7 @@ func (r *Resolver) startProcEvents(nice bool) error {
 func (r *Resolver) onProcEvents(evs []proccon.Event) {
 	if r.conns != nil {
 		for _, e := range evs {
-			r.conns.procEvent(e.PID, e.TGID, e.Exec)
+			r.conns.procEvent(e)
 		}
 	}
 	r.mu.Lock()

@@ -33,7 +33,7 @@ func (r *Resolver) resolve(f Flow, now time.Time) (Owner, error) {
 	}
 	ns, err := r.nsFor(f.NetNS, now)
 	if err != nil {
-		return Owner{}, err
+		return Owner{}, fmt.Errorf("%w: %w", ErrNamespaceUnreachable, err)
 	}
 	e, found, err := r.lookupSocket(ns, f, false)
 	if err != nil {

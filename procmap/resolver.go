@@ -246,7 +246,7 @@ func (r *Resolver) Stats() Stats {
 	s.CachedFlows = r.cache.len()
 	if r.conns != nil {
 		c := r.conns.counts()
-		s.ConnEvents, s.ConnEventLost, s.ConnEventsDropped = c.events, c.lost, c.dropped
+		s.ConnEvents, s.ConnEventLost, s.ConnEventsDropped, s.ForkIdentities = c.events, c.lost, c.dropped, c.handed
 		s.ConnEventErrors += c.errs
 	}
 	s.ConnEventsErr, s.ProcEventsErr = r.connErr, r.eventsErr
@@ -288,6 +288,12 @@ func (r *Resolver) Resolve(f Flow) (Owner, error) {
 		}
 		o, err = r.resolve(f, time.Now())
 	}
+	return r.counted(o, err)
+}
+
+// counted counts a lookup's answer in the stats and returns it. r.mu is
+// held.
+func (r *Resolver) counted(o Owner, err error) (Owner, error) {
 	if err != nil {
 		r.stats.Misses++
 		return Owner{}, err

@@ -56,26 +56,12 @@ func (r *Resolver) lookupSocket(ns *nsInfo, f Flow, listener bool) (socket, bool
 // readTables reads the /proc/net tables of proto for namespace ns.
 func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]proctable.Socket, error) {
 	var m int
-	var err error
 	ents := r.ents[:0]
-	switch {
-	case ns == nil && r.selfNSFile != nil && r.mainNS() != r.selfNS:
-		err = netns.Do(int(r.selfNSFile.Fd()), func() error {
-			var e error
-			ents, m, e = proctable.ReadDir(r.proc.Path("thread-self/net"), proto, ents)
-			return e
-		})
-	case ns == nil:
-		ents, m, err = proctable.ReadDir(r.proc.Path("net"), proto, ents)
-	case ns.pid > 0:
-		ents, m, err = proctable.ReadDir(r.proc.PIDPath(ns.pid, "net"), proto, ents)
-	default:
-		err = netns.DoPath(ns.path, func() error {
-			var e error
-			ents, m, e = proctable.ReadDir(r.proc.Path("thread-self/net"), proto, ents)
-			return e
-		})
-	}
+	err := r.inNetDir(ns, func(dir string) error {
+		var e error
+		ents, m, e = proctable.ReadDir(dir, proto, ents)
+		return e
+	})
 	r.ents = ents[:0]
 	r.stats.TableReads++
 	r.stats.MalformedLines += uint64(m)
@@ -83,6 +69,21 @@ func (r *Resolver) readTables(ns *nsInfo, proto uint8) ([]proctable.Socket, erro
 		return nil, fmt.Errorf("procmap: %w", err)
 	}
 	return ents, nil
+}
+
+// inNetDir calls read with the /proc/.../net directory that shows the
+// tables of namespace ns (nil: the resolver's own), from a thread inside
+// that namespace where the directory is thread-self's.
+func (r *Resolver) inNetDir(ns *nsInfo, read func(dir string) error) error {
+	switch {
+	case ns == nil && r.selfNSFile != nil && r.mainNS() != r.selfNS:
+		return netns.Do(int(r.selfNSFile.Fd()), func() error { return read(r.proc.Path("thread-self/net")) })
+	case ns == nil:
+		return read(r.proc.Path("net"))
+	case ns.pid > 0:
+		return read(r.proc.PIDPath(ns.pid, "net"))
+	}
+	return netns.DoPath(ns.path, func() error { return read(r.proc.Path("thread-self/net")) })
 }
 
 func unspecified(a netip.Addr) netip.Addr {

@@ -104,3 +104,15 @@ type Owner struct {
 
 // ErrNotFound is returned when no socket matches a flow.
 var ErrNotFound = errors.New("procmap: no socket matches the flow")
+
+// PacketFlow identifies the frames that a packet socket (AF_PACKET) sent:
+// the interface they left by and their EtherType.
+type PacketFlow struct {
+	// NetNS is the inode number of the network namespace of the interface
+	// (0 means the resolver's own namespace).
+	NetNS uint64
+	// IfIndex is the index of the interface the frames were sent on.
+	IfIndex int
+	// EtherType is the frames' EtherType (0x0800 for IPv4, ...).
+	EtherType uint16
+}

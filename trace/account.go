@@ -43,7 +43,11 @@ type Config struct {
 	// NetNS is the network namespace inode the captured flows belong to
 	// (0: the resolver's own).
 	NetNS uint64
-	// UDP accounts UDP as well as TCP (nethogs -C).
+	// UDP accounts every protocol, not only TCP (nethogs -C widens what
+	// is captured): UDP, ICMP and ICMPv6, every other IP protocol, and
+	// the frames that packet sockets send, when the resolver implements
+	// PacketResolver. Without it the refreshes hold TCP alone, as
+	// nethogs's do.
 	UDP bool
 	// PIDs, when not empty, shows only these processes; the traffic of
 	// every other one goes to the unknown rows (nethogs -P).
@@ -89,16 +93,26 @@ type Accountant struct {
 	procs      map[procKey]*proc
 	unknownTCP *proc
 	unknownUDP *proc
-	last       time.Time // the previous refresh's cut
-	cut        time.Time // the next refresh's expected cut
-	seq        int
-	stats      Stats
+	// unknownICMP and unknownIP hold ICMP and ICMPv6, and every other IP
+	// protocol, of no known owner (-C); listed once they had bytes.
+	unknownICMP *proc
+	unknownIP   *proc
+	// acct accounts the packets stamped before the next cut ([0]) and
+	// after it ([1]); totals what the refreshes accounted.
+	acct   [2]Accounting
+	totals Accounting
+	last   time.Time // the previous refresh's cut
+	cut    time.Time // the next refresh's expected cut
+	seq    int
+	stats  Stats
 	// unknownConns is how many unknown connections the last refresh
 	// listed: room for as many is made in the next.
 	unknownConns int
 
 	gens  Generationer // cfg.Locals, if it has a generation
 	cache *[tupleCacheSize]tupleEntry
+
+	counts countsBuf // Counts' buffer
 }
 
 // Stats are the Accountant's own counters, for diagnostics (-x).
@@ -112,6 +126,9 @@ type Stats struct {
 	UnknownBytes     uint64 // bytes credited to the unknown rows
 	CopyBytes        uint64 // bytes seen again on another interface: counted once
 	ElsewhereBytes   uint64 // bytes of flows counted through their other end or on another interface (each such flow's)
+	// Totals is where the bytes of every refresh so far went (Held: at
+	// the last refresh).
+	Totals Accounting
 }
 
 // New returns an Accountant and starts its resolver goroutines; Close stops
@@ -141,7 +158,7 @@ func New(cfg Config, start time.Time) *Accountant {
 		last:  start,
 		cut:   start.Add(cfg.Interval),
 		unknownTCP: &proc{row: Row{
-			Kind: KindUnknownTCP, Name: "unknown TCP",
+			Kind: KindUnknownTCP, Name: KindUnknownTCP.RowName(),
 		}},
 	}
 	if g, ok := cfg.Locals.(Generationer); ok {
@@ -150,7 +167,9 @@ func New(cfg Config, start time.Time) *Accountant {
 	}
 	a.withHosted()
 	if cfg.UDP {
-		a.unknownUDP = &proc{row: Row{Kind: KindUnknownUDP, Name: "unknown UDP"}}
+		a.unknownUDP = &proc{row: Row{Kind: KindUnknownUDP, Name: KindUnknownUDP.RowName()}}
+		a.unknownICMP = &proc{row: Row{Kind: KindUnknownICMP, Name: KindUnknownICMP.RowName()}}
+		a.unknownIP = &proc{row: Row{Kind: KindUnknownIP, Name: KindUnknownIP.RowName()}}
 	}
 	if len(cfg.PIDs) > 0 {
 		a.pids = make(map[int]bool, len(cfg.PIDs))
@@ -193,5 +212,7 @@ func (a *Accountant) CollectIdle() int {
 func (a *Accountant) Stats() Stats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.stats
+	s := a.stats
+	s.Totals = a.totals
+	return s
 }

@@ -15,6 +15,37 @@
 // untranslated copy of a NAT whose translated copy is watched too, is
 // counted once (forward.go says how).
 //
+// Which packets are accounted (classify.go): TCP always; with Config.UDP
+// (nethogs -C) UDP and every other IP protocol too, ICMP echoes keyed by
+// their identifier on the side of the ping socket (the other side is the
+// kernel, which answers echoes itself), other ICMP and the protocols
+// without ports by their addresses, and the frames only a packet socket
+// sends by interface and EtherType (a PacketResolver finds it). What has
+// no owner goes to the unknown row of its protocol: "unknown TCP",
+// "unknown UDP", "unknown ICMP" (ICMP and ICMPv6), "unknown IP" (every
+// other), the last two listed once they had bytes.
+//
+// Every captured byte is accounted (reason.go): credited to a process row,
+// or counted by Reason in the Buckets of Snapshot.Accounting (the
+// refresh's) and Stats.Totals (the sum): no socket, no process (a socket
+// row), forwarded (no end on this host, or forwarding not followed),
+// namespace unreachable, not IP, not accounted (without -C), filtered
+// (-P), overflow (the ebpf backend's flow map was full). A packet with both
+// ends local, or both in namespaces behind this one, is accounted at each
+// end (Twice); a copy counted on another interface, and a flow credited
+// through its peer, are counted once where they count (Elsewhere), so that
+// Credited + Buckets + Elsewhere + Held = Captured + Twice exactly. One
+// function (settle) decides, at each refresh, where a flow's bytes go.
+//
+// Packets counted in the kernel (the ebpf backend) arrive as counts
+// (Counts): a capture.FlowCount is a packet with a count, classified, put
+// on its flows and counted by the same code as a packet (classify,
+// sidesOf, flowsFor, add), so every protocol, forwarding, copies and the
+// accounting hold for it as for the packets it stands for; its bytes
+// belong to the refresh whose cut has just passed. The first packet of
+// each of its tuples since the previous cut comes as a packet, so that
+// the owner lookup starts at once.
+//
 // Capture never waits for process lookups. A new flow is queued to resolver
 // goroutines and its bytes stay on the flow until its owner is known; a
 // refresh credits the bytes of resolved flows to their processes, keeps the

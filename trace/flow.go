@@ -12,6 +12,13 @@ type flowKey struct {
 	proto         capture.Proto
 	local, remote netip.AddrPort
 	fwd           bool // neither end is local: local is in another namespace, if anywhere (forward.go)
+	// A packet socket's frames (link set; see classify.go) are keyed by
+	// the interface and the EtherType they were sent with, their proto
+	// being the IP protocol of an IP frame, 0 for another; local and
+	// remote are not set.
+	link    bool
+	ether   uint16
+	ifindex int32
 }
 
 // mapKey is flowKey flattened for the flow table: fixed-size and free of
@@ -21,9 +28,15 @@ type mapKey struct {
 	local, remote [16]byte
 	lport, rport  uint16
 	proto         uint8
+	link          uint8 // 1 for a packet socket's frames: ifindex in local, EtherType as lport
 }
 
 func (k flowKey) mapKey() mapKey {
+	if k.link {
+		m := mapKey{lport: k.ether, proto: uint8(k.proto), link: 1}
+		binary.LittleEndian.PutUint32(m.local[:], uint32(k.ifindex))
+		return m
+	}
 	return mapKey{local: k.local.Addr().As16(), remote: k.remote.Addr().As16(),
 		lport: k.local.Port(), rport: k.remote.Port(), proto: uint8(k.proto)}
 }
@@ -53,6 +66,8 @@ type flow struct {
 	owner      *proc
 	closing    bool // a FIN or RST was seen: forgotten soon after it is idle
 	fwdState        // forwarding and interface copies (forward.go)
+	// reason is why the flow has no owner, while it has none (reasonOf).
+	reason Reason
 }
 
 // closedFlowTimeout is how long a TCP flow that saw a FIN or RST is kept

@@ -30,7 +30,12 @@ import (
 // NAT'd copy crosses another watched interface is not counted at all (the
 // resolver answers procmap.EndCountedThere): the translated copy is, on
 // the interface leading off the host. Deciding costs one comparison per
-// packet; the lookup decides the rest, once per flow.
+// packet; the lookup decides the rest, once per flow. The kernel's counts
+// (Counts) are copies as packets are: each names its interface.
+//
+// The bytes of a flow not credited for one of these reasons are accounted
+// as counted elsewhere (Accounting.Elsewhere), those of an end found in no
+// namespace in the bucket its resolver's answer says (reasonOf, settle).
 
 // fwdState is what a flow keeps about forwarding and interface copies.
 type fwdState struct {
@@ -38,44 +43,11 @@ type fwdState struct {
 	ifSeen  time.Time // its latest packet there
 	peer    *flow     // the other end's flow of the same forwarded packets, if it has one
 	primary bool      // goes to the unknown rows when neither it nor its peer is credited
-	// end says why a forwarded or NAT'd end is not credited (the
-	// resolver's final answer), 0 if it is or it was not asked.
-	end procmap.EndReason
 }
 
 // copySwitch is how long the interface a flow counts on may stay silent
 // before another interface's copies count instead.
 const copySwitch = time.Second
-
-// sides classifies a packet's two ends.
-type sides uint8
-
-const (
-	srcLocal  sides = 1 << iota // the source is an address of the capturing namespace
-	dstLocal                    // the destination is
-	srcHosted                   // neither is, and the source is in a namespace behind it
-	dstHosted                   // neither is, and the destination is
-)
-
-// sidesOf classifies p's ends. It takes no lock.
-func (a *Accountant) sidesOf(p *capture.Packet) sides {
-	var s sides
-	if a.cfg.Locals.Contains(p.Src) {
-		s |= srcLocal
-	}
-	if a.cfg.Locals.Contains(p.Dst) {
-		s |= dstLocal
-	}
-	if s == 0 && a.cfg.Hosted != nil {
-		if a.cfg.Hosted.Contains(p.Src) {
-			s |= srcHosted
-		}
-		if a.cfg.Hosted.Contains(p.Dst) {
-			s |= dstHosted
-		}
-	}
-	return s
-}
 
 // flowsOf returns the flows a packet with sides s from src to dst counts
 // on: the source's (its SENT) and the destination's (its RECEIVED), nil
@@ -83,20 +55,22 @@ func (a *Accountant) sidesOf(p *capture.Packet) sides {
 func (a *Accountant) flowsOf(s sides, proto capture.Proto, src, dst netip.AddrPort, ts time.Time) (fs, fr *flow) {
 	if s&(srcLocal|dstLocal) != 0 {
 		if s&srcLocal != 0 {
-			fs = a.flow(proto, src, dst, ts)
+			fs = a.flow(flowKey{proto: proto, local: src, remote: dst}, ts)
 		}
 		if s&dstLocal != 0 {
-			fr = a.flow(proto, dst, src, ts)
+			fr = a.flow(flowKey{proto: proto, local: dst, remote: src}, ts)
 		}
 		return fs, fr
 	}
 	if s&srcHosted != 0 {
-		fs = a.flowOf(flowKey{proto: proto, local: src, remote: dst, fwd: true}, ts)
+		fs = a.flow(flowKey{proto: proto, local: src, remote: dst, fwd: true}, ts)
 	}
 	if s&dstHosted != 0 || fs == nil {
-		fr = a.flowOf(flowKey{proto: proto, local: dst, remote: src, fwd: true}, ts)
+		fr = a.flow(flowKey{proto: proto, local: dst, remote: src, fwd: true}, ts)
 	}
-	if fs != nil && fr != nil && fs.peer != fr {
+	if fs == fr {
+		// (A later fragment: one flow without addresses.)
+	} else if fs != nil && fr != nil && fs.peer != fr {
 		// One of them goes to the unknown rows if neither is credited:
 		// the one that already did, else the destination's.
 		primary := fr
@@ -118,11 +92,13 @@ func (a *Accountant) flowsOf(s sides, proto capture.Proto, src, dst netip.AddrPo
 }
 
 // copyOf says whether p is a copy of a packet of f that f counts on
-// another interface, and notes that f was seen on its own; tally adds such
-// a copy to Stats.CopyBytes (once per packet, for one of its flows). a.mu
-// is held.
-func (a *Accountant) copyOf(f *flow, p *capture.Packet, tally bool) bool {
-	if p.IfIndex == f.ifindex || f.ifSeen.IsZero() || p.Timestamp.Sub(f.ifSeen) > copySwitch {
+// another interface, seen there less than within ago, and notes that f was
+// seen on its own; tally adds such a copy to Stats.CopyBytes (once per
+// packet, for one of its flows). within is copySwitch for a packet, and
+// for a count (Counts) the refresh interval more: an interface's counts
+// come once per refresh, the others' possibly before it. a.mu is held.
+func (a *Accountant) copyOf(f *flow, p *capture.Packet, tally bool, within time.Duration) bool {
+	if p.IfIndex == f.ifindex || f.ifSeen.IsZero() || p.Timestamp.Sub(f.ifSeen) > within {
 		f.ifindex, f.ifSeen = p.IfIndex, p.Timestamp
 		return false
 	}
@@ -140,7 +116,6 @@ func (a *Accountant) final(f *flow, err error, now time.Time) bool {
 	if !errors.As(err, &ee) {
 		return false
 	}
-	f.end = ee.Reason
 	f.state = stateFailed
 	if ee.Reason == procmap.EndCountedThere {
 		f.state = stateElsewhere
@@ -150,24 +125,6 @@ func (a *Accountant) final(f *flow, err error, now time.Time) bool {
 		f.tries++
 	}
 	a.stats.Failed++
-	return true
-}
-
-// notHere decides, at a refresh, for a flow that is neither credited nor
-// held for its own lookup, whether its bytes stay out of the unknown rows:
-// counted on another interface, credited through its peer, or left to its
-// primary peer (they are dropped), or held while its peer is looked up.
-// a.mu is held.
-func (a *Accountant) notHere(f *flow, now time.Time) bool {
-	switch p := a.peerOf(f); {
-	case f.state == stateElsewhere, p != nil && (p.state == stateResolved || p.state == stateElsewhere):
-	case p != nil && now.Sub(p.first) < a.cfg.PendingLimit && (p.queued || p.state == statePending):
-		return true // held
-	case p == nil || f.primary:
-		return false
-	}
-	a.stats.ElsewhereBytes += f.sent + f.recv
-	f.sent, f.recv = 0, 0
 	return true
 }
 

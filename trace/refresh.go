@@ -74,30 +74,33 @@ func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 	a.cut = now.Add(a.cfg.Interval)
 	unknown := make([]unknownConn, 0, a.unknownConns) // as many as last time
 	deleted := false
+	var held uint64
 	for mk, f := range a.flows {
 		k := f.key
 		f.credSent, f.credRecv = 0, 0
-		if f.sent|f.recv != 0 {
-			var to *proc
-			switch {
-			case f.state == stateResolved:
-				to = f.owner
-			case now.Sub(f.first) < a.cfg.PendingLimit && (f.queued || f.state == statePending):
+		if n := f.sent + f.recv; n != 0 {
+			switch to, fate := a.settle(f, now); fate {
+			case fateHeld:
 				// Still being looked up: keep the bytes for the next refresh.
-			case a.notHere(f, now):
-				// Counted elsewhere, or held for its peer (forward.go).
+				held += n
+			case fateElsewhere:
+				a.stats.ElsewhereBytes += n
+				a.acct[0].Elsewhere += n
+				f.sent, f.recv = 0, 0
 			default:
-				to = a.unknownFor(k.proto)
-				a.stats.UnknownBytes += f.sent + f.recv
-			}
-			if to != nil {
-				f.credSent, f.credRecv = f.sent, f.recv
-				if to.row.Kind <= KindSocket && a.procs[to.key] != to {
-					a.procs[to.key] = to // forgotten while idle, now back
+				if f.state != stateResolved && to != nil {
+					a.stats.UnknownBytes += n
 				}
-				to.row.Sent += f.sent
-				to.row.Recv += f.recv
-				to.lastByte = now
+				a.account(f, to)
+				if to != nil {
+					f.credSent, f.credRecv = f.sent, f.recv
+					if to.row.Kind <= KindSocket && a.procs[to.key] != to {
+						a.procs[to.key] = to // forgotten while idle, now back
+					}
+					to.row.Sent += f.sent
+					to.row.Recv += f.recv
+					to.lastByte = now
+				}
 				f.sent, f.recv = 0, 0
 			}
 		}
@@ -121,7 +124,7 @@ func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 			deleted = true
 			continue
 		}
-		if o := f.owner; !a.cfg.NoConns && f.state == stateResolved && o.row.Kind <= KindSocket {
+		if o := f.owner; !a.cfg.NoConns && f.state == stateResolved && o != nil && o.row.Kind <= KindSocket && !k.link {
 			if o.connSeq != a.seq {
 				o.conns, o.connSeq = make([]Conn, 0, max(o.flows, 1)), a.seq
 			}
@@ -159,7 +162,15 @@ func (a *Accountant) refresh(now time.Time) (*Snapshot, []unknownConn) {
 	if a.unknownUDP != nil {
 		emit(a.unknownUDP)
 	}
+	for _, p := range []*proc{a.unknownICMP, a.unknownIP} {
+		// Listed once they had bytes: a -C trace without such traffic
+		// has nethogs's rows.
+		if p != nil && p.row.Sent|p.row.Recv|p.row.TotalSent|p.row.TotalRecv != 0 {
+			emit(p)
+		}
+	}
 	emit(a.unknownTCP)
+	s.Accounting = a.closeAccounting(held)
 	a.unknownConns = len(unknown)
 	a.stats.Flows = len(a.flows)
 	a.stats.Processes = len(a.procs)

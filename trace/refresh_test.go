@@ -102,7 +102,8 @@ func TestNoConns(t *testing.T) {
 
 func TestKindString(t *testing.T) {
 	for k, want := range map[Kind]string{
-		KindProcess: "process", KindSocket: "socket", KindUnknownTCP: "unknown_tcp", KindUnknownUDP: "unknown_udp", 9: "kind9",
+		KindProcess: "process", KindSocket: "socket", KindUnknownTCP: "unknown_tcp", KindUnknownUDP: "unknown_udp",
+		KindUnknownICMP: "unknown_icmp", KindUnknownIP: "unknown_ip", 9: "kind9",
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d).String() = %q, want %q", uint8(k), got, want)

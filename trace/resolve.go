@@ -6,7 +6,6 @@ import (
 
 	"github.com/gohogs/gohogs/capture"
 	"github.com/gohogs/gohogs/procmap"
-	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
 // A failed lookup is retried quickRetries times, after 20, 40, 80, 160 and
@@ -45,25 +44,36 @@ func (a *Accountant) worker() {
 			return
 		case f := <-a.queue:
 			k := f.key // immutable
-			owner, err := a.cfg.Resolver.Resolve(procmap.Flow{
-				NetNS: a.cfg.NetNS, Proto: uint8(k.proto), Local: k.local, Remote: k.remote, Forwarded: k.fwd,
-			})
+			owner, err := a.lookup(k)
 			var key procKey
 			var row Row
 			if err == nil {
 				key, row = ownerRow(owner, k)
 			}
+			// A socket whose holder is not seen may be named a moment
+			// later (a short-lived process's connect event still on its
+			// way): it is looked up again a few times, its bytes held,
+			// before its socket row is taken.
+			hidden := err == nil && owner.Process == nil && f.tries < quickRetries
 			now := time.Now()
 			a.mu.Lock()
 			f.queued = false
-			if err == nil {
+			switch {
+			case hidden:
+				f.reason = ReasonNoProcess
+			case err != nil:
+				f.reason = reasonOf(err, f)
+			}
+			if err == nil && !hidden {
 				f.state = stateResolved
-				f.owner = a.procFor(key, row, k.proto)
-				f.owner.flows++
+				f.owner = a.procFor(key, row, k)
+				if f.owner != nil {
+					f.owner.flows++
+				}
 				a.stats.Resolved++
 			} else if a.final(f, err, now) {
 				// A forwarded or NAT'd end found elsewhere or nowhere (forward.go).
-			} else if f.tries < quickRetries || now.Sub(f.first) < a.cfg.PendingLimit-quickRetry<<quickRetries {
+			} else if hidden || f.tries < quickRetries || now.Sub(f.first) < a.cfg.PendingLimit-quickRetry<<quickRetries {
 				// The owner may be known a moment later (an event about
 				// it still on its way): look again soon, even if the flow
 				// sends nothing more, holding its bytes meanwhile.
@@ -98,14 +108,14 @@ func ownerRow(o procmap.Owner, k flowKey) (procKey, Row) {
 		return procKey{pid: p.PID, start: p.StartTime, kind: KindProcess}, row
 	}
 	// nethogs names the row of a socket without a process after its flow.
-	return procKey{inode: o.Inode, kind: KindSocket}, Row{Kind: KindSocket, Name: nethogs.ConnName(k.local, k.remote), UID: o.UID}
+	return procKey{inode: o.Inode, kind: KindSocket}, Row{Kind: KindSocket, Name: socketName(k), UID: o.UID}
 }
 
 // procFor returns the row that the traffic of the owner with this key and
 // row goes to. a.mu is held.
-func (a *Accountant) procFor(key procKey, row Row, proto capture.Proto) *proc {
+func (a *Accountant) procFor(key procKey, row Row, k flowKey) *proc {
 	if a.pids != nil && !a.pids[row.PID] {
-		return a.unknownFor(proto)
+		return a.unknownRow(k)
 	}
 	p := a.procs[key]
 	if p == nil {
@@ -115,9 +125,24 @@ func (a *Accountant) procFor(key procKey, row Row, proto capture.Proto) *proc {
 	return p
 }
 
-func (a *Accountant) unknownFor(proto capture.Proto) *proc {
-	if proto == capture.ProtoUDP && a.unknownUDP != nil {
-		return a.unknownUDP
+// unknownRow is the unknown row of the flows keyed k: the row of their
+// protocol (with -C; the TCP row otherwise), none for the frames of a
+// packet socket that are not IP. a.mu is held.
+func (a *Accountant) unknownRow(k flowKey) *proc {
+	var p *proc
+	switch {
+	case k.link && k.proto == 0:
+		return nil
+	case k.proto == capture.ProtoTCP:
+	case k.proto == capture.ProtoUDP:
+		p = a.unknownUDP
+	case k.proto == capture.ProtoICMP || k.proto == capture.ProtoICMPv6:
+		p = a.unknownICMP
+	default:
+		p = a.unknownIP
 	}
-	return a.unknownTCP
+	if p == nil {
+		return a.unknownTCP
+	}
+	return p
 }

@@ -12,7 +12,10 @@ import (
 
 // Conn is one flow of a row: a socket's view of a connection.
 type Conn struct {
-	// Proto is the transport: capture.ProtoTCP or capture.ProtoUDP.
+	// Proto is the IP protocol: capture.ProtoTCP, capture.ProtoUDP, or
+	// with -C any other (for ICMP the ends' ports are echo identifiers or
+	// 0, for protocols without ports 0). A packet socket's frames are not
+	// listed.
 	Proto capture.Proto
 	// Local and Remote are the two ends, the local one being the socket's.
 	Local, Remote netip.AddrPort
@@ -43,10 +46,18 @@ const (
 	KindUnknownUDP
 	// KindUnknownTCP holds TCP traffic of flows with no known owner.
 	KindUnknownTCP
+	// KindUnknownICMP holds ICMP and ICMPv6 traffic of no known owner
+	// (-C): what the kernel sends and answers itself (echo replies,
+	// errors, neighbour discovery), and echoes of sockets gone.
+	KindUnknownICMP
+	// KindUnknownIP holds the traffic of the other IP protocols (raw
+	// sockets, GRE, ESP, SCTP, ...) of no known owner (-C).
+	KindUnknownIP
 )
 
 // String names the kind as gohogs's JSON output does: "process", "socket",
-// "unknown_tcp", "unknown_udp" ("kindN" for a number that is no kind).
+// "unknown_tcp", "unknown_udp", "unknown_icmp", "unknown_ip" ("kindN" for
+// a number that is no kind).
 func (k Kind) String() string {
 	switch k {
 	case KindProcess:
@@ -57,16 +68,47 @@ func (k Kind) String() string {
 		return "unknown_udp"
 	case KindUnknownTCP:
 		return "unknown_tcp"
+	case KindUnknownICMP:
+		return "unknown_icmp"
+	case KindUnknownIP:
+		return "unknown_ip"
 	}
 	return "kind" + strconv.Itoa(int(k))
 }
 
+// Unknown says whether k is one of the unknown rows (pid 0, traffic of no
+// known owner).
+func (k Kind) Unknown() bool { return k.unknownRank() != 0 }
+
+// RowName is the name of an unknown row as the trace prints it, in
+// nethogs's form: "unknown TCP", "unknown UDP", "unknown ICMP", "unknown
+// IP"; "" for the other kinds.
+func (k Kind) RowName() string {
+	switch k {
+	case KindUnknownTCP:
+		return "unknown TCP"
+	case KindUnknownUDP:
+		return "unknown UDP"
+	case KindUnknownICMP:
+		return "unknown ICMP"
+	case KindUnknownIP:
+		return "unknown IP"
+	}
+	return ""
+}
+
+// unknownRank orders the unknown rows after the others: ICMP, IP, then
+// UDP before TCP, as nethogs lists those two.
 func (k Kind) unknownRank() int {
 	switch k {
-	case KindUnknownUDP:
+	case KindUnknownICMP:
 		return 1
-	case KindUnknownTCP:
+	case KindUnknownIP:
 		return 2
+	case KindUnknownUDP:
+		return 3
+	case KindUnknownTCP:
+		return 4
 	}
 	return 0
 }
@@ -117,4 +159,7 @@ type Snapshot struct {
 	// owner is still being looked up or was not found, oldest first. Their
 	// Sent and Recv are the bytes this refresh credited to that row.
 	UnknownConns []Conn
+	// Accounting says where this refresh's bytes went: to process rows,
+	// or why not (its Held: bytes left for a later refresh).
+	Accounting Accounting
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -290,7 +291,22 @@ func counted(t *testing.T, ns, ifname string, traffic func()) (before, after net
 
 func startGohogs(t *testing.T, ns string, args ...string) *gohogsRun {
 	t.Helper()
-	return startIn(t, ns, gohogsBin, args...)
+	return startIn(t, ns, gohogsBin, withTestBackend(args)...)
+}
+
+// withTestBackend adds --backend B to a run's arguments when the
+// environment says GOHOGS_TEST_BACKEND=B (ebpf, afpacket, pcap) and they
+// name no backend and no filter (-f runs on afpacket by default): the live
+// tests then run on that backend, CI's on the default (eBPF where it
+// loads).
+func withTestBackend(args []string) []string {
+	b := os.Getenv("GOHOGS_TEST_BACKEND")
+	if b == "" || slices.ContainsFunc(args, func(a string) bool {
+		return a == "-f" || a == "--backend" || strings.HasPrefix(a, "--backend=")
+	}) {
+		return args
+	}
+	return append([]string{"--backend", b}, args...)
 }
 
 // startIn runs prog (gohogs, or nethogs beside it) inside ns.

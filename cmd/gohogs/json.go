@@ -56,6 +56,8 @@ type jsonRefresh struct {
 	// UnknownConnections are the TCP flows of the "unknown TCP" row, named
 	// as the trace's "Unknown connection:" lines name them.
 	UnknownConnections []string `json:"unknown_connections"`
+	// Accounting says where the interval's bytes went.
+	Accounting jsonAccounting `json:"accounting"`
 }
 
 // jsonRow is one process (or an unknown row) of a refresh.
@@ -70,8 +72,8 @@ type jsonRow struct {
 	// (/proc/PID/stat field 22); with pid it identifies the process.
 	StartTime uint64 `json:"start_time"`
 	UID       uint32 `json:"uid"`
-	// Kind is "process", "socket" (owner not visible), "unknown_tcp" or
-	// "unknown_udp".
+	// Kind is "process", "socket" (owner not visible), "unknown_tcp",
+	// "unknown_udp", "unknown_icmp" or "unknown_ip" (-C).
 	Kind string `json:"kind"`
 	// Cgroup is the process's cgroup path, Unit its systemd unit and
 	// Container the container it runs in; each is left out when empty
@@ -99,7 +101,8 @@ type jsonContainer struct {
 
 // jsonConn is one flow of a row, with this refresh's bytes.
 type jsonConn struct {
-	// Proto is the transport in lower case: "tcp" or "udp".
+	// Proto is the IP protocol in lower case: "tcp", "udp", with -C also
+	// "icmp", "icmpv6", ... or a number.
 	Proto  string `json:"proto"`
 	Local  string `json:"local"`
 	Remote string `json:"remote"`
@@ -132,6 +135,7 @@ func toJSON(s *trace.Snapshot, view trace.ViewMode, bySent bool) jsonRefresh {
 		Seq:                s.Seq,
 		Rows:               []jsonRow{},
 		UnknownConnections: make([]string, 0, len(s.UnknownConns)),
+		Accounting:         toJSONAccounting(s.Accounting),
 	}
 	for _, c := range s.UnknownConns {
 		out.UnknownConnections = append(out.UnknownConnections, c.String())

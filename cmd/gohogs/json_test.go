@@ -197,7 +197,8 @@ func TestJSONWriter(t *testing.T) {
 				Cgroup: "/system.slice/nginx.service", Unit: "nginx.service"},
 			{Kind: trace.KindProcess, Name: "/bin/busybox", PID: 44, StartTime: 779, Sent: 3, TotalSent: 3,
 				Cgroup: "/libpod_parent/libpod-" + testID, Container: procmap.Container{Runtime: procmap.RuntimePodman, ID: testID, Name: "web"}},
-		}}
+		},
+		Accounting: trace.Accounting{Captured: 2208, Twice: 100, Credited: 2018, Elsewhere: 40, Held: 183, Buckets: trace.Buckets{trace.ReasonNoSocket: 66, trace.ReasonNoProcess: 1}}}
 	if err := w.Refresh(s); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,9 @@ func TestJSONWriter(t *testing.T) {
 		`"container":{"runtime":"podman","id":"` + testID + `","name":"web"},"sent":3,"recv":0,"total_sent":3,"total_recv":0,"connections":[]},` +
 		`{"name":"10.0.0.1:7-10.0.0.2:8","args":"","cmdline":[],"pid":0,"start_time":0,"uid":5,"kind":"socket","sent":1,"recv":0,"total_sent":1,"total_recv":0,"connections":[]},` +
 		`{"name":"unknown TCP","args":"","cmdline":[],"pid":0,"start_time":0,"uid":0,"kind":"unknown_tcp","sent":0,"recv":66,"total_sent":0,"total_recv":66,"connections":[]}],` +
-		`"unknown_connections":["10.0.0.1:5-10.0.0.2:6"]}` + "\n"
+		`"unknown_connections":["10.0.0.1:5-10.0.0.2:6"],` +
+		`"accounting":{"captured":2208,"twice":100,"credited":2018,"elsewhere":40,"held":183,"unaccounted":{"filtered":0,"forwarded":0,` +
+		`"netns_unreachable":0,"no_process":1,"no_socket":66,"not_accounted":0,"not_ip":0,"overflow":0}}}` + "\n"
 	if buf.String() != want {
 		t.Errorf("got  %s\nwant %s", buf.String(), want)
 	}

@@ -172,6 +172,9 @@ func monitor(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		}()
 	}
 	err = m.Run(ctx, gohogs.Schedule{Duration: o.duration, Count: o.count, EveryCut: true, Between: between}, refresh)
+	if o.bughunt {
+		writeAccounting(stderr, "", m.Stats().Accounting.Totals)
+	}
 	if cerr := m.Err(); cerr != nil && err == cerr {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -285,4 +288,5 @@ func bughunt(stderr io.Writer, s *trace.Snapshot, st gohogs.Stats) {
 	}
 	fmt.Fprintf(stderr, "gohogs: resolver %+v\n", st.Resolver)
 	bughuntNames(stderr, st.Names)
+	writeAccounting(stderr, fmt.Sprintf("refresh %d ", s.Seq), s.Accounting)
 }

@@ -37,8 +37,10 @@
 #define KF_FRAG 2  // an IP fragment (first or later)
 #define KF_V4 4    // addresses are IPv4 (first 4 bytes of src and dst)
 #define KF_V6 8    // addresses are IPv6
+#define KF_ICMP 16 // ICMP or ICMPv6: sport is type and code, dport an echo's identifier
 
-// The tuple a frame is counted under. Non-IP frames have only ptype set.
+// The tuple a frame is counted under. Non-IP frames have only ptype and
+// sport, their EtherType, set.
 struct flow_key {
 	__u8 src[16];
 	__u8 dst[16];
@@ -230,7 +232,8 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *k, __u8
 		if (next == 0 || next == 43 || next == 60 || next == 51 || next == 44 || next == 59)
 			return 0; // no next header, or more extension headers than walked: no ports
 	} else {
-		return 0; // not IP: counted under its packet type alone
+		k->sport = bpf_htons(etype);
+		return 0; // not IP: counted under its packet type and EtherType
 	}
 
 	switch (next) {
@@ -253,6 +256,17 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *k, __u8
 		if (bpf_skb_load_bytes(skb, off, b, 4))
 			return -1;
 		break;
+	case IPPROTO_ICMP:
+	case 58: // ICMPv6
+		// Type and code, and an echo's identifier (what a ping socket
+		// is bound to), as capture.Decode reads them.
+		if (bpf_skb_load_bytes(skb, off, b, 8))
+			return -1;
+		k->flags |= KF_ICMP;
+		__builtin_memcpy(&k->sport, &b[0], 2);
+		if (next == IPPROTO_ICMP ? b[0] == 8 || b[0] == 0 : b[0] == 128 || b[0] == 129)
+			__builtin_memcpy(&k->dport, &b[4], 2);
+		return 0;
 	default:
 		return 0;
 	}

@@ -6,7 +6,8 @@
 //
 // The programs parse what capture.Decode parses (Ethernet, up to 3 VLAN tags,
 // IPv4, IPv6 and up to 8 extension headers, the ports of TCP, UDP, UDP-Lite,
-// SCTP and DCCP, ICMP) and add each frame's length to a per-CPU hash map
+// SCTP and DCCP, ICMP's type, code and echo identifier, the EtherType of a
+// frame that is not IP) and add each frame's length to a per-CPU hash map
 // keyed by the packet's tuple and its packet type (Key). A frame whose tuple
 // is not in the map is inserted with zero counts and handed up whole (its
 // first EventData bytes): user space accounts it as a captured packet, which
@@ -60,6 +61,7 @@ const (
 	FlagFragment = 2 // an IP fragment
 	FlagIPv4     = 4
 	FlagIPv6     = 8
+	FlagICMP     = 16 // ICMP or ICMPv6: Sport is its type and code, Dport an echo's identifier
 )
 
 // EventData is how many bytes of a first packet are handed up: what the

@@ -44,6 +44,13 @@ type Event struct {
 	TGID int
 	// Exec is set for an exec, clear for a fork.
 	Exec bool
+	// Parent is, for a fork, the id of the process that forked (its
+	// tgid): a new process has its parent's name, command line and uid
+	// until it execs or changes them.
+	Parent int
+	// Time is when the kernel sent the event, in nanoseconds of
+	// CLOCK_MONOTONIC: for a fork, microseconds after the task started.
+	Time uint64
 }
 
 // Options configures a Conn.
@@ -189,15 +196,18 @@ func Parse(buf []byte, out []Event) []Event {
 		if len(data) < cnMsgLen+32 {
 			continue
 		}
+		// struct proc_event: what, cpu, timestamp_ns, then the event's.
 		ev := data[cnMsgLen:]
+		ts := binary.NativeEndian.Uint64(ev[8:])
 		switch binary.NativeEndian.Uint32(ev[0:]) {
 		case procEventFork:
 			// struct fork_proc_event: parent pid, tgid, child pid, tgid.
-			out = append(out, Event{PID: int(binary.NativeEndian.Uint32(ev[24:])), TGID: int(binary.NativeEndian.Uint32(ev[28:]))})
+			out = append(out, Event{PID: int(binary.NativeEndian.Uint32(ev[24:])), TGID: int(binary.NativeEndian.Uint32(ev[28:])),
+				Parent: int(binary.NativeEndian.Uint32(ev[20:])), Time: ts})
 		case procEventExec:
 			// struct exec_proc_event: process pid, tgid.
 			tgid := int(binary.NativeEndian.Uint32(ev[20:]))
-			out = append(out, Event{PID: tgid, TGID: tgid, Exec: true})
+			out = append(out, Event{PID: tgid, TGID: tgid, Exec: true, Time: ts})
 		}
 	}
 	return out

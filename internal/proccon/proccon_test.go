@@ -24,6 +24,7 @@ func TestParse(t *testing.T) {
 		binary.NativeEndian.PutUint32(m[0:], uint32(len(m)))
 		ev := m[unix.NLMSG_HDRLEN+cnMsgLen:]
 		binary.NativeEndian.PutUint32(ev[0:], what)
+		binary.NativeEndian.PutUint64(ev[8:], uint64(1000+a))
 		for i, v := range []uint32{a, b, c, d} {
 			binary.NativeEndian.PutUint32(ev[16+4*i:], v)
 		}
@@ -31,12 +32,12 @@ func TestParse(t *testing.T) {
 	}
 	var buf []byte
 	buf = append(buf, msg(procEventFork, 10, 10, 11, 10)...) // thread 11 of 10
-	buf = append(buf, msg(procEventFork, 10, 10, 12, 12)...) // process 12
+	buf = append(buf, msg(procEventFork, 11, 10, 12, 12)...) // process 12, forked by thread 11 of 10
 	buf = append(buf, msg(procEventExec, 12, 12, 0, 0)...)
 	buf = append(buf, msg(0x80000000, 1, 1, 1, 1)...) // exit: ignored
 	buf = append(buf, msg(procEventFork, 1, 1, 1, 1)[:unix.NLMSG_HDRLEN+cnMsgLen+20]...)
 	got := Parse(buf, nil)
-	want := []Event{{11, 10, false}, {12, 12, false}, {12, 12, true}}
+	want := []Event{{11, 10, false, 10, 1010}, {12, 12, false, 10, 1011}, {12, 12, true, 0, 1012}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -62,15 +63,16 @@ func threadNice(t *testing.T, tid int) int {
 	return st.Nice
 }
 
-// TestLive: the exec of a child is reported, with its pid, on the reader's
-// thread, whose priority is the one asked for.
+// TestLive: the fork of a child (with this process as its parent) and its
+// exec are reported, with its pid, on the reader's thread, whose priority
+// is the one asked for.
 func TestLive(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (the process connector)")
 	}
 	for _, nice := range []int{0, -10} {
 		t.Run(fmt.Sprint("nice", nice), func(t *testing.T) {
-			execs := make(chan int, 1024)
+			reported := make(chan Event, 1024)
 			tids := make(chan int, 1024)
 			c, err := Start(func(evs []Event) {
 				select {
@@ -78,9 +80,9 @@ func TestLive(t *testing.T) {
 				default:
 				}
 				for _, e := range evs {
-					if e.Exec {
+					if e.Exec || (e.PID == e.TGID && e.Parent == os.Getpid()) {
 						select {
-						case execs <- e.PID:
+						case reported <- e:
 						default:
 						}
 					}
@@ -113,17 +115,31 @@ func TestLive(t *testing.T) {
 			if got := threadNice(t, c.ThreadID()); got != nice {
 				t.Fatalf("reader's thread at nice %d, want %d", got, nice)
 			}
+			monotonic := func() uint64 {
+				var ts unix.Timespec
+				unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+				return uint64(ts.Nano())
+			}
+			before := monotonic()
 			cmd := exec.Command("/bin/true")
 			if err := cmd.Run(); err != nil {
 				t.Skip(err)
 			}
+			after := monotonic()
+			// Its fork, with this process as the parent, then its exec,
+			// stamped while it ran.
 			deadline := time.After(5 * time.Second)
-			for found := false; !found; {
+			for seen := 0; seen < 2; {
 				select {
-				case pid := <-execs:
-					found = pid == cmd.Process.Pid
+				case e := <-reported:
+					if e.PID == cmd.Process.Pid {
+						seen++
+						if e.Time < before || e.Time > after {
+							t.Errorf("event %+v stamped outside [%d, %d]", e, before, after)
+						}
+					}
 				case <-deadline:
-					t.Fatalf("no exec event for pid %d in 5 s", cmd.Process.Pid)
+					t.Fatalf("no fork and exec events for pid %d in 5 s", cmd.Process.Pid)
 				}
 			}
 			if tid := <-tids; tid != c.ThreadID() {

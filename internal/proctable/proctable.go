@@ -1,5 +1,6 @@
 // Package proctable parses the socket tables of /proc/net: tcp, tcp6, udp,
-// udp6, raw, raw6, icmp and icmp6, which share one column layout.
+// udp6, raw, raw6, icmp and icmp6, which share one column layout, and
+// packet (the packet sockets: type, EtherType, interface, uid, inode).
 //
 // It is hand-written for tolerance: prometheus/procfs's NetTCP/NetUDP fail
 // the whole file on one bad line, know nothing of raw and icmp, and
@@ -48,6 +49,22 @@ var ErrMalformed = errors.New("malformed socket table line")
 // over-long line, counted as one malformed line; the rows read so far are
 // kept.
 func Parse(r io.Reader, out []Socket) ([]Socket, int) {
+	malformed := eachRow(r, "sl", func(line []byte) bool {
+		e, err := ParseLine(line)
+		if err == nil {
+			out = append(out, e)
+		}
+		return err == nil
+	})
+	return out, malformed
+}
+
+// eachRow calls row with every data line of a table read from r: the lines
+// after a first line whose first field is header (or from the first, if
+// it is not such a header), blank lines skipped. It returns how many lines
+// row rejected, plus one if reading stopped at a read error or an
+// over-long line.
+func eachRow(r io.Reader, header string, row func(line []byte) bool) int {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), 64*1024)
 	malformed := 0
@@ -56,25 +73,21 @@ func Parse(r io.Reader, out []Socket) ([]Socket, int) {
 		line := sc.Bytes()
 		if first {
 			first = false
-			// The header starts with "sl"; anything else is a data line.
-			if f := bytes.Fields(line); len(f) > 0 && string(f[0]) == "sl" {
+			if f := bytes.Fields(line); len(f) > 0 && string(f[0]) == header {
 				continue
 			}
 		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		e, err := ParseLine(line)
-		if err != nil {
+		if !row(line) {
 			malformed++
-			continue
 		}
-		out = append(out, e)
 	}
 	if sc.Err() != nil {
 		malformed++
 	}
-	return out, malformed
+	return malformed
 }
 
 // ParseLine parses one data line: "sl: local remote st tx:rx tr:when

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -133,6 +134,37 @@ func FuzzParse(f *testing.F) {
 			if !e.Local.IsValid() || !e.Remote.IsValid() || e.Local.Addr().Is4In6() || e.Remote.Addr().Is4In6() {
 				t.Fatalf("bad entry %+v", e)
 			}
+		}
+	})
+}
+
+func TestReadPacket(t *testing.T) {
+	got, bad, err := ReadPacket("testdata/net", nil)
+	want := []PacketSocket{
+		{Type: 3, Protocol: 3, IfIndex: 2, Inode: 24585},
+		{Type: 2, Protocol: 0x0800, IfIndex: 2, UID: 101, Inode: 31337},
+		{Type: 3, Protocol: 0, IfIndex: 0, UID: 1000, Inode: 31338},
+		{Type: 3, Protocol: 0x88b5, IfIndex: 7, Inode: 31339},
+	}
+	if err != nil || bad != 1 || !slices.Equal(got, want) {
+		t.Errorf("got %+v, %d malformed, %v; want %+v, 1", got, bad, err, want)
+	}
+	if _, _, err := ReadPacket(t.TempDir(), nil); err == nil {
+		t.Errorf("no packet table: no error")
+	}
+}
+
+func FuzzParsePacket(f *testing.F) {
+	b, err := os.ReadFile("testdata/net/packet")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte("ffff8b1f0a3ec000 3 3 0003 2 1 0 0 24585\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ents, bad := ParsePacket(bytes.NewReader(b), nil)
+		if lines := bytes.Count(b, []byte("\n")) + 1; len(ents)+bad > lines {
+			t.Fatalf("%d entries + %d malformed > %d lines", len(ents), bad, lines)
 		}
 	})
 }

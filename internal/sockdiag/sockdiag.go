@@ -1,7 +1,9 @@
 // Package sockdiag asks the kernel which TCP or UDP socket it would deliver
 // a given tuple to: one exact SOCK_DIAG_BY_FAMILY request (without
 // NLM_F_DUMP) on a NETLINK_SOCK_DIAG socket, so the answer is the kernel's
-// own lookup, made without reading any table.
+// own lookup, made without reading any table. It also lists the packet
+// sockets of a namespace (packet_diag, which only dumps), with what
+// /proc/net/packet does not say: their rings.
 //
 // It is a plain blocking netlink socket driven with read and write from
 // golang.org/x/sys/unix, not a netlink library: vishvananda/netlink's
@@ -166,27 +168,24 @@ func putRequest(m []byte, seq uint32, proto uint8, local, remote netip.AddrPort)
 // the answer to request seq is in it.
 func parseReply(r []byte, seq uint32) (s Socket, done bool, err error) {
 	for len(r) >= unix.NLMSG_HDRLEN {
-		l := int(binary.NativeEndian.Uint32(r[0:]))
-		if l < unix.NLMSG_HDRLEN || l > len(r) {
-			return Socket{}, true, fmt.Errorf("sock_diag: bad message length %d", l)
+		typ, mseq, data, rest, err := nextMessage(r)
+		if err != nil {
+			return Socket{}, true, err
 		}
-		typ := binary.NativeEndian.Uint16(r[4:])
-		mseq := binary.NativeEndian.Uint32(r[8:])
-		data := r[unix.NLMSG_HDRLEN:l]
-		r = r[min((l+3)&^3, len(r)):]
+		r = rest
 		if mseq != seq {
 			continue
 		}
 		switch typ {
 		case unix.NLMSG_ERROR:
-			if len(data) < 4 {
-				return Socket{}, true, fmt.Errorf("sock_diag: short error message")
+			errno, err := errnoOf(data)
+			if err != nil {
+				return Socket{}, true, err
 			}
-			errno := -int32(binary.NativeEndian.Uint32(data))
-			if errno == int32(unix.ENOENT) {
+			if errno == unix.ENOENT {
 				return Socket{}, true, ErrNoSocket
 			}
-			return Socket{}, true, fmt.Errorf("sock_diag exact lookup: %w", unix.Errno(errno))
+			return Socket{}, true, fmt.Errorf("sock_diag exact lookup: %w", errno)
 		case sockDiagByFamily:
 			s, err := parseMsg(data)
 			return s, true, err
@@ -195,6 +194,26 @@ func parseReply(r []byte, seq uint32) (s Socket, done bool, err error) {
 		}
 	}
 	return Socket{}, false, nil
+}
+
+// nextMessage splits the first netlink message off r (at least a header
+// long): its type, sequence number and payload, and what follows it.
+func nextMessage(r []byte) (typ uint16, seq uint32, data, rest []byte, err error) {
+	l := int(binary.NativeEndian.Uint32(r[0:]))
+	if l < unix.NLMSG_HDRLEN || l > len(r) {
+		return 0, 0, nil, nil, fmt.Errorf("sock_diag: bad message length %d", l)
+	}
+	typ = binary.NativeEndian.Uint16(r[4:])
+	seq = binary.NativeEndian.Uint32(r[8:])
+	return typ, seq, r[unix.NLMSG_HDRLEN:l], r[min((l+3)&^3, len(r)):], nil
+}
+
+// errnoOf reads the error of an NLMSG_ERROR message's payload.
+func errnoOf(data []byte) (unix.Errno, error) {
+	if len(data) < 4 {
+		return 0, fmt.Errorf("sock_diag: short error message")
+	}
+	return unix.Errno(-int32(binary.NativeEndian.Uint32(data))), nil
 }
 
 // putAddr writes a in network order into a 16-byte idiag_src/dst field.
