@@ -102,16 +102,7 @@ func podmanUpload() *scenario {
 			return &traffic{secs: time.Since(start).Seconds()}, nil
 		},
 		measure: func(r *result, s *session, t *traffic, run int) {
-			share := func(bs []block) (nc, all float64) {
-				m, a := credited(maxTotals(bs), func(r row) bool { return r.Name == "busybox" })
-				return m / s.wire(), a / s.wire()
-			}
-			ng, ag := share(s.gb)
-			nn, an := share(s.nb)
-			m := r.metric("credited to nc in the container / wire bytes", "", 1, 3, higher)
-			atLeast95(m)
-			m.add(ng, nn)
-			r.metric("all rows / wire bytes", "", 1, 3, nearOne).add(ag, an)
+			shareMetrics(r, s, "credited to nc in the container / wire bytes", 0.95, func(r row) bool { return r.Name == "busybox" })
 			commonMetrics(r, s, run)
 		},
 	}
