@@ -22,8 +22,7 @@ type Container struct {
 // once it runs. Remove (or RemoveContainer) removes it; on an error it is
 // removed already.
 func (p *Podman) Start(image string, opts []string, cmd ...string) (Container, error) {
-	name := Unique(p.prefix)
-	p.track(p.containers, name, true)
+	name := p.newContainer(image)
 	args := append([]string{"run", "-d", "--runtime", "runc", "--name", name}, opts...)
 	args = append(append(args, image), cmd...)
 	id, err := p.run(args...)
@@ -61,8 +60,7 @@ func (p *Podman) Run(t testing.TB, image string, opts []string, cmd ...string) C
 // removed when it exits, and the container's name. The caller starts it;
 // Remove (or RemoveContainer) removes the container if it does not exit.
 func (p *Podman) Interactive(image string, cmd ...string) (string, *exec.Cmd) {
-	name := Unique(p.prefix)
-	p.track(p.containers, name, true)
+	name := p.newContainer(image)
 	args := append([]string{"run", "-i", "--rm", "--runtime", "runc", "--name", name, image}, cmd...)
 	return name, p.Command(context.Background(), args...)
 }
@@ -72,8 +70,19 @@ func (p *Podman) RemoveContainer(name string) error {
 	if _, err := p.run("rm", "-f", "--ignore", "-t", "0", name); err != nil {
 		return err
 	}
-	p.track(p.containers, name, false)
+	p.mu.Lock()
+	delete(p.containers, name)
+	p.mu.Unlock()
 	return nil
+}
+
+// newContainer names a container of image and remembers it, to be removed.
+func (p *Podman) newContainer(image string) string {
+	name := Unique(p.prefix)
+	p.mu.Lock()
+	p.containers[name] = image
+	p.mu.Unlock()
+	return name
 }
 
 // Inspect returns a field of container name (a Go template, as podman

@@ -3,6 +3,7 @@ package podmantest
 import (
 	"archive/tar"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -50,21 +51,30 @@ func (p *Podman) CreateImage(files map[string]string) (string, error) {
 	}
 	defer os.Remove(tarPath)
 	name := "localhost/" + Unique(p.prefix) + ":1"
-	p.track(p.images, name, true) // a failed import may leave it half made
+	p.mu.Lock()
+	p.images[name] = true // a failed import may leave it half made
+	p.mu.Unlock()
 	if _, err := p.run("import", tarPath, name); err != nil {
 		return "", err
 	}
 	return name, nil
 }
 
-// RemoveImage removes image name (and any container of it) if it is
-// there.
+// RemoveImage removes image name, and first the containers p made of it,
+// if they are there. (podman rmi -f removes the containers of an image
+// itself, but not one that a killed podman run --rm left half removed.)
 func (p *Podman) RemoveImage(name string) error {
-	if _, err := p.run("rmi", "-f", "--ignore", name); err != nil {
-		return err
+	var errs []error
+	for _, c := range p.made(name) {
+		errs = append(errs, p.RemoveContainer(c))
 	}
-	p.track(p.images, name, false)
-	return nil
+	if _, err := p.run("rmi", "-f", "--ignore", name); err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	p.mu.Lock()
+	delete(p.images, name)
+	p.mu.Unlock()
+	return errors.Join(errs...)
 }
 
 // Image is CreateImage for test t: the image is removed with t.Cleanup.

@@ -50,8 +50,8 @@ type Podman struct {
 	conf   string
 
 	mu         sync.Mutex
-	images     map[string]struct{} // made and not removed yet
-	containers map[string]struct{}
+	images     map[string]bool   // made and not removed yet
+	containers map[string]string // made and not removed yet → its image
 }
 
 // Missing says what is missing to run containers (root, podman, runc, a
@@ -78,7 +78,7 @@ func Create(prefix string) (*Podman, error) {
 		return nil, fmt.Errorf("podmantest: %w", err)
 	}
 	p := &Podman{prefix: prefix, dir: dir, conf: filepath.Join(dir, "containers.conf"),
-		images: map[string]struct{}{}, containers: map[string]struct{}{}}
+		images: map[string]bool{}, containers: map[string]string{}}
 	if err := os.WriteFile(p.conf, []byte("[containers]\ndefault_ulimits = []\n"), 0o644); err != nil {
 		return nil, errors.Join(fmt.Errorf("podmantest: %w", err), p.Remove())
 	}
@@ -104,36 +104,34 @@ func New(t testing.TB) *Podman {
 // Remove deletes the containers, then the images, that p made and that
 // are still there, and p's files.
 func (p *Podman) Remove() error {
-	p.mu.Lock()
-	containers, images := mapKeys(p.containers), mapKeys(p.images)
-	p.mu.Unlock()
 	var errs []error
-	for _, name := range containers {
+	for _, name := range p.made("") {
 		errs = append(errs, p.RemoveContainer(name))
 	}
+	p.mu.Lock()
+	images := make([]string, 0, len(p.images))
+	for name := range p.images {
+		images = append(images, name)
+	}
+	p.mu.Unlock()
 	for _, name := range images {
 		errs = append(errs, p.RemoveImage(name))
 	}
 	return errors.Join(append(errs, os.RemoveAll(p.dir))...)
 }
 
-func mapKeys(m map[string]struct{}) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
-}
-
-// track adds name to set (made), or takes it out (removed).
-func (p *Podman) track(set map[string]struct{}, name string, made bool) {
+// made returns the containers p made of image ("": of any) that are not
+// removed yet.
+func (p *Podman) made(image string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if made {
-		set[name] = struct{}{}
-	} else {
-		delete(set, name)
+	var names []string
+	for name, of := range p.containers {
+		if image == "" || of == image {
+			names = append(names, name)
+		}
 	}
+	return names
 }
 
 // Command is podman with args, with p's configuration.
