@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/gohogs/gohogs"
 	"github.com/gohogs/gohogs/internal/netns"
 	"github.com/gohogs/gohogs/internal/netnstest"
+	"github.com/gohogs/gohogs/internal/podmantest"
 	"github.com/gohogs/gohogs/trace"
 )
 
@@ -32,14 +32,9 @@ import (
 // nc in the container's network and pid namespaces.
 func TestPodmanContainer(t *testing.T) {
 	netnstest.Skip(t)
-	pm := netnstest.NewPodman(t)
+	pm := podmantest.New(t) // removes the container too, if it is still there
+	img := pm.Image(t, nil)
 	peer := netnstest.NewHostPeer(t)
-	name := strings.TrimPrefix(pm.Image, "localhost/")
-	t.Cleanup(func() {
-		if err := pm.RemoveContainer(name); err != nil {
-			t.Error(err)
-		}
-	})
 
 	// The server in the peer namespace reads natBytes, then waits for EOF.
 	var ln net.Listener
@@ -50,24 +45,12 @@ func TestPodmanContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	got := make(chan int64, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			got <- -1
-			return
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(60 * time.Second))
-		n, _ := io.CopyN(io.Discard, c, natBytes)
-		got <- n
-		io.Copy(io.Discard, c)
-	}()
+	got := netnstest.DiscardN(ln, natBytes, 60*time.Second)
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 
 	// The container: says it is up, waits for a line, uploads natBytes,
 	// keeps nc's stdin open until a second line, then exits.
-	cmd := pm.Run(name, "/bin/sh", "-c",
+	name, cmd := pm.Interactive(img, "/bin/sh", "-c",
 		"echo up; read go; (busybox head -c "+strconv.Itoa(natBytes)+" /dev/zero; read done) | busybox nc "+
 			peer.AddrPeer4.String()+" "+port+"; echo bye")
 	stdin, err := cmd.StdinPipe()

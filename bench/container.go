@@ -158,11 +158,7 @@ func natTruth(w natWatch) string {
 // containerShares: the container process's row and all rows over the
 // watched bytes.
 func containerShares(r *result, s *session, t *traffic, run int) {
-	cg, ag, cn, an := shares(s, t.pids())
-	m := r.metric("credited to the container's process / wire bytes", "", 1, 3, higher)
-	atLeast95(m)
-	m.add(cg, cn)
-	r.metric("all rows / wire bytes", "", 1, 3, nearOne).add(ag, an)
+	shareMetrics(r, s, "credited to the container's process / wire bytes", 0.95, pidsNamed(t.pids(), s.e.self))
 	r.metric("kernel drops", "", 1, 0, lower).add(float64(s.drops), math.NaN())
 	commonMetrics(r, s, run)
 }

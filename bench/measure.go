@@ -106,6 +106,26 @@ func pidShare(bs []block, pids []int, wire float64) float64 {
 	return m / wire
 }
 
+// shareMetrics records, for both monitors, the share of the wire bytes
+// credited to the rows that match (the metric label, with gohogs's target
+// of at least target) and the share of all rows.
+func shareMetrics(r *result, s *session, label string, target float64, match func(row) bool) {
+	share := func(bs []block) (mine, all float64) {
+		m, a := credited(maxTotals(bs), match)
+		return m / s.wire(), a / s.wire()
+	}
+	mg, ag := share(s.gb)
+	mn, an := share(s.nb)
+	r.metric(label, "", 1, 3, higher).withTarget(fmt.Sprintf("≥ %.2f", target), func(v float64) bool { return v >= target }).add(mg, mn)
+	r.metric("all rows / wire bytes", "", 1, 3, nearOne).add(ag, an)
+}
+
+// pidsNamed matches the rows of pids named name.
+func pidsNamed(pids []int, name string) func(row) bool {
+	set := pidSet(pids)
+	return func(r row) bool { return set[r.PID] && r.Name == name }
+}
+
 func pidSet(pids []int) map[int]bool {
 	set := make(map[int]bool, len(pids))
 	for _, p := range pids {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gohogs/gohogs/internal/netnstest"
+	"github.com/gohogs/gohogs/internal/podmantest"
 )
 
 // The podman scenario (issue 14): a real container on podman's default
@@ -17,23 +18,27 @@ import (
 // podmanEnv is the image, the peer namespace and its server, made at the
 // first use.
 type podmanEnv struct {
-	pm   *netnstest.Podman
-	peer *netnstest.HostPeer
-	runs int
+	pm    *podmantest.Podman
+	image string
+	peer  *netnstest.HostPeer
 }
 
 func (e *env) podmanTopology() (*podmanEnv, error) {
 	if e.podman != nil {
 		return e.podman, nil
 	}
-	if err := netnstest.PodmanMissing(); err != nil {
+	if err := podmantest.Missing(); err != nil {
 		return nil, err
 	}
-	pm, err := netnstest.CreatePodman("gohogs-bench")
+	pm, err := podmantest.Create("gohogs-bench-")
 	if err != nil {
 		return nil, err
 	}
-	e.cl.add(func() { e.removed("podman image", pm.Remove()) })
+	e.cl.add(func() { e.removed("podman image and containers", pm.Remove()) })
+	image, err := pm.CreateImage(nil)
+	if err != nil {
+		return nil, err
+	}
 	peer, err := netnstest.CreateHostPeer("gbp")
 	if err != nil {
 		return nil, err
@@ -42,7 +47,7 @@ func (e *env) podmanTopology() (*podmanEnv, error) {
 	if _, err := e.server(peer.NS); err != nil {
 		return nil, err
 	}
-	e.podman = &podmanEnv{pm: pm, peer: peer}
+	e.podman = &podmanEnv{pm: pm, image: image, peer: peer}
 	return e.podman, nil
 }
 
@@ -69,10 +74,8 @@ func podmanUpload() *scenario {
 		view: "2",
 		traffic: func(e *env, s *session) (*traffic, error) {
 			pe := e.podman
-			pe.runs++
-			name := fmt.Sprintf("%s-%d", pe.pm.Image[len("localhost/"):], pe.runs)
-			e.cl.add(func() { _ = pe.pm.RemoveContainer(name) })
-			cmd := pe.pm.Run(name, "/bin/sh", "-c", fmt.Sprintf("busybox head -c %d /dev/zero | busybox nc %s %d",
+			// Removed when it exits, or by pe.pm.Remove at cleanup.
+			_, cmd := pe.pm.Interactive(pe.image, "/bin/sh", "-c", fmt.Sprintf("busybox head -c %d /dev/zero | busybox nc %s %d",
 				podmanBytes, pe.peer.AddrPeer4, portDiscard))
 			out := &output{}
 			cmd.Stdout, cmd.Stderr = out, out
@@ -99,16 +102,7 @@ func podmanUpload() *scenario {
 			return &traffic{secs: time.Since(start).Seconds()}, nil
 		},
 		measure: func(r *result, s *session, t *traffic, run int) {
-			share := func(bs []block) (nc, all float64) {
-				m, a := credited(maxTotals(bs), func(r row) bool { return r.Name == "busybox" })
-				return m / s.wire(), a / s.wire()
-			}
-			ng, ag := share(s.gb)
-			nn, an := share(s.nb)
-			m := r.metric("credited to nc in the container / wire bytes", "", 1, 3, higher)
-			atLeast95(m)
-			m.add(ng, nn)
-			r.metric("all rows / wire bytes", "", 1, 3, nearOne).add(ag, an)
+			shareMetrics(r, s, "credited to nc in the container / wire bytes", 0.95, func(r row) bool { return r.Name == "busybox" })
 			commonMetrics(r, s, run)
 		},
 	}

@@ -14,6 +14,9 @@ import (
 // socket, and children forked without exec. nethogs 0.8.7 accounts TCP
 // and UDP only: on the first two its share is 0 by design.
 
+// rightPidAndName is the label of the protocol scenarios' credited share.
+const rightPidAndName = "credited to the right pid and name / wire bytes"
+
 // icmpEcho: ping -s 1000, 30 echoes, from A to B.
 func icmpEcho() *scenario {
 	const pings, size = 30, 1000
@@ -26,14 +29,11 @@ func icmpEcho() *scenario {
 		place: onVeth,
 		view:  "2",
 		traffic: func(e *env, s *session) (*traffic, error) {
-			g, err := e.command(e.p.NSA, "ping", "-q", "-c", strconv.Itoa(pings), "-i", "0.05", "-s", strconv.Itoa(size), e.p.AddrB4.String())
-			if err != nil {
-				return nil, err
-			}
-			return &traffic{clients: []*genProc{g}}, e.wait(g, 20*time.Second)
+			return e.clientCommand(e.p.NSA, 20*time.Second, "ping", "-q", "-c", strconv.Itoa(pings), "-i", "0.05", "-s", strconv.Itoa(size),
+				e.p.AddrB4.String())
 		},
 		measure: func(r *result, s *session, t *traffic, run int) {
-			namedShareMetric(r, s, t.pids(), "ping", 0.95)
+			shareMetrics(r, s, rightPidAndName, 0.95, pidsNamed(t.pids(), "ping"))
 			commonMetrics(r, s, run)
 		},
 	}
@@ -53,14 +53,10 @@ func rawIP() *scenario {
 		place: onVeth,
 		view:  "2",
 		traffic: func(e *env, s *session) (*traffic, error) {
-			g, err := e.gen(e.p.NSA, "raw", e.p.AddrB4.String(), "253", strconv.Itoa(packets), strconv.Itoa(frame))
-			if err != nil {
-				return nil, err
-			}
-			return &traffic{clients: []*genProc{g}}, e.wait(g, 20*time.Second)
+			return e.client(e.p.NSA, 20*time.Second, "raw", e.p.AddrB4.String(), "253", strconv.Itoa(packets), strconv.Itoa(frame))
 		},
 		measure: func(r *result, s *session, t *traffic, run int) {
-			namedShareMetric(r, s, t.pids(), s.e.self, 0.95)
+			shareMetrics(r, s, rightPidAndName, 0.95, pidsNamed(t.pids(), s.e.self))
 			commonMetrics(r, s, run)
 		},
 	}
@@ -105,17 +101,15 @@ func forkedChildren() *scenario {
 		place: onVeth,
 		view:  "2",
 		traffic: func(e *env, s *session) (*traffic, error) {
-			g, err := e.command(e.p.NSA, "python3", "-c", forkScript, e.p.AddrB4.String(), strconv.Itoa(portDiscard),
+			t, err := e.clientCommand(e.p.NSA, 60*time.Second, "python3", "-c", forkScript, e.p.AddrB4.String(), strconv.Itoa(portDiscard),
 				strconv.Itoa(children), strconv.Itoa(size))
 			if err != nil {
 				return nil, err
 			}
-			if err := e.wait(g, 60*time.Second); err != nil {
-				return nil, err
-			}
-			lines := strings.Fields(g.out.String())
+			out := t.client().out.String()
+			lines := strings.Fields(out)
 			if len(lines) != children+1 {
-				return nil, fmt.Errorf("forking parent printed %q, want its name and %d pids", g.out.String(), children)
+				return nil, fmt.Errorf("forking parent printed %q, want its name and %d pids", out, children)
 			}
 			name, pids = lines[0], pids[:0]
 			for _, l := range lines[1:] {
@@ -125,28 +119,13 @@ func forkedChildren() *scenario {
 				}
 				pids = append(pids, pid)
 			}
-			return &traffic{clients: []*genProc{g}}, nil
+			return t, nil
 		},
 		measure: func(r *result, s *session, t *traffic, run int) {
-			namedShareMetric(r, s, pids, name, 0.98)
+			shareMetrics(r, s, rightPidAndName, 0.98, pidsNamed(pids, name))
 			commonMetrics(r, s, run)
 		},
 	}
-}
-
-// namedShareMetric records the share of the wire bytes that each monitor
-// credited to the rows of pids named name, with gohogs's target.
-func namedShareMetric(r *result, s *session, pids []int, name string, target float64) {
-	set := pidSet(pids)
-	match := func(x row) bool { return set[x.PID] && x.Name == name }
-	g, _ := credited(maxTotals(s.gb), match)
-	n, _ := credited(maxTotals(s.nb), match)
-	m := r.metric("credited to the right pid and name / wire bytes", "", 1, 3, higher)
-	m.withTarget(fmt.Sprintf("≥ %.2f", target), func(v float64) bool { return v >= target })
-	m.add(g/s.wire(), n/s.wire())
-	ga, _ := credited(maxTotals(s.gb), func(row) bool { return true })
-	na, _ := credited(maxTotals(s.nb), func(row) bool { return true })
-	r.metric("all rows / wire bytes", "", 1, 3, nearOne).add(ga/s.wire(), na/s.wire())
 }
 
 // genRaw: ADDR PROTO PACKETS FRAME. A raw socket of IP protocol PROTO

@@ -54,11 +54,7 @@ func storm(where place, rate, workers int, cpuTarget float64) *scenario {
 
 // vethStormShares: the client's row over the veth's bytes, and all rows.
 func vethStormShares(r *result, s *session, t *traffic) {
-	cg, ag, cn, an := shares(s, t.pids())
-	m := r.metric("credited to the client / wire bytes", "", 1, 3, higher)
-	atLeast95(m)
-	m.add(cg, cn)
-	r.metric("all rows / wire bytes", "", 1, 3, nearOne).add(ag, an)
+	shareMetrics(r, s, "credited to the client / wire bytes", 0.95, pidsNamed(t.pids(), s.e.self))
 }
 
 // loStormShares: the SENT and the RECV columns of the client's and the
@@ -85,7 +81,13 @@ func loStormShares(r *result, s *session, t *traffic) {
 // client starts one client generator in ns and waits (at most limit) for it
 // to end.
 func (e *env) client(ns string, limit time.Duration, args ...string) (*traffic, error) {
-	g, err := e.gen(ns, args...)
+	return e.clientCommand(ns, limit, append([]string{e.self, "-gen"}, args...)...)
+}
+
+// clientCommand is client for any command (ping, python3): it starts args
+// in ns as command does and waits (at most limit) for it to end.
+func (e *env) clientCommand(ns string, limit time.Duration, args ...string) (*traffic, error) {
+	g, err := e.command(ns, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -108,11 +110,7 @@ func manyFlows() *scenario {
 			return e.client(e.p.NSA, 60*time.Second, "hold", e.addr(4, portHold), strconv.Itoa(n), "25s")
 		},
 		measure: func(r *result, s *session, t *traffic, run int) {
-			cg, ag, cn, an := shares(s, t.pids())
-			m := r.metric("credited to the client / wire bytes", "", 1, 3, higher)
-			atLeast95(m)
-			m.add(cg, cn)
-			r.metric("all rows / wire bytes", "", 1, 3, nearOne).add(ag, an)
+			vethStormShares(r, s, t)
 			cpuMetric(r, s)
 			under20MiB(rssMetric(r, s))
 			refreshMetric(r, s, run)

@@ -201,38 +201,19 @@ func decodeIPv6(data []byte, p *Packet) error {
 	next := Proto(data[6])
 	rest := data[40:]
 	// Each extension header is at least 8 bytes long, so the walk ends
-	// within len(data)/8 steps.
+	// within len(data)/8 steps. p.Proto is the header the walk stands at:
+	// where it stops, that is what the packet carries.
 	for {
+		p.Proto = next
 		switch next {
-		case ip6HopByHop, ip6Routing, ip6DstOpts:
-			if len(rest) < 8 {
-				p.Proto = next
-				return ErrTruncated
-			}
-			n := (int(rest[1]) + 1) * 8
-			if len(rest) < n {
-				p.Proto = next
-				return ErrTruncated
-			}
-			next, rest = Proto(rest[0]), rest[n:]
-		case ip6AH:
-			if len(rest) < 12 {
-				p.Proto = next
-				return ErrTruncated
-			}
-			n := (int(rest[1]) + 2) * 4
-			if n < 12 {
-				p.Proto = next
-				return ErrBadHeader
-			}
-			if len(rest) < n {
-				p.Proto = next
-				return ErrTruncated
+		case ip6HopByHop, ip6Routing, ip6DstOpts, ip6AH:
+			n, err := extensionLen(next, rest)
+			if err != nil {
+				return err
 			}
 			next, rest = Proto(rest[0]), rest[n:]
 		case ip6Fragment:
 			if len(rest) < 8 {
-				p.Proto = next
 				return ErrTruncated
 			}
 			p.Fragment = true
@@ -243,13 +224,35 @@ func decodeIPv6(data []byte, p *Packet) error {
 				return nil // a later fragment carries no transport header
 			}
 		case ip6NoNext:
-			p.Proto = next
 			return nil
 		default:
-			p.Proto = next
 			return decodeTransport(rest, p)
 		}
 	}
+}
+
+// extensionLen is the length of the IPv6 extension header next at the
+// start of rest: (Hdr Ext Len + 1) × 8 bytes, or for AH (Payload Len + 2)
+// × 4 (RFC 8200, RFC 4302), checked against what rest holds.
+func extensionLen(next Proto, rest []byte) (int, error) {
+	least := 8
+	if next == ip6AH {
+		least = 12
+	}
+	if len(rest) < least {
+		return 0, ErrTruncated
+	}
+	n := (int(rest[1]) + 1) * 8
+	if next == ip6AH {
+		n = (int(rest[1]) + 2) * 4
+		if n < 12 {
+			return 0, ErrBadHeader
+		}
+	}
+	if len(rest) < n {
+		return 0, ErrTruncated
+	}
+	return n, nil
 }
 
 // decodeTransport reads the ports of TCP and UDP (and UDP-Lite, SCTP, DCCP,

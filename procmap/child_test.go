@@ -301,17 +301,7 @@ func startChildEnv(t *testing.T, argv0, mode string, uid int, env []string, wrap
 		cmd.Env = append(cmd.Env, childEnv+"_UID="+strconv.Itoa(uid))
 	}
 	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout := startPiped(t, cmd)
 	c := &child{cmd: cmd, stdin: stdin}
 	t.Cleanup(func() {
 		stdin.Close()
@@ -324,22 +314,48 @@ func startChildEnv(t *testing.T, argv0, mode string, uid int, env []string, wrap
 			<-done
 		}
 	})
+	s := firstLine(t, stdout, 20*time.Second)
+	f := strings.Fields(s)
+	if len(f) == 0 || f[0] != "ok" {
+		t.Fatalf("child %s: %q", mode, s)
+	}
+	c.fields = f[1:]
+	return c
+}
+
+// startPiped starts cmd with a pipe to its stdin and one from its stdout.
+func startPiped(t *testing.T, cmd *exec.Cmd) (io.WriteCloser, io.Reader) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdin, stdout
+}
+
+// firstLine returns the first line r gives (what it gave by EOF), waiting
+// at most limit.
+func firstLine(t *testing.T, r io.Reader, limit time.Duration) string {
+	t.Helper()
 	line := make(chan string, 1)
 	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
+		s, _ := bufio.NewReader(r).ReadString('\n')
 		line <- s
 	}()
 	select {
 	case s := <-line:
-		f := strings.Fields(s)
-		if len(f) == 0 || f[0] != "ok" {
-			t.Fatalf("child %s: %q", mode, s)
-		}
-		c.fields = f[1:]
-	case <-time.After(20 * time.Second):
-		t.Fatalf("child %s: no answer in 20 s", mode)
+		return s
+	case <-time.After(limit):
+		t.Fatalf("no line in %v", limit)
+		return ""
 	}
-	return c
 }
 
 // stop ends the child and waits (at most 5 s) for it to exit.

@@ -1,7 +1,6 @@
 package procmap
 
 import (
-	"bufio"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -29,23 +28,9 @@ func TestForkIdentity(t *testing.T) {
 	// The subshell prints its pid and waits for a line; the shell then
 	// waits for another.
 	cmd := exec.Command("/bin/bash", "-c", `exec -a "$0" /bin/bash -c '( echo $BASHPID; read y ); read z'`, name)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout := startPiped(t, cmd)
 	defer func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	child, err := strconv.Atoi(strings.TrimSpace(line))
+	child, err := strconv.Atoi(strings.TrimSpace(firstLine(t, stdout, 10*time.Second)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// remover is what this package makes: a Pair or a Loopback.
+// remover is what this package makes (a Pair, a Loopback, ...) or another
+// test helper's (podmantest's Podman).
 type remover interface{ Remove() error }
 
 // live is what NewPair and NewLoopback made and t.Cleanup has not removed
@@ -24,9 +25,11 @@ var live struct {
 	watch sync.Once
 }
 
-// removeWhenDone removes r with t.Cleanup (a failed removal fails t) or
-// when the process is interrupted, whichever comes first.
-func removeWhenDone(t testing.TB, r remover) {
+// RemoveWhenDone removes r with t.Cleanup (a failed removal fails t) or
+// when the process is interrupted, whichever comes first: what NewPair and
+// the others do with what they make, and what other test helpers
+// (internal/podmantest) do with theirs.
+func RemoveWhenDone(t testing.TB, r interface{ Remove() error }) {
 	live.watch.Do(watchSignals)
 	live.Lock()
 	if live.set == nil {

@@ -34,7 +34,7 @@ func NewHostPeer(t testing.TB) *HostPeer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	removeWhenDone(t, h)
+	RemoveWhenDone(t, h)
 	return h
 }
 

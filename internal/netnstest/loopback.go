@@ -22,7 +22,7 @@ func NewLoopback(t testing.TB, prefix string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	removeWhenDone(t, l)
+	RemoveWhenDone(t, l)
 	return l.NS
 }
 

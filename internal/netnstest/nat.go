@@ -57,7 +57,7 @@ func NewNAT(t testing.TB, o NATOptions) *NAT {
 	if err != nil {
 		t.Fatal(err)
 	}
-	removeWhenDone(t, n)
+	RemoveWhenDone(t, n)
 	return n
 }
 

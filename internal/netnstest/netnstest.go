@@ -3,8 +3,8 @@
 // a loopback of its own (a Loopback), a host with a container behind NAT
 // (a NAT: three namespaces, nftables masquerade and a published port) or a
 // peer behind the caller's own namespace (a HostPeer), and removes them
-// again; and podman images of a static busybox (Podman) for tests with
-// real containers. ConnectTCP holds a connection between two of them.
+// again. ConnectTCP holds a connection between two of them. (Real
+// containers are internal/podmantest's.)
 //
 // Tests use NewPair and NewLoopback, which remove what they made with
 // t.Cleanup, even when the test fails, and also when the test binary is

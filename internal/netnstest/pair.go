@@ -43,7 +43,7 @@ func NewPair(t testing.TB) *Pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	removeWhenDone(t, p)
+	RemoveWhenDone(t, p)
 	return p
 }
 
