@@ -90,6 +90,10 @@ type Options struct {
 	// RingBytes is the ring's size, a power of 2 of at least a page; 0
 	// means DefaultRingBytes.
 	RingBytes int
+	// ParseCopies (for tests) makes the tcx programs parse a copy of every
+	// frame's headers, as they do when the headers are not all in the
+	// packet's linear data, instead of reading the packet directly.
+	ParseCopies bool
 }
 
 // Counter is one loaded set of programs and maps.
@@ -125,6 +129,9 @@ func Load(opts Options) (*Counter, error) {
 		return nil, err
 	}
 	if err := spec.Variables[flowVarSkipOutgoing].Set(b2u8(opts.Loopback)); err != nil {
+		return nil, err
+	}
+	if err := spec.Variables[flowVarParseCopies].Set(b2u8(opts.ParseCopies)); err != nil {
 		return nil, err
 	}
 	c := &Counter{ncpu: ncpu}
@@ -277,13 +284,14 @@ type Stats struct {
 	MapFull    uint64 // packets counted in the overflow buckets
 	EventsLost uint64 // first packets counted in the map because the ring was full
 	Events     uint64 // first packets handed up
+	Copied     uint64 // frames whose headers were parsed from a copy (not all in the packet's linear data, or a socket filter)
 }
 
 // Stats reads the counters.
 func (c *Counter) Stats() (Stats, error) {
 	var s Stats
 	per := make([]uint64, c.ncpu)
-	for i, dst := range []*uint64{&s.Malformed, &s.MapFull, &s.EventsLost, &s.Events} {
+	for i, dst := range []*uint64{&s.Malformed, &s.MapFull, &s.EventsLost, &s.Events, &s.Copied} {
 		if err := c.objs.Stats.Lookup(uint32(i), per); err != nil {
 			return s, fmt.Errorf("read counter %d: %w", i, err)
 		}
