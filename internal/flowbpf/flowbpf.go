@@ -4,10 +4,12 @@
 // new to the flow map through a ring buffer, and takes the map's counts out
 // once per refresh.
 //
-// The programs parse what capture.Decode parses (Ethernet, up to 3 VLAN tags,
-// IPv4, IPv6 and up to 8 extension headers, the ports of TCP, UDP, UDP-Lite,
-// SCTP and DCCP, ICMP) and add each frame's length to a per-CPU hash map
-// keyed by the packet's tuple and its packet type (Key). A frame whose tuple
+// The programs parse what capture.Decode parses (Ethernet, VLAN tags, IPv4,
+// IPv6 and its extension headers, the ports of TCP, UDP, UDP-Lite, SCTP and
+// DCCP, ICMP), in the same first 128 bytes of each frame that the afpacket
+// backend captures, reading them straight from the packet (tcx), and add
+// each frame's length to a per-CPU hash map keyed by the packet's tuple and
+// its packet type (Key). A frame whose tuple
 // is not in the map is inserted with zero counts and handed up whole (its
 // first EventData bytes): user space accounts it as a captured packet, which
 // starts the owner lookup at once. Drain takes every entry out of the map
