@@ -55,6 +55,8 @@ func genMain(args []string) int {
 		err = genTick(args[1:])
 	case "flood":
 		err = genFlood(args[1:])
+	case "pktflood":
+		err = genPktFlood(args[1:])
 	default:
 		err = fmt.Errorf("unknown mode %q", args[0])
 	}
