@@ -30,11 +30,13 @@ func ebpfScenarios() []*scenario {
 		ebpfRate("ebpf-udp64", "eBPF backend: 64-byte UDP flood",
 			"One client process in A sends 64-byte UDP/IPv4 datagrams as fast as it can for 5 s from 4 sockets (sendmmsg, 64 a call).", true,
 			func(e *env) []string { return []string{"flood", e.addr(4, portUDP), "64", "5s", "4"} }),
-		ebpfRate("ebpf-pps", "eBPF backend: 64-byte frames at over a million a second",
+		ebpfRate("ebpf-pps", "eBPF backend: 64-byte frames from AF_PACKET TX rings",
 			"One client process in A writes 64-byte UDP/IPv4 frames for 5 s into 4 AF_PACKET TX rings on A's veth (PACKET_TX_RING, "+
 				"one send(2) per 256 frames, no copy), to a MAC address no host has, so that B drops them on arrival: the highest "+
-				"frame rate this machine makes. The frames belong to no socket (a packet socket sent them), so no process is "+
-				"credited and only \"all rows / wire bytes\" applies.", false,
+				"frame rate this machine makes (over a million a second with only the eBPF gohogs attached; nethogs's and the "+
+				"afpacket gohogs's packet taps, which clone every frame for their sockets, slow the sender here). The frames "+
+				"belong to no socket (a packet socket sent them), so no process is credited and only \"all rows / wire bytes\" "+
+				"applies.", false,
 			func(e *env) []string {
 				return []string{"pktflood", e.p.IfA, e.p.AddrA4.String(), e.p.AddrB4.String(), "5s", "4"}
 			}),
