@@ -126,7 +126,7 @@ func (r *parseRig) compare(t testing.TB, link LinkType, frame []byte) {
 }
 
 // TestEBPFParsesAsDecode runs the programs on every Ethernet and raw IP
-// frame of the decoder's cases, whole and cut at every length, reading the
+// frame of parseCases, whole and cut at every length, reading the
 // packet and reading a copy: each is counted under the tuple Decode makes
 // of its first DefaultSnapLen bytes, or as malformed exactly when Decode
 // rejects them.
@@ -136,20 +136,56 @@ func TestEBPFParsesAsDecode(t *testing.T) {
 	}
 }
 
+// parseCases are the decoder's cases and more that only the program's
+// parser needs: headers at the edge of its window, and the ICMP and
+// EtherType fields of the flow key.
+func parseCases() []decodeCase {
+	tcp4 := ip4(v4A, v4B, ProtoTCP, nil, 0, false, tcp(40000, 443, 100))
+	vlans := func(n int, inner uint16) []byte { // n tags after the Ethernet header's 0x8100
+		var b []byte
+		for i := range n - 1 {
+			b = append(b, vlanTag(uint16(i), 0x8100)...)
+		}
+		return append(b, vlanTag(uint16(n), inner)...)
+	}
+	return append(decodeCases(),
+		// Headers past DefaultSnapLen: Decode (and so the program) stops there.
+		decodeCase{name: "ipv6-ext-past-snaplen", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, 0, cat(ext6(60, 5), ext6(ProtoTCP, 3), tcp(1, 2, 10))))},
+		decodeCase{name: "many-vlan-tags", link: LinkEthernet, data: eth(0x8100, cat(vlanTag(1, 0x8100), vlanTag(2, 0x8100), vlanTag(3, 0x8100), vlanTag(4, 0x88a8), vlanTag(5, 0x0800), tcp4))},
+		// As many tags as fit in the window.
+		decodeCase{name: "vlan-tags-fill-window", link: LinkEthernet, data: eth(0x8100, cat(vlans(28, 0x88cc), make([]byte, 40)))},
+		decodeCase{name: "ah-length-zero", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, 51, cat([]byte{byte(ProtoUDP), 0}, make([]byte, 30))))},
+		decodeCase{name: "ipv4-options-tcp", link: LinkEthernet, data: eth(0x0800, ip4(v4A, v4B, ProtoTCP, make([]byte, 40), 0, false, tcp(1, 2, 10)))},
+		decodeCase{name: "ipv4-bad-version", link: LinkEthernet, data: eth(0x0800, ip6(v6A, v6B, ProtoUDP, udp(1, 2, 0)))},
+		decodeCase{name: "raw-ipv6-tcp", link: LinkRawIP, data: ip6(v6A, v6B, ProtoTCP, tcp(5, 6, 30))},
+		decodeCase{name: "raw-bad-version", link: LinkRawIP, data: cat([]byte{0x55}, tcp4[1:])},
+		// ICMP: type and code always, the identifier of an echo only
+		// (bytes 4-5 of other types are something else).
+		decodeCase{name: "icmp-echo-reply", link: LinkEthernet, data: eth(0x0800, ip4(v4B, v4A, ProtoICMP, nil, 0, false, cat([]byte{0, 0, 0, 0, 0xbe, 0xef, 0, 9}, make([]byte, 56))))},
+		decodeCase{name: "icmp-redirect", link: LinkEthernet, data: eth(0x0800, ip4(v4B, v4A, ProtoICMP, nil, 0, false, cat([]byte{5, 1, 0, 0, 192, 0, 2, 9}, make([]byte, 28))))},
+		decodeCase{name: "icmp-first-fragment", link: LinkEthernet, data: eth(0x0800, ip4(v4A, v4B, ProtoICMP, nil, 0, true, cat(icmp4Echo(), make([]byte, 64))))},
+		decodeCase{name: "icmp-later-fragment", link: LinkEthernet, data: eth(0x0800, ip4(v4A, v4B, ProtoICMP, nil, 10, false, cat(icmp4Echo(), make([]byte, 64))))},
+		decodeCase{name: "icmp-options", link: LinkEthernet, data: eth(0x0800, ip4(v4A, v4B, ProtoICMP, make([]byte, 40), 0, false, icmp4Echo()))},
+		decodeCase{name: "icmpv6-echo-reply", link: LinkEthernet, data: eth(0x86dd, ip6(v6B, v6A, ProtoICMPv6, cat([]byte{129, 0, 0, 0, 0x12, 0x34, 0, 1}, make([]byte, 56))))},
+		decodeCase{name: "icmpv6-neighbour-solicitation", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, ProtoICMPv6, cat([]byte{135, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, make([]byte, 16))))},
+		decodeCase{name: "icmpv6-after-hop-by-hop", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, 0, cat(ext6(ProtoICMPv6, 0), []byte{128, 0, 0, 0, 0, 7, 0, 1})))},
+		decodeCase{name: "icmpv6-fragment", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, 44, cat(frag6(ProtoICMPv6, 0, true), []byte{128, 0, 0, 0, 0, 7, 0, 1}, make([]byte, 40))))},
+		decodeCase{name: "icmpv6-past-snaplen", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, 0, cat(ext6(ProtoICMPv6, 8), []byte{128, 0, 0, 0, 0, 7, 0, 1})))},
+		// An echo type of the other family is no echo.
+		decodeCase{name: "icmp-type-128-over-ipv4", link: LinkEthernet, data: eth(0x0800, ip4(v4A, v4B, ProtoICMP, nil, 0, false, []byte{128, 0, 0, 0, 0, 7, 0, 1}))},
+		decodeCase{name: "icmpv6-type-8-over-ipv6", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, ProtoICMPv6, []byte{8, 0, 0, 0, 0, 7, 0, 1}))},
+		decodeCase{name: "raw-icmp", link: LinkRawIP, data: ip4(v4A, v4B, ProtoICMP, nil, 0, false, icmp4Echo())},
+		decodeCase{name: "raw-icmpv6", link: LinkRawIP, data: ip6(v6A, v6B, ProtoICMPv6, []byte{129, 0, 0, 0, 0, 7, 0, 1})},
+		// EtherTypes that are not IP, bare and behind tags.
+		decodeCase{name: "eth-lldp", link: LinkEthernet, data: eth(0x88cc, make([]byte, 46))},
+		decodeCase{name: "qinq-ipx", link: LinkEthernet, data: eth(0x88a8, cat(vlanTag(7, 0x8100), vlanTag(42, 0x8137), make([]byte, 40)))},
+		decodeCase{name: "eth-small-ethertype", link: LinkEthernet, data: eth(0x0042, make([]byte, 46))},
+	)
+}
+
 func testParsesAsDecode(t *testing.T, copies bool) {
 	r := newParseRig(t, copies)
-	tcp4 := ip4(v4A, v4B, ProtoTCP, nil, 0, false, tcp(40000, 443, 100))
-	extra := []decodeCase{
-		// Headers past DefaultSnapLen: Decode (and so the program) stops there.
-		{name: "ipv6-ext-past-snaplen", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, 0, cat(ext6(60, 5), ext6(ProtoTCP, 3), tcp(1, 2, 10))))},
-		{name: "many-vlan-tags", link: LinkEthernet, data: eth(0x8100, cat(vlanTag(1, 0x8100), vlanTag(2, 0x8100), vlanTag(3, 0x8100), vlanTag(4, 0x88a8), vlanTag(5, 0x0800), tcp4))},
-		{name: "ah-length-zero", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, 51, cat([]byte{byte(ProtoUDP), 0}, make([]byte, 30))))},
-		{name: "ipv4-options-tcp", link: LinkEthernet, data: eth(0x0800, ip4(v4A, v4B, ProtoTCP, make([]byte, 40), 0, false, tcp(1, 2, 10)))},
-		{name: "ipv4-bad-version", link: LinkEthernet, data: eth(0x0800, ip6(v6A, v6B, ProtoUDP, udp(1, 2, 0)))},
-		{name: "raw-ipv6-tcp", link: LinkRawIP, data: ip6(v6A, v6B, ProtoTCP, tcp(5, 6, 30))},
-		{name: "raw-bad-version", link: LinkRawIP, data: cat([]byte{0x55}, tcp4[1:])},
-	}
-	for _, c := range append(decodeCases(), extra...) {
+	for _, c := range parseCases() {
 		switch c.link {
 		case LinkEthernet, LinkRaw, LinkRawIP:
 		default:
@@ -189,9 +225,9 @@ func TestEBPFCountsGSOAsWireFrames(t *testing.T) {
 
 // FuzzEBPFParsesAsDecode compares the programs' parser (reading the packet
 // and reading a copy) with Decode on arbitrary frames (seeds: the
-// decoder's cases). Needs root and eBPF.
+// parser's cases). Needs root and eBPF.
 func FuzzEBPFParsesAsDecode(f *testing.F) {
-	for _, c := range decodeCases() {
+	for _, c := range parseCases() {
 		switch c.link {
 		case LinkEthernet:
 			f.Add(false, c.data)
