@@ -152,8 +152,9 @@ func parseCases() []decodeCase {
 		// Headers past DefaultSnapLen: Decode (and so the program) stops there.
 		decodeCase{name: "ipv6-ext-past-snaplen", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, 0, cat(ext6(60, 5), ext6(ProtoTCP, 3), tcp(1, 2, 10))))},
 		decodeCase{name: "many-vlan-tags", link: LinkEthernet, data: eth(0x8100, cat(vlanTag(1, 0x8100), vlanTag(2, 0x8100), vlanTag(3, 0x8100), vlanTag(4, 0x88a8), vlanTag(5, 0x0800), tcp4))},
-		// As many tags as fit in the window.
+		// As many tags as fit in the window, and one more than fit.
 		decodeCase{name: "vlan-tags-fill-window", link: LinkEthernet, data: eth(0x8100, cat(vlans(28, 0x88cc), make([]byte, 40)))},
+		decodeCase{name: "vlan-tags-past-window", link: LinkEthernet, data: eth(0x8100, cat(vlans(29, 0x88cc), make([]byte, 40)))},
 		decodeCase{name: "ah-length-zero", link: LinkEthernet, data: eth(0x86dd, ip6(v6A, v6B, 51, cat([]byte{byte(ProtoUDP), 0}, make([]byte, 30))))},
 		decodeCase{name: "ipv4-options-tcp", link: LinkEthernet, data: eth(0x0800, ip4(v4A, v4B, ProtoTCP, make([]byte, 40), 0, false, tcp(1, 2, 10)))},
 		decodeCase{name: "ipv4-bad-version", link: LinkEthernet, data: eth(0x0800, ip6(v6A, v6B, ProtoUDP, udp(1, 2, 0)))},

@@ -226,6 +226,10 @@ static __always_inline int parse(struct __sk_buff *skb, const __u8 *buf, const i
 			etype = ((__u16)b[0] << 8) | b[1];
 			off += 4;
 		}
+		// One more tag than fit: it lies past the window, truncated
+		// for Decode too (not a frame of EtherType 0x8100).
+		if (etype == ETH_P_8021Q || etype == ETH_P_8021AD || etype == 0x9100)
+			return P_BAD;
 		WIDEN(off);
 	}
 
