@@ -23,25 +23,37 @@ import (
 func ebpfScenarios() []*scenario {
 	return []*scenario{
 		ebpfRate("ebpf-bulk-tcp4", "eBPF backend: TCP at full speed",
-			"One client process in A sends TCP/IPv4 as fast as it can for 5 s (16 KiB writes, offloads off).",
+			"One client process in A sends TCP/IPv4 as fast as it can for 5 s (16 KiB writes, offloads off).", true,
 			func(e *env) []string {
 				return []string{"send", "tcp", e.addr(4, portDiscard), strconv.Itoa(1 << 40), "0", "5s"}
 			}),
 		ebpfRate("ebpf-udp64", "eBPF backend: 64-byte UDP flood",
-			"One client process in A sends 64-byte UDP/IPv4 datagrams as fast as it can for 5 s from 4 sockets (sendmmsg, 64 a call).",
+			"One client process in A sends 64-byte UDP/IPv4 datagrams as fast as it can for 5 s from 4 sockets (sendmmsg, 64 a call).", true,
 			func(e *env) []string { return []string{"flood", e.addr(4, portUDP), "64", "5s", "4"} }),
+		ebpfRate("ebpf-pps", "eBPF backend: 64-byte frames from AF_PACKET TX rings",
+			"One client process in A writes 64-byte UDP/IPv4 frames for 5 s into 4 AF_PACKET TX rings on A's veth (PACKET_TX_RING, "+
+				"one send(2) per 256 frames, no copy), to a MAC address no host has, so that B drops them on arrival: the highest "+
+				"frame rate this machine makes (over a million a second with only the eBPF gohogs attached; nethogs's and the "+
+				"afpacket gohogs's packet taps, which clone every frame for their sockets, slow the sender here). The frames "+
+				"belong to no socket (a packet socket sent them), so no process is credited and only \"all rows / wire bytes\" "+
+				"applies.", false,
+			func(e *env) []string {
+				return []string{"pktflood", e.p.IfA, e.p.AddrA4.String(), e.p.AddrB4.String(), "5s", "4"}
+			}),
 		ebpfRest(),
 	}
 }
 
 // ebpfRate runs the generator args make, with the afpacket gohogs beside
-// the two monitors, and measures CPU per frame, credited bytes, drops and
-// the programs' own cost (kernel.bpf_stats_enabled, on for the run only).
-func ebpfRate(name, title, what string, args func(e *env) []string) *scenario {
+// the two monitors, and measures CPU per frame, credited bytes (to the
+// client when owned: its traffic has a socket), drops and the programs'
+// own cost (kernel.bpf_stats_enabled, on for the run only).
+func ebpfRate(name, title, what string, owned bool, args func(e *env) []string) *scenario {
 	var af *monitor
 	var afStart, afEnd procSample
 	var cStart, cEnd netnstest.Counters
-	var prog0, prog1 progCost
+	var prog0, prog1, floor0, floor1 progCost
+	var floor *floorProgram
 	var restore func()
 	return &scenario{
 		name:  name,
@@ -50,7 +62,8 @@ func ebpfRate(name, title, what string, args func(e *env) []string) *scenario {
 			"programs count in the kernel), nethogs, and gohogs `--backend afpacket` (its figures in the rows marked afpacket, " +
 			"whose ratio column is afpacket/nethogs). CPU per frame is over the generator's run, frames from the veth's counters. " +
 			"The programs' cost is run_time_ns / run_cnt of gohogs's tcx programs with kernel.bpf_stats_enabled=1 (set for the run, " +
-			"restored after).",
+			"restored after); beside it, the same for a program that returns at once, attached to the same egress: what the " +
+			"measurement's own clock reads cost here, included in both figures.",
 		once:  true,
 		place: onVeth,
 		view:  "2",
@@ -63,8 +76,11 @@ func ebpfRate(name, title, what string, args func(e *env) []string) *scenario {
 			if err := af.waitRefreshes(1, 8*time.Second); err != nil {
 				return nil, err
 			}
+			if floor, err = attachFloor(e.p.NSA, e.p.IfA); err != nil {
+				return nil, err
+			}
 			restore = bpfStatsOn()
-			prog0 = readProgCost(s.g.pid())
+			prog0, floor0 = readProgCost(s.g.pid()), floor.cost()
 			if cStart, err = netnstest.ReadCounters(e.p.NSA, e.p.IfA); err != nil {
 				return nil, err
 			}
@@ -83,8 +99,9 @@ func ebpfRate(name, title, what string, args func(e *env) []string) *scenario {
 			secs := time.Since(start).Seconds()
 			afEnd, _ = sampleProc(af.pid())
 			cEnd, _ = netnstest.ReadCounters(e.p.NSA, e.p.IfA)
-			prog1 = readProgCost(s.g.pid())
+			prog1, floor1 = readProgCost(s.g.pid()), floor.cost()
 			restore()
+			floor.close()
 			return &traffic{clients: []*genProc{g}, secs: secs}, err
 		},
 		measure: func(r *result, s *session, t *traffic, run int) {
@@ -99,11 +116,15 @@ func ebpfRate(name, title, what string, args func(e *env) []string) *scenario {
 			r.metric("CPU seconds per million frames", "s", 1, 4, lower).add(perM(sg), perM(sn))
 			r.metric("CPU seconds per million frames, afpacket", "s", 1, 4, lower).add(perM(sa), perM(sn))
 			cg, ag, cn, an := shares(s, t.pids())
-			r.metric("credited to the client / wire bytes", "", 1, 4, nearOne).add(cg, cn)
+			if owned {
+				r.metric("credited to the client / wire bytes", "", 1, 4, nearOne).add(cg, cn)
+			}
 			r.metric("all rows / wire bytes", "", 1, 4, nearOne).add(ag, an)
 			if ab, err := af.blocks(); err == nil {
 				ca, aa := creditedShare(s.e, ab, t.pids(), s.wire())
-				r.metric("credited to the client / wire bytes, afpacket", "", 1, 4, nearOne).add(ca, cn)
+				if owned {
+					r.metric("credited to the client / wire bytes, afpacket", "", 1, 4, nearOne).add(ca, cn)
+				}
 				r.metric("all rows / wire bytes, afpacket", "", 1, 4, nearOne).add(aa, an)
 			}
 			r.metric("kernel drops", "", 1, 0, lower).add(float64(s.drops), math.NaN())
@@ -111,6 +132,9 @@ func ebpfRate(name, title, what string, args func(e *env) []string) *scenario {
 			if runs := prog1.runs - prog0.runs; runs > 0 {
 				r.metric("eBPF program ns per run (bpf_stats)", "ns", 1, 1, lower).add(float64(prog1.ns-prog0.ns)/float64(runs), math.NaN())
 				r.Notes = append(r.Notes, fmt.Sprintf("run %d: %d program runs for %.0f frames", run, runs, frames))
+			}
+			if runs := floor1.runs - floor0.runs; runs > 0 {
+				r.metric("bpf_stats floor: ns per run of a program that returns at once", "ns", 1, 1, info).add(float64(floor1.ns-floor0.ns)/float64(runs), math.NaN())
 			}
 			rssMetric(r, s)
 			ha, _ := sampleProc(af.pid())
@@ -120,14 +144,19 @@ func ebpfRate(name, title, what string, args func(e *env) []string) *scenario {
 	}
 }
 
-// ebpfRest: nothing sent for 10 s; the three monitors' peak RSS.
+// ebpfRest: nothing sent; the three monitors' CPU after start-up, and peak
+// RSS.
 func ebpfRest() *scenario {
+	const warm, window = 10 * time.Second, 20 * time.Second
 	var af *monitor
+	var afStart, afEnd procSample
 	return &scenario{
 		name:  "ebpf-rest",
 		title: "eBPF backend: at rest",
-		desc: "Nothing is sent for 10 s. gohogs (eBPF), nethogs and gohogs `--backend afpacket` run `-t -C -d 1 -v 2` on A's veth; " +
-			"peak RSS (VmHWM) at the end.",
+		desc: fmt.Sprintf("Nothing is sent. gohogs (eBPF), nethogs and gohogs `--backend afpacket` run `-t -C -d 1 -v 2` on A's veth; "+
+			"their CPU is over %v that begin %v after they started (start-up left out), peak RSS (VmHWM) at the end. The "+
+			"machine is not idle: gohogs hears of every process and connection on it (other jobs' too) and looks some up.",
+			window, warm),
 		once:  true,
 		place: onVeth,
 		view:  "2",
@@ -137,7 +166,16 @@ func ebpfRest() *scenario {
 			if err != nil {
 				return nil, err
 			}
-			return &traffic{secs: 10}, e.sleep(10 * time.Second)
+			if err := e.sleep(warm); err != nil {
+				return nil, err
+			}
+			s.start.G, _ = sampleProc(s.g.pid())
+			s.start.N, _ = sampleProc(s.n.pid())
+			afStart, _ = sampleProc(af.pid())
+			s.start.At = time.Now()
+			err = e.sleep(window)
+			afEnd, _ = sampleProc(af.pid())
+			return &traffic{secs: window.Seconds()}, err
 		},
 		measure: func(r *result, s *session, t *traffic, run int) {
 			defer af.stop()
@@ -145,6 +183,8 @@ func ebpfRest() *scenario {
 			ha, _ := sampleProc(af.pid())
 			r.metric("peak RSS (VmHWM), afpacket", "MiB", 1.0/1024, 1, lower).add(float64(ha.HWMKiB), float64(s.end.N.HWMKiB))
 			cpuMetric(r, s)
+			_, n := s.cpuShare()
+			r.metric("CPU, share of one core, afpacket", "", 1, 3, lower).add(cpuShare(afStart, afEnd), n)
 		},
 	}
 }

@@ -57,6 +57,8 @@ func genMain(args []string) int {
 		err = genFlood(args[1:])
 	case "raw":
 		err = genRaw(args[1:])
+	case "pktflood":
+		err = genPktFlood(args[1:])
 	default:
 		err = fmt.Errorf("unknown mode %q", args[0])
 	}

@@ -1,6 +1,7 @@
-// Package capture turns the traffic of Linux network interfaces, or of
-// pcap/pcapng files (ReadFile), into a stream of small decoded Packet
-// records, for gohogs to account to processes.
+// Package capture turns the traffic of Linux network interfaces into a
+// stream of small decoded Packet records, for gohogs to account to
+// processes; capture/pcapfile reads pcap and pcapng files into the same
+// records.
 //
 // Open opens each interface with one AF_PACKET socket and a TPACKET_V3
 // memory-mapped ring, read in place with golang.org/x/sys/unix (no cgo).

@@ -2,7 +2,8 @@
 // questions from a fixed zone of A, AAAA and CNAME records, over UDP and
 // TCP, inside a network namespace a test made (internal/netnstest), as a
 // resolver the test's client is pointed at. Messages are built and read
-// with gopacket's layers.DNS, the library gohogs decodes answers with.
+// with gopacket's layers.DNS: another implementation than the one gohogs
+// decodes answers with (x/net's dnsmessage), so that each checks the other.
 package dnstest
 
 import (

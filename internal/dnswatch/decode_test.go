@@ -1,6 +1,7 @@
 package dnswatch
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
 	"time"
@@ -217,5 +218,70 @@ func TestTCPStreamsBounded(t *testing.T) {
 	tw.feed(tcpFrame(t, server4, client4, 1, false, m[:7]))
 	if n := len(tw.d.streams.s); n != 1 {
 		t.Errorf("%d streams after the idle ones, want 1", n)
+	}
+}
+
+// TestPadding: bytes after the IP packet (a short frame's link padding,
+// which the socket reads too) are not part of its datagram or segment.
+func TestPadding(t *testing.T) {
+	pad := func(f []byte) []byte { return append(f, make([]byte, 17)...) }
+	tw := newTestWatcher(Options{})
+	tw.feed(
+		pad(udpFrame(t, server4, client4, reply(t, "v4.example.test", layers.DNSTypeA))),
+		pad(udpFrame(t, server6, client6, reply(t, "v6.example.test", layers.DNSTypeAAAA))),
+	)
+	tw.expect(t, map[netip.Addr]string{v4: "v4.example.test", v6: "v6.example.test"})
+	// A message across two padded segments: the padding would be read as
+	// the message's next bytes.
+	m := prefixed(reply(t, "files.example.test", layers.DNSTypeA))
+	tw.feed(
+		pad(tcpFrame(t, server4, client4, 1, false, m[:9])),
+		pad(tcpFrame(t, server4, client4, 10, true, m[9:])),
+	)
+	tw.expect(t, map[netip.Addr]string{edge4: "files.example.test"})
+	if s := tw.Stats(); s.Answers != 3 || s.Malformed != 0 || s.TCPSkipped != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestLargePacket: an IPv4 total length or IPv6 payload length of 0 (a
+// packet the kernel has not cut up yet, larger than 64 KiB) is the rest of
+// the packet.
+func TestLargePacket(t *testing.T) {
+	tw := newTestWatcher(Options{})
+	f4 := udpFrame(t, server4, client4, reply(t, "v4.example.test", layers.DNSTypeA))
+	f4[2], f4[3] = 0, 0
+	f6 := tcpFrame(t, server6, client6, 1, true, prefixed(reply(t, "v6.example.test", layers.DNSTypeAAAA)))
+	f6[4], f6[5] = 0, 0
+	tw.feed(f4, f6)
+	tw.expect(t, map[netip.Addr]string{v4: "v4.example.test", v6: "v6.example.test"})
+	if s := tw.Stats(); s.Answers != 2 || s.Malformed != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+// TestNotAnAnswer: IP packets that carry no UDP or TCP, fragments and
+// cut headers are counted as malformed; other UDP is left alone.
+func TestNotAnAnswer(t *testing.T) {
+	tw := newTestWatcher(Options{})
+	udp := udpFrame(t, server4, client4, reply(t, "v4.example.test", layers.DNSTypeA))
+	icmp := bytes.Clone(udp)
+	icmp[9] = 1
+	frag := bytes.Clone(udp)
+	frag[6] = 0x20 // more fragments
+	v5 := bytes.Clone(udp)
+	v5[0] = 0x55
+	tcp := tcpFrame(t, server4, client4, 1, false, prefixed(reply(t, "v4.example.test", layers.DNSTypeA)))
+	tcpShort := bytes.Clone(tcp)
+	tcpShort[20+12] = 4 << 4 // a TCP header of 16 bytes
+	udpShort := bytes.Clone(udp)
+	udpShort[20+5] = 7 // a UDP length of 7
+	tw.feed(icmp, frag, v5, tcpShort, udpShort, udp[:20+7], tcp[:20+19])
+	if s := tw.Stats(); s.Malformed != 7 || s.Answers != 0 {
+		t.Errorf("stats %+v", s)
+	}
+	tw.feed(udpFrame(t, netip.AddrPortFrom(server4.Addr(), 5353), client4, reply(t, "v4.example.test", layers.DNSTypeA)))
+	if s := tw.Stats(); s.Malformed != 7 || s.Answers != 0 {
+		t.Errorf("stats %+v", s)
 	}
 }

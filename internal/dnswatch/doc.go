@@ -14,8 +14,13 @@
 // back; answers that did not cross a watched interface are dropped on
 // arrival.
 //
-// IP, UDP and TCP are decoded with gopacket's DecodingLayerParser and the
-// DNS messages with its layers.DNS, reused from one message to the next.
+// DNS messages are decoded with golang.org/x/net/dns/dnsmessage's Parser,
+// reused from one message to the next, which copies names into fixed
+// arrays rather than the heap. The IP, UDP and TCP headers in front of them
+// are read by hand, a few fixed fields (the kernel filter passes nothing
+// else): gopacket's layers, the library for them, would link tables that
+// its start-up fills and that keep megabytes of the binary resident, and
+// x/net's ipv4 parser allocates for each packet.
 // Over TCP, messages are length-prefixed and may span segments: the
 // segments of a stream are joined while they come in order (at most
 // maxStreams streams at once, a message at most 64 KiB); a stream with a

@@ -4,7 +4,8 @@
 //
 // Flow counting for gohogs: one program per hook parses each frame
 // (Ethernet, VLAN tags, IPv4, IPv6 with its extension headers, the ports of
-// TCP, UDP, UDP-Lite, SCTP and DCCP, ICMP) as capture.Decode does, and adds
+// TCP, UDP, UDP-Lite, SCTP and DCCP, ICMP's type, code and echo identifier,
+// the EtherType of a frame that is not IP) as capture.Decode does, and adds
 // its length to a per-CPU hash map keyed by the packet's tuple and packet
 // type. The first packet of a tuple not in the map is handed to user space
 // whole (its first EVENT_DATA bytes, through a ring buffer), so that the
@@ -14,8 +15,13 @@
 // A full map sends the packet to an overflow bucket that user space credits
 // to the unknown rows; nothing is dropped and nothing is lost.
 //
-// The programs read headers with bpf_skb_load_bytes, which every program
-// type here can call (tcx and socket filters), and never modify a packet.
+// The parser looks at a frame's first HDR_MAX bytes, what the afpacket
+// backend captures and decodes, so that both count every frame under the
+// same tuple (capture's TestEBPFParsesAsDecode compares them). The tcx
+// programs read the headers straight from the packet (skb->data), and only
+// when one lies past the packet's linear data copy the first HDR_MAX bytes
+// (bpf_skb_load_bytes) and parse the copy, as the socket filter, which may
+// not read packets directly, always does. No program modifies a packet.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -29,8 +35,9 @@
 #endif
 
 #define EVENT_DATA 128 // bytes of a first packet handed up (capture.DefaultSnapLen)
-#define MAX_VLAN 3     // VLAN tags skipped in the packet (one more can be in the skb's metadata)
-#define MAX_EXT 8      // IPv6 extension headers walked
+#define HDR_MAX 128    // bytes parsed: what the afpacket backend captures and decodes
+#define MAX_VLAN ((HDR_MAX - 14) / 4) // VLAN tags skipped: as many as fit (one more can be in the skb's metadata)
+#define MAX_EXT ((HDR_MAX - 40) / 8 + 1) // IPv6 extension headers walked: more cannot fit (raw IP)
 
 // Key flags.
 #define KF_PORTS 1 // sport and dport are valid
@@ -78,6 +85,7 @@ enum {
 	ST_MAP_FULL,     // packets counted in the overflow buckets (the flow map was full)
 	ST_EVENTS_LOST,  // first packets not handed up (ring full): counted in the map instead
 	ST_EVENTS,       // first packets handed up
+	ST_COPIED,       // frames parsed from a copy: headers past the linear data (tcx), or socket filter
 	ST_MAX,
 };
 
@@ -87,6 +95,7 @@ enum { OV_TCP, OV_UDP, OV_ICMP, OV_OTHER, OV_MAX = 8 };
 // Set by the loader.
 volatile const __u8 raw_link = 0;      // frames start at the network header (tun, PPP)
 volatile const __u8 skip_outgoing = 0; // drop PACKET_OUTGOING copies (loopback socket filter)
+volatile const __u8 parse_copies = 0;  // (tests) parse a copy of every frame, as when its headers are not linear
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -110,6 +119,20 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+// A copy of a frame's first HDR_MAX bytes, for parse_skb (with room for the
+// widest read, 40 bytes, at any offset that at's mask lets through).
+#define SCRATCH_MASK 0xff
+struct scratch {
+	__u8 b[SCRATCH_MASK + 1 + 40];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024); // set by the loader
@@ -122,18 +145,66 @@ static __always_inline void stat_inc(__u32 i)
 		*v += 1;
 }
 
-// parse fills k from the frame, and for TCP and UDP *tcp_flags and *hdr
-// (where the payload starts); it returns 0, or -1 for a malformed frame
-// (what capture.Decode rejects).
-static __always_inline int parse(struct __sk_buff *skb, struct flow_key *k, __u8 *tcp_flags, __u32 *hdr)
+// Parse results.
+#define P_OK 0
+#define P_BAD -1   // malformed or truncated: what capture.Decode rejects
+#define P_RETRY -2 // a header is past the skb's linear data: parse a copy
+
+// at returns the n bytes at off of the frame's first lim bytes (the parse
+// window), or sets *st: P_BAD past the window, P_RETRY past the linear
+// data (direct only). direct is a constant at each call: the reads
+// are either straight from the packet (skb->data, tcx) or from buf, a copy
+// of the window (socket filters, and headers outside the linear data).
+static __always_inline const __u8 *at(struct __sk_buff *skb, const __u8 *buf, const int direct, __u32 off, const __u32 n,
+				      __u32 lim, int *st)
 {
+	if (off > HDR_MAX || off + n > lim) {
+		*st = P_BAD;
+		return buf;
+	}
+	// A no-op for the value, but it bounds the register the pointer is
+	// made from, which the verifier cannot tell from the comparison above
+	// once the compiler has rearranged the arithmetic.
+	asm volatile("" : "+r"(off));
+	off &= SCRATCH_MASK;
+	if (!direct)
+		return buf + off;
+	const __u8 *p = (const __u8 *)(long)skb->data + off;
+	if ((const void *)(p + n) > (const void *)(long)skb->data_end)
+		*st = P_RETRY;
+	return p;
+}
+
+// widen forgets what the verifier knows of off's value (not the value): the
+// paths through the loops, each with its own offset, then verify as one.
+#define WIDEN(off)                               \
+	do {                                     \
+		asm volatile("" : "+r"(off));    \
+		off &= SCRATCH_MASK;             \
+	} while (0)
+
+#define AT(off, n)                                                       \
+	({                                                               \
+		const __u8 *_p = at(skb, buf, direct, off, n, lim, &st); \
+		if (st != P_OK)                                          \
+			goto out;                                        \
+		_p;                                                      \
+	})
+
+// parse fills k from the frame's first lim bytes as capture.Decode does
+// (the afpacket backend decodes the same HDR_MAX bytes), and for TCP and UDP
+// *tcp_flags and *hdr (where the payload starts). It returns P_OK, P_BAD for
+// a malformed frame, or (direct) P_RETRY.
+static __always_inline int parse(struct __sk_buff *skb, const __u8 *buf, const int direct, __u32 lim, struct flow_key *k,
+				 __u8 *tcp_flags, __u32 *hdr)
+{
+	int st = P_OK;
+	const __u8 *b;
 	__u32 off = 0;
 	__u16 etype;
-	__u8 b[40];
 
 	if (raw_link) {
-		if (bpf_skb_load_bytes(skb, 0, b, 1))
-			return -1;
+		b = AT(0, 1);
 		switch (b[0] >> 4) {
 		case 4:
 			etype = ETH_P_IP;
@@ -142,141 +213,173 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *k, __u8
 			etype = ETH_P_IPV6;
 			break;
 		default:
-			return -1;
+			return P_BAD;
 		}
 	} else {
-		if (bpf_skb_load_bytes(skb, 12, &etype, 2))
-			return -1;
-		etype = bpf_ntohs(etype);
+		b = AT(12, 2);
+		etype = ((__u16)b[0] << 8) | b[1];
 		off = 14;
-#pragma unroll
 		for (int i = 0; i < MAX_VLAN; i++) {
 			if (etype != ETH_P_8021Q && etype != ETH_P_8021AD && etype != 0x9100)
 				break;
-			if (bpf_skb_load_bytes(skb, off + 2, &etype, 2))
-				return -1;
-			etype = bpf_ntohs(etype);
+			b = AT(off + 2, 2);
+			etype = ((__u16)b[0] << 8) | b[1];
 			off += 4;
 		}
+		// One more tag than fit: it lies past the window, truncated
+		// for Decode too (not a frame of EtherType 0x8100).
+		if (etype == ETH_P_8021Q || etype == ETH_P_8021AD || etype == 0x9100)
+			return P_BAD;
+		WIDEN(off);
 	}
 
 	__u8 next;
 	if (etype == ETH_P_IP) {
-		if (bpf_skb_load_bytes(skb, off, b, 20))
-			return -1;
+		b = AT(off, 20);
 		if (b[0] >> 4 != 4)
-			return -1;
+			return P_BAD;
 		__u32 hl = (b[0] & 0x0f) * 4;
 		if (hl < 20)
-			return -1;
+			return P_BAD;
 		__u32 tot = ((__u32)b[2] << 8) | b[3];
 		if (tot != 0 && tot < hl) // 0: a large (BIG TCP, TSO) packet
-			return -1;
+			return P_BAD;
 		k->flags = KF_V4;
 		k->proto = b[9];
 		__builtin_memcpy(k->src, &b[12], 4);
 		__builtin_memcpy(k->dst, &b[16], 4);
-		// The options must be there too, as the decoder checks.
-		if (hl > 20 && bpf_skb_load_bytes(skb, off + hl - 1, b + 20, 1))
-			return -1;
 		__u16 frag = ((__u16)b[6] << 8) | b[7];
+		// The options must be there too, as the decoder checks.
+		if (hl > 20)
+			AT(off + hl - 1, 1);
 		if (frag & 0x3fff) {
 			k->flags |= KF_FRAG;
 			if (frag & 0x1fff)
-				return 0; // a later fragment: no transport header
+				return P_OK; // a later fragment: no transport header
 		}
 		off += hl;
 		next = k->proto;
 	} else if (etype == ETH_P_IPV6) {
-		if (bpf_skb_load_bytes(skb, off, b, 40))
-			return -1;
+		b = AT(off, 40);
 		if (b[0] >> 4 != 6)
-			return -1;
+			return P_BAD;
 		k->flags = KF_V6;
 		__builtin_memcpy(k->src, &b[8], 16);
 		__builtin_memcpy(k->dst, &b[24], 16);
 		next = b[6];
 		off += 40;
-#pragma unroll
 		for (int i = 0; i < MAX_EXT; i++) {
-			__u8 h[8];
 			__u32 n;
+			WIDEN(off);
 			if (next == 0 || next == 43 || next == 60) { // hop-by-hop, routing, destination options
-				if (bpf_skb_load_bytes(skb, off, h, 8))
-					goto trunc;
-				n = ((__u32)h[1] + 1) * 8;
+				b = AT(off, 8);
+				n = ((__u32)b[1] + 1) * 8;
 			} else if (next == 51) { // AH
-				if (bpf_skb_load_bytes(skb, off, h, 8) || bpf_skb_load_bytes(skb, off + 8, b, 4))
-					goto trunc;
-				n = ((__u32)h[1] + 2) * 4;
+				b = AT(off, 12);
+				n = ((__u32)b[1] + 2) * 4;
+				if (n < 12)
+					goto bad;
 			} else if (next == 44) { // fragment
-				if (bpf_skb_load_bytes(skb, off, h, 8))
-					goto trunc;
+				b = AT(off, 8);
 				k->flags |= KF_FRAG;
-				next = h[0];
+				next = b[0];
 				off += 8;
-				if (((((__u16)h[2] << 8) | h[3]) >> 3) != 0) {
+				if (((((__u16)b[2] << 8) | b[3]) >> 3) != 0) {
 					k->proto = next;
-					return 0; // a later fragment: no transport header
+					return P_OK; // a later fragment: no transport header
 				}
 				continue;
 			} else {
 				break;
 			}
-			if (n > 8 && bpf_skb_load_bytes(skb, off + n - 1, b, 1))
-				goto trunc;
-			next = h[0];
+			if (n > 8)
+				AT(off + n - 1, 1);
+			next = b[0];
 			off += n;
 		}
 		k->proto = next;
 		if (next == 0 || next == 43 || next == 60 || next == 51 || next == 44 || next == 59)
-			return 0; // no next header, or more extension headers than walked: no ports
+			return P_OK; // no next header (the window holds no more than MAX_EXT): no ports
 	} else {
 		k->sport = bpf_htons(etype);
-		return 0; // not IP: counted under its packet type and EtherType
+		return P_OK; // not IP: counted under its packet type and EtherType
 	}
 
+	WIDEN(off);
 	switch (next) {
 	case IPPROTO_TCP:
-		if (bpf_skb_load_bytes(skb, off, b, 14) == 0) {
-			*tcp_flags = b[13];
-			*hdr = off + (b[12] >> 4) * 4;
-		} else if (bpf_skb_load_bytes(skb, off, b, 4)) {
-			return -1;
+		b = AT(off, 4);
+		// The flags are optional (a short capture has the ports only),
+		// but only past the window: past the linear data, parse a copy.
+		if (off + 14 <= lim) {
+			const __u8 *t = AT(off, 14);
+			*tcp_flags = t[13];
+			*hdr = off + (t[12] >> 4) * 4;
 		}
 		break;
 	case IPPROTO_UDP:
-		if (bpf_skb_load_bytes(skb, off, b, 4))
-			return -1;
+		b = AT(off, 4);
 		*hdr = off + 8;
 		break;
 	case IPPROTO_DCCP:
 	case IPPROTO_SCTP:
 	case IPPROTO_UDPLITE:
-		if (bpf_skb_load_bytes(skb, off, b, 4))
-			return -1;
+		b = AT(off, 4);
 		break;
 	case IPPROTO_ICMP:
 	case 58: // ICMPv6
 		// Type and code, and an echo's identifier (what a ping socket
-		// is bound to), as capture.Decode reads them.
-		if (bpf_skb_load_bytes(skb, off, b, 8))
-			return -1;
+		// is bound to), as capture.Decode reads them: the header is 8
+		// bytes, a shorter one is malformed.
+		b = AT(off, 8);
 		k->flags |= KF_ICMP;
 		__builtin_memcpy(&k->sport, &b[0], 2);
 		if (next == IPPROTO_ICMP ? b[0] == 8 || b[0] == 0 : b[0] == 128 || b[0] == 129)
 			__builtin_memcpy(&k->dport, &b[4], 2);
-		return 0;
+		return P_OK;
 	default:
-		return 0;
+		return P_OK;
 	}
 	__builtin_memcpy(&k->sport, &b[0], 2);
 	__builtin_memcpy(&k->dport, &b[2], 2);
 	k->flags |= KF_PORTS;
-	return 0;
-trunc:
+	return P_OK;
+bad:
 	k->proto = next;
-	return -1;
+	return P_BAD;
+out:
+	return st;
+}
+
+// parse_skb parses skb's frame: straight from its linear data (direct),
+// or from a copy of its first HDR_MAX bytes when the headers are not all
+// there or the program may not read packets directly (socket filters).
+static __always_inline int parse_skb(struct __sk_buff *skb, const int direct, struct flow_key *k, __u8 *tcp_flags, __u32 *hdr)
+{
+	__u32 lim = skb->len;
+	if (lim > HDR_MAX)
+		lim = HDR_MAX;
+	if (direct && !parse_copies) {
+		int r = parse(skb, NULL, 1, lim, k, tcp_flags, hdr);
+		if (r != P_RETRY)
+			return r;
+		__u8 ptype = k->ptype;
+		__builtin_memset(k, 0, sizeof(*k));
+		k->ptype = ptype;
+		*tcp_flags = 0;
+		*hdr = 0;
+	}
+	if (lim == 0)
+		return P_BAD;
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	__u32 n = lim - 1;
+	asm volatile("" : "+r"(n)); // bound the size as the verifier sees it: 1 to HDR_MAX
+	n &= HDR_MAX - 1;
+	if (!s || bpf_skb_load_bytes(skb, 0, s->b, n + 1))
+		return P_BAD;
+	stat_inc(ST_COPIED);
+	return parse(skb, s->b, 0, lim, k, tcp_flags, hdr);
 }
 
 static __always_inline void add(struct flow_val *v, __u64 len, __u64 packets, __u8 tcp_flags)
@@ -303,8 +406,9 @@ static __always_inline void overflow_add(struct flow_key *k, __u64 len, __u64 pa
 	stat_inc(ST_MAP_FULL);
 }
 
-// count accounts one frame of packet type ptype.
-static __always_inline void count(struct __sk_buff *skb, __u8 ptype)
+// count accounts one frame of packet type ptype; direct says whether the
+// program may read the packet directly (tcx, not socket filters).
+static __always_inline void count(struct __sk_buff *skb, __u8 ptype, const int direct)
 {
 	struct flow_key k = {};
 	__u64 len = skb->len;
@@ -313,7 +417,7 @@ static __always_inline void count(struct __sk_buff *skb, __u8 ptype)
 	__u8 tcp_flags = 0;
 
 	k.ptype = ptype;
-	if (parse(skb, &k, &tcp_flags, &hdr) < 0) {
+	if (parse_skb(skb, direct, &k, &tcp_flags, &hdr) != P_OK) {
 		stat_inc(ST_MALFORMED);
 		return;
 	}
@@ -383,14 +487,14 @@ static __always_inline void count(struct __sk_buff *skb, __u8 ptype)
 SEC("tcx/ingress")
 int gohogs_ingress(struct __sk_buff *skb)
 {
-	count(skb, skb->pkt_type);
+	count(skb, skb->pkt_type, 1);
 	return TCX_NEXT;
 }
 
 SEC("tcx/egress")
 int gohogs_egress(struct __sk_buff *skb)
 {
-	count(skb, PACKET_OUTGOING);
+	count(skb, PACKET_OUTGOING, 1);
 	return TCX_NEXT;
 }
 
@@ -402,7 +506,7 @@ int gohogs_socket(struct __sk_buff *skb)
 	__u8 t = skb->pkt_type;
 	if (skip_outgoing && t == PACKET_OUTGOING)
 		return 0;
-	count(skb, t);
+	count(skb, t, 0);
 	return 0;
 }
 

@@ -43,6 +43,11 @@ type flowFlowVal struct {
 	TcpFlags uint64
 }
 
+type flowScratch struct {
+	_ structs.HostLayout
+	B [296]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -50,10 +55,12 @@ const (
 	flowMapEvents         = "events"
 	flowMapFlows          = "flows"
 	flowMapOverflow       = "overflow"
+	flowMapScratch        = "scratch"
 	flowMapStats          = "stats"
 	flowProgGohogsEgress  = "gohogs_egress"
 	flowProgGohogsIngress = "gohogs_ingress"
 	flowProgGohogsSocket  = "gohogs_socket"
+	flowVarParseCopies    = "parse_copies"
 	flowVarRawLink        = "raw_link"
 	flowVarSkipOutgoing   = "skip_outgoing"
 	flowVarUnusedEvent    = "unused_event"
@@ -113,6 +120,7 @@ type flowMapSpecs struct {
 	Events   *ebpf.MapSpec `ebpf:"events"`
 	Flows    *ebpf.MapSpec `ebpf:"flows"`
 	Overflow *ebpf.MapSpec `ebpf:"overflow"`
+	Scratch  *ebpf.MapSpec `ebpf:"scratch"`
 	Stats    *ebpf.MapSpec `ebpf:"stats"`
 }
 
@@ -120,6 +128,7 @@ type flowMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type flowVariableSpecs struct {
+	ParseCopies  *ebpf.VariableSpec `ebpf:"parse_copies"`
 	RawLink      *ebpf.VariableSpec `ebpf:"raw_link"`
 	SkipOutgoing *ebpf.VariableSpec `ebpf:"skip_outgoing"`
 	UnusedEvent  *ebpf.VariableSpec `ebpf:"unused_event"`
@@ -148,6 +157,7 @@ type flowMaps struct {
 	Events   *ebpf.Map `ebpf:"events"`
 	Flows    *ebpf.Map `ebpf:"flows"`
 	Overflow *ebpf.Map `ebpf:"overflow"`
+	Scratch  *ebpf.Map `ebpf:"scratch"`
 	Stats    *ebpf.Map `ebpf:"stats"`
 }
 
@@ -156,6 +166,7 @@ func (m *flowMaps) Close() error {
 		m.Events,
 		m.Flows,
 		m.Overflow,
+		m.Scratch,
 		m.Stats,
 	)
 }
@@ -164,6 +175,7 @@ func (m *flowMaps) Close() error {
 //
 // It can be passed to loadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type flowVariables struct {
+	ParseCopies  *ebpf.Variable `ebpf:"parse_copies"`
 	RawLink      *ebpf.Variable `ebpf:"raw_link"`
 	SkipOutgoing *ebpf.Variable `ebpf:"skip_outgoing"`
 	UnusedEvent  *ebpf.Variable `ebpf:"unused_event"`

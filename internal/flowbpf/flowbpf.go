@@ -4,11 +4,13 @@
 // new to the flow map through a ring buffer, and takes the map's counts out
 // once per refresh.
 //
-// The programs parse what capture.Decode parses (Ethernet, up to 3 VLAN tags,
-// IPv4, IPv6 and up to 8 extension headers, the ports of TCP, UDP, UDP-Lite,
-// SCTP and DCCP, ICMP's type, code and echo identifier, the EtherType of a
-// frame that is not IP) and add each frame's length to a per-CPU hash map
-// keyed by the packet's tuple and its packet type (Key). A frame whose tuple
+// The programs parse what capture.Decode parses (Ethernet, VLAN tags, IPv4,
+// IPv6 and its extension headers, the ports of TCP, UDP, UDP-Lite, SCTP and
+// DCCP, ICMP's type, code and echo identifier, the EtherType of a frame that
+// is not IP), in the same first 128 bytes of each frame that the afpacket
+// backend captures, reading them straight from the packet (tcx), and add
+// each frame's length to a per-CPU hash map keyed by the packet's tuple and
+// its packet type (Key). A frame whose tuple
 // is not in the map is inserted with zero counts and handed up whole (its
 // first EventData bytes): user space accounts it as a captured packet, which
 // starts the owner lookup at once. Drain takes every entry out of the map
@@ -92,6 +94,10 @@ type Options struct {
 	// RingBytes is the ring's size, a power of 2 of at least a page; 0
 	// means DefaultRingBytes.
 	RingBytes int
+	// ParseCopies (for tests) makes the tcx programs parse a copy of every
+	// frame's headers, as they do when the headers are not all in the
+	// packet's linear data, instead of reading the packet directly.
+	ParseCopies bool
 }
 
 // Counter is one loaded set of programs and maps.
@@ -127,6 +133,9 @@ func Load(opts Options) (*Counter, error) {
 		return nil, err
 	}
 	if err := spec.Variables[flowVarSkipOutgoing].Set(b2u8(opts.Loopback)); err != nil {
+		return nil, err
+	}
+	if err := spec.Variables[flowVarParseCopies].Set(b2u8(opts.ParseCopies)); err != nil {
 		return nil, err
 	}
 	c := &Counter{ncpu: ncpu}
@@ -279,13 +288,14 @@ type Stats struct {
 	MapFull    uint64 // packets counted in the overflow buckets
 	EventsLost uint64 // first packets counted in the map because the ring was full
 	Events     uint64 // first packets handed up
+	Copied     uint64 // frames whose headers were parsed from a copy (not all in the packet's linear data, or a socket filter)
 }
 
 // Stats reads the counters.
 func (c *Counter) Stats() (Stats, error) {
 	var s Stats
 	per := make([]uint64, c.ncpu)
-	for i, dst := range []*uint64{&s.Malformed, &s.MapFull, &s.EventsLost, &s.Events} {
+	for i, dst := range []*uint64{&s.Malformed, &s.MapFull, &s.EventsLost, &s.Events, &s.Copied} {
 		if err := c.objs.Stats.Lookup(uint32(i), per); err != nil {
 			return s, fmt.Errorf("read counter %d: %w", i, err)
 		}

@@ -13,7 +13,7 @@ import (
 
 // load loads a Counter or skips the test where the kernel or the
 // privileges do not allow it.
-func load(t *testing.T, opts Options) *Counter {
+func load(t testing.TB, opts Options) *Counter {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")

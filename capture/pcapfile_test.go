@@ -1,4 +1,8 @@
-package capture
+package capture_test
+
+// The tests of capture/pcapfile live here, beside the decoder's test frames
+// (export_test.go hands them over): pcapfile imports capture, so its own
+// directory could not use them.
 
 import (
 	"bytes"
@@ -12,37 +16,14 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/gohogs/gohogs/capture"
+	"github.com/gohogs/gohogs/capture/pcapfile"
 )
 
-// fileFrame is one frame written to a test capture file.
-type fileFrame struct {
-	link   LinkType
-	data   []byte
-	length int // original length (>= len(data))
-	ts     time.Time
-}
+type fileFrame = capture.FileFrame
 
-// testFrames are the frames of the round-trip files: Ethernet frames, some
-// cut short like a snap length does, and one malformed frame.
-func testFrames() []fileFrame {
-	var out []fileFrame
-	ts := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
-	for i, c := range decodeCases() {
-		if c.link != LinkEthernet {
-			continue
-		}
-		f := fileFrame{link: LinkEthernet, data: c.data, length: len(c.data), ts: ts.Add(time.Duration(i) * time.Millisecond)}
-		if i%3 == 0 && len(c.data) > c.need {
-			f.data = c.data[:c.need] // captured with a small snap length
-		}
-		out = append(out, f)
-	}
-	// A malformed frame (IPv4 header length 4): counted, not delivered.
-	bad := bytes.Clone(eth(0x0800, ip4(v4A, v4B, ProtoTCP, nil, 0, false, tcp(1, 2, 0))))
-	bad[14] = 0x41
-	out = append(out, fileFrame{link: LinkEthernet, data: bad, length: len(bad), ts: ts.Add(time.Second)})
-	return out
-}
+func testFrames() []fileFrame { return capture.FileFrames() }
 
 // writePcap writes frames as a classic pcap file and returns its bytes and
 // the offset where each record starts.
@@ -56,8 +37,8 @@ func writePcap(t testing.TB, frames []fileFrame) ([]byte, []int) {
 	var offs []int
 	for _, f := range frames {
 		offs = append(offs, buf.Len())
-		ci := gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(f.data), Length: f.length}
-		if err := w.WritePacket(ci, f.data); err != nil {
+		ci := gopacket.CaptureInfo{Timestamp: f.TS, CaptureLength: len(f.Data), Length: f.Length}
+		if err := w.WritePacket(ci, f.Data); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,13 +66,13 @@ func writePcapng(t testing.TB, frames []fileFrame) ([]byte, []int, []fileFrame) 
 	var offs []int
 	var written []fileFrame
 	for i, f := range frames {
-		ci := gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(f.data), Length: f.length}
-		if et := f.data[12:14]; i%2 == 1 && len(f.data) > 14 && (bytes.Equal(et, []byte{8, 0}) || bytes.Equal(et, []byte{0x86, 0xdd})) {
-			f = fileFrame{link: LinkRawIP, data: f.data[14:], length: f.length - 14, ts: f.ts}
-			ci = gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(f.data), Length: f.length, InterfaceIndex: rawID}
+		ci := gopacket.CaptureInfo{Timestamp: f.TS, CaptureLength: len(f.Data), Length: f.Length}
+		if et := f.Data[12:14]; i%2 == 1 && len(f.Data) > 14 && (bytes.Equal(et, []byte{8, 0}) || bytes.Equal(et, []byte{0x86, 0xdd})) {
+			f = fileFrame{Link: capture.LinkRawIP, Data: f.Data[14:], Length: f.Length - 14, TS: f.TS}
+			ci = gopacket.CaptureInfo{Timestamp: f.TS, CaptureLength: len(f.Data), Length: f.Length, InterfaceIndex: rawID}
 		}
 		offs = append(offs, buf.Len())
-		if err := w.WritePacket(ci, f.data); err != nil {
+		if err := w.WritePacket(ci, f.Data); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Flush(); err != nil {
@@ -102,17 +83,17 @@ func writePcapng(t testing.TB, frames []fileFrame) ([]byte, []int, []fileFrame) 
 	return buf.Bytes(), offs, written
 }
 
-// expected decodes frames directly: what ReadFile must deliver.
-func expected(t *testing.T, frames []fileFrame) (want []Packet, malformed int) {
+// expected decodes frames directly: what pcapfile.Read must deliver.
+func expected(t *testing.T, frames []fileFrame) (want []capture.Packet, malformed int) {
 	t.Helper()
 	for _, f := range frames {
-		var p Packet
-		if err := Decode(f.link, f.data, &p); err != nil {
+		var p capture.Packet
+		if err := capture.Decode(f.Link, f.Data, &p); err != nil {
 			malformed++
 			continue
 		}
-		p.Length = f.length
-		p.Timestamp = f.ts
+		p.Length = f.Length
+		p.Timestamp = f.TS
 		want = append(want, p)
 	}
 	return want, malformed
@@ -135,10 +116,10 @@ func testFiles(t testing.TB, base string, frames []fileFrame) []testFile {
 	return []testFile{{base + ".pcap", pcapBytes, pcapOffs, frames}, {base + ".pcapng", ngBytes, ngOffs, ngFrames}}
 }
 
-func readAll(t *testing.T, path string) ([]Packet, Stats, error) {
+func readAll(t *testing.T, path string) ([]capture.Packet, capture.Stats, error) {
 	t.Helper()
-	var got []Packet
-	st, err := ReadFile(path, func(p *Packet) { got = append(got, *p) })
+	var got []capture.Packet
+	st, err := pcapfile.Read(path, func(p *capture.Packet) { got = append(got, *p) })
 	return got, st, err
 }
 
@@ -218,13 +199,13 @@ func TestReadFileTruncated(t *testing.T) {
 
 func TestReadFileErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := ReadFile(filepath.Join(dir, "missing.pcap"), func(*Packet) {}); err == nil || !strings.Contains(err.Error(), "missing.pcap") {
+	if _, err := pcapfile.Read(filepath.Join(dir, "missing.pcap"), func(*capture.Packet) {}); err == nil || !strings.Contains(err.Error(), "missing.pcap") {
 		t.Errorf("missing file: %v", err)
 	}
 	for name, data := range map[string][]byte{"empty": nil, "short": {0xd4, 0xc3}, "garbage": bytes.Repeat([]byte("x"), 100)} {
 		path := filepath.Join(dir, name)
 		_ = os.WriteFile(path, data, 0o644)
-		if _, err := ReadFile(path, func(*Packet) {}); err == nil {
+		if _, err := pcapfile.Read(path, func(*capture.Packet) {}); err == nil {
 			t.Errorf("%s file: no error", name)
 		}
 	}
@@ -243,7 +224,7 @@ func FuzzReadFile(f *testing.F) {
 	f.Add(ngBytes[:len(ngBytes)-5])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var n, bytes uint64
-		st, _ := readCapture(strings.NewReader(string(data)), "fuzz", func(p *Packet) {
+		st, _ := pcapfile.ReadFrom(strings.NewReader(string(data)), "fuzz", func(p *capture.Packet) {
 			n++
 			bytes += uint64(p.Length)
 			if p.Version != 0 && p.Version != 4 && p.Version != 6 {
