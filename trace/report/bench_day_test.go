@@ -203,46 +203,97 @@ func BenchmarkGenerator(b *testing.B) {
 	}
 }
 
-// jsonHour generates an hour of gohogs --json refreshes of a busy host:
-// 3600 lines of rows rows, each with the fields gohogs writes, a unit, and
-// one connection with a remote name.
-func jsonHour(rows int) io.Reader {
-	return &stream{n: 3600, next: func(i int, b []byte) []byte {
-		at := time.Date(2026, 11, 28, 0, 0, 1+i, 0, time.UTC)
-		b = append(b, `{"timestamp":"`...)
-		b = at.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, `","interval":1,"seq":`...)
-		b = strconv.AppendInt(b, int64(i+1), 10)
-		b = append(b, `,"rows":[`...)
-		for p := range rows {
-			if p > 0 {
-				b = append(b, ',')
-			}
-			v := strconv.Itoa((i*7 + p*13) % 100000)
-			b = append(b, `{"name":"/usr/lib/busy/worker-`+strconv.Itoa(p)+`","args":"--pool 3","cmdline":["/usr/lib/busy/worker","--pool","3"],"pid":`+
-				strconv.Itoa(1000+p)+`,"start_time":123456,"uid":1000,"kind":"process","sent":`+v+`,"recv":`+v+`,"total_sent":123456789,"total_recv":987654321,`+
-				`"cgroup":"/system.slice/busy-`+strconv.Itoa(p%20)+`.service","unit":"busy-`+strconv.Itoa(p%20)+`.service",`+
-				`"connections":[{"proto":"tcp","local":"10.0.0.1:443","remote":"10.9.8.`+strconv.Itoa(p%250)+`:51234","remote_name":"peer`+strconv.Itoa(p%50)+`.example.test","sent":`+v+`,"recv":`+v+`}]}`...)
-		}
-		return append(b, "],\"unknown_connections\":[]}\n"...)
-	}}
-}
-
-// BenchmarkJSONHour reads an hour of a busy host's JSON log (3600
-// refreshes of 300 rows) by remote; MB/s is JSON read.
+// BenchmarkJSONHour reads hour 0 of the busy host's JSON log (busyJSON:
+// 3600 refreshes of 302 rows, 1.5 GB) by remote; MB/s is JSON read.
 func BenchmarkJSONHour(b *testing.B) {
 	var n int64
 	for b.Loop() {
 		rep := New(Options{By: ByRemote})
-		cr := &countReader{r: jsonHour(300)}
+		cr := &countReader{r: busyJSONHour(0)}
 		if err := rep.Add("json", cr); err != nil {
 			b.Fatal(err)
 		}
 		n = cr.n
-		if rows := rep.Rows(); len(rows) != 50 || len(rep.Warnings()) != 0 {
+		if rows := rep.Rows(); len(rows) < 1000 || len(rep.Warnings()) != 0 {
 			b.Fatalf("%d rows %v", len(rows), rep.Warnings())
 		}
 	}
 	b.SetBytes(n)
 	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+}
+
+// BenchmarkJSONDay reports a day of the busy host's 1-second JSON logs
+// (busyJSON: 24 hourly files, 86,400 refreshes of 302 rows, 36 GB,
+// streamed, nothing on disk) as `gohogs report` does, by name, pid and
+// remote, with and without 1-minute buckets. Run one at a time
+// (-run XXX -bench 'JSONDay/by-name$' -benchtime 1x): peak-RSS-MB is the
+// whole test process's peak.
+func BenchmarkJSONDay(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		opts    Options
+		minRows int
+	}{
+		{"by-name", Options{By: ByName}, 99},
+		{"by-pid", Options{By: ByPID}, 300},
+		{"by-remote", Options{By: ByRemote}, 4000},
+		{"by-name-every-1m", Options{Every: time.Minute, Location: time.UTC}, 99},
+		{"by-remote-every-1m", Options{By: ByRemote, Every: time.Minute, Location: time.UTC}, 4000},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var bytes int64
+			var rep *Report
+			for b.Loop() {
+				rep = New(c.opts)
+				bytes = 0
+				for h := range 24 {
+					cr := &countReader{r: busyJSONHour(h)}
+					if err := rep.Add("hour"+strconv.Itoa(h)+".json", cr); err != nil {
+						b.Fatal(err)
+					}
+					bytes += cr.n
+				}
+				if err := WriteBucketSeq(io.Discard, FormatCSV, c.opts.By, c.opts.Every, rep.BucketSeq()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.SetBytes(bytes)
+			b.ReportMetric(peakRSS(), "peak-RSS-MB")
+			if w := rep.Warnings(); len(w) != 0 {
+				b.Fatal(w)
+			}
+			rows := rep.Rows()
+			if len(rows) < c.minRows || rows[0].Refreshes < 3600 {
+				b.Fatalf("%d rows, the first %+v", len(rows), rows[0])
+			}
+			if c.opts.Every > 0 {
+				n := 0
+				for range rep.BucketSeq() {
+					n++
+				}
+				if n != 1440 {
+					b.Fatalf("%d buckets", n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkJSONGenerator is the cost of busyJSON alone, to subtract: a day.
+func BenchmarkJSONGenerator(b *testing.B) {
+	buf := make([]byte, 1<<20)
+	var n int64
+	for b.Loop() {
+		n = 0
+		for h := range 24 {
+			cr := &countReader{r: busyJSONHour(h)}
+			for {
+				if _, err := cr.Read(buf); err != nil {
+					break
+				}
+			}
+			n += cr.n
+		}
+	}
+	b.SetBytes(n)
 }
