@@ -35,25 +35,21 @@ type stretch struct {
 // Report accumulates logs and computes per-group totals. The zero value is
 // not usable; call New.
 type Report struct {
-	opts       Options
-	procs      []procKey
-	procIndex  map[procKey]int32
-	groups     []groupKey
-	groupIndex map[groupKey]int32
-	procGroup  []int32 // proc -> 1 + its group, for the groupings that follow from the process
-	factGroup  map[string]int32
-	warnings   []Warning
-	runSeq     map[string]string // "run\x00seq\x00sum" -> file that had it
-	anon       int               // counter for runs without a Run identifier
-	nseg       int               // counter of trace segments
-	runs       map[string]*runState
-	kept       []stretch
-	total      *agg   // the stretches read and ready
-	refresh    uint64 // refreshes counted, for the tallies' stamps
-	view       viewCheck
-	cache      *agg // total with the pending stretches, until the next Add
-	seed       maphash.Seed
-	idIndex    map[string]int32 // a trace row's NAME/PID/UID -> its proc
+	opts Options
+	ids
+	factGroup map[string]int32
+	warnings  []Warning
+	runSeq    map[string]string // "run\x00seq\x00sum" -> file that had it
+	anon      int               // counter for runs without a Run identifier
+	nseg      int               // counter of trace segments
+	runs      map[string]*runState
+	kept      []stretch
+	total     *agg   // the stretches read and ready
+	refresh   uint64 // refreshes counted, for the tallies' stamps
+	view      viewCheck
+	cache     *agg // total with the pending stretches, until the next Add
+	seed      maphash.Seed
+	idIndex   map[string]int32 // a trace row's NAME/PID/UID -> its proc
 }
 
 // New returns an empty Report reading header-less inputs as opts says.
@@ -70,7 +66,7 @@ func New(opts Options) *Report {
 	if opts.Location == nil {
 		opts.Location = time.Local
 	}
-	return &Report{opts: opts, procIndex: make(map[procKey]int32), groupIndex: make(map[groupKey]int32),
+	return &Report{opts: opts, ids: newIDs(opts.By),
 		factGroup: make(map[string]int32), runSeq: make(map[string]string), runs: make(map[string]*runState), total: newAgg(),
 		seed: maphash.MakeSeed(), idIndex: make(map[string]int32)}
 }

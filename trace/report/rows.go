@@ -156,44 +156,6 @@ type groupKey struct {
 	remote    string
 }
 
-// groupOf returns the index of group k, adding it when new.
-func (r *Report) groupOf(k groupKey) int32 {
-	if i, ok := r.groupIndex[k]; ok {
-		return i
-	}
-	i := int32(len(r.groups))
-	r.groups = append(r.groups, k)
-	r.groupIndex[k] = i
-	return i
-}
-
-// procGroup returns the group of a process's row in the groupings that
-// follow from the process (name, pid, user).
-func (r *Report) procGroupOf(proc int32) int32 {
-	if int(proc) < len(r.procGroup) && r.procGroup[proc] > 0 {
-		return r.procGroup[proc] - 1
-	}
-	pk := r.procs[proc]
-	var gk groupKey
-	switch r.opts.By {
-	case ByPID:
-		gk = groupKey{name: pk.name, pid: pk.pid, uid: int64(pk.uid)}
-	case ByUser:
-		gk = groupKey{uid: int64(pk.uid)}
-		if pk.pid == 0 {
-			gk.uid = -1
-		}
-	default:
-		gk = groupKey{name: pk.name, uid: -1}
-	}
-	g := r.groupOf(gk)
-	for int(proc) >= len(r.procGroup) {
-		r.procGroup = append(r.procGroup, 0)
-	}
-	r.procGroup[proc] = g + 1
-	return g
-}
-
 // factGrouping reports whether the grouping is by a fact that only JSON
 // logs carry.
 func (g GroupBy) factGrouping() bool { return g == ByUnit || g == ByContainer || g == ByRemote }
@@ -204,20 +166,6 @@ func (r *Report) traceGroup(proc int32) int32 {
 		return r.placeholder(FromTrace)
 	}
 	return r.procGroupOf(proc)
-}
-
-// placeholder returns the group of the rows without the fact grouped by.
-func (r *Report) placeholder(label string) int32 {
-	gk := groupKey{uid: -1}
-	switch r.opts.By {
-	case ByUnit:
-		gk.unit = label
-	case ByContainer:
-		gk.container.Name = label
-	default:
-		gk.remote = label
-	}
-	return r.groupOf(gk)
 }
 
 // snapshot returns the totals of everything read: the stretches counted,
