@@ -161,16 +161,11 @@ func (r *Report) Add(name string, rd io.Reader) error {
 		defer inf.Close()
 		br = bufio.NewReaderSize(inf, maxLine)
 	}
-	var in input
 	if isJSON(br) {
-		in = r.newJSONInput(name)
-	} else {
-		in = r.newTraceInput(name)
+		return r.addJSON(name, br, compressed)
 	}
+	in := r.newTraceInput(name)
 	lr := lineReader{br: br, max: maxLine}
-	if _, ok := in.(*jsonInput); ok {
-		lr.max = maxJSONLine
-	}
 	malformedN := 0
 	for {
 		raw, tooLong, err := lr.next()
@@ -192,13 +187,7 @@ func (r *Report) Add(name string, rd io.Reader) error {
 		}
 		if err != nil {
 			in.finish()
-			if _, ok := errors.AsType[*fs.PathError](err); ok {
-				return fmt.Errorf("report: %w", err) // names the file already
-			}
-			if compressed {
-				return fmt.Errorf("report: read %s: its gzip data is truncated or corrupt after line %d (the lines before are counted): %w", name, lr.n, err)
-			}
-			return fmt.Errorf("report: read %s: %w", name, err)
+			return readError(name, compressed, lr.n, err)
 		}
 	}
 	if n := malformedN - r.opts.MaxWarnings; n > 0 {
@@ -209,14 +198,15 @@ func (r *Report) Add(name string, rd io.Reader) error {
 	return nil
 }
 
-// input reads the lines of one log.
-type input interface {
-	// line takes one line without its newline, valid only during the call
-	// (nil and tooLong when the line was too long to read); it returns why
-	// the line is malformed, if it is.
-	line(raw []byte, lineNo int, tooLong bool) error
-	// finish ends the input.
-	finish()
+// readError is the error of an input that could not be read after line.
+func readError(name string, compressed bool, line int, err error) error {
+	if _, ok := errors.AsType[*fs.PathError](err); ok {
+		return fmt.Errorf("report: %w", err) // names the file already
+	}
+	if compressed {
+		return fmt.Errorf("report: read %s: its gzip data is truncated or corrupt after line %d (the lines before are counted): %w", name, line, err)
+	}
+	return fmt.Errorf("report: read %s: %w", name, err)
 }
 
 // isJSON reports whether the input's first character that is not white

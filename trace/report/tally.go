@@ -73,6 +73,21 @@ func (a *agg) merge(b *agg) {
 	}
 }
 
+// mergeMapped adds b's cells and members to a, b's groups and processes
+// numbered groups[g] and procs[p] in a.
+func (a *agg) mergeMapped(b *agg, groups, procs []int32) {
+	remap := make([]int32, len(b.cells))
+	for i := range b.cells {
+		c := &b.cells[i]
+		j := a.cellOf(cellKey{groups[c.key.group], c.key.bucket})
+		remap[i] = j
+		a.cells[j].add(c)
+	}
+	for m := range b.members {
+		a.members[member{remap[m.cell], procs[m.proc]}] = struct{}{}
+	}
+}
+
 // clone returns a copy of a that shares nothing with it.
 func (a *agg) clone() *agg {
 	b := &agg{cells: append([]cell(nil), a.cells...), index: make(map[cellKey]int32, len(a.index)),
@@ -126,6 +141,7 @@ type tally struct {
 	slots   []slot    // group -> its cell in the current bucket
 	cur     []current // cell -> its bytes in this refresh
 	procIn  []int32   // proc -> 1 + the last cell it was made a member of
+	cellHas []int32   // cell -> 1 + the last proc made a member of it
 	touched []int32
 	at      int64 // this refresh's time (Unix ns), when hasAt
 	hasAt   bool
@@ -178,8 +194,14 @@ func (t *tally) add(proc, group int32, sent, recv float64) {
 	for int(proc) >= len(t.procIn) {
 		t.procIn = append(t.procIn, 0)
 	}
-	if t.procIn[proc] != s.cell+1 {
+	for int(s.cell) >= len(t.cellHas) {
+		t.cellHas = append(t.cellHas, 0)
+	}
+	// Either cache says the member is in already: the process's last
+	// cell, or the cell's last process (a remote's bytes come from a few).
+	if t.procIn[proc] != s.cell+1 && t.cellHas[s.cell] != proc+1 {
 		t.procIn[proc] = s.cell + 1
+		t.cellHas[s.cell] = proc + 1
 		t.members[member{s.cell, proc}] = struct{}{}
 	}
 }
