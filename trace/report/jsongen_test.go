@@ -36,7 +36,7 @@ var jsonDayStart = time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 //     connections.
 //
 // Lines are about 410 KB (1.4 KB a row), an hour 1.5 GB, a day 36 GB. Refresh i of the day is written
-// as the 16 variants of its 10-minute epoch, built once, cycle: the bytes
+// as the 4 variants of its 10-minute epoch, built once, cycle: the bytes
 // differ from second to second, the processes and flows from epoch to
 // epoch. Building them is a few percent of the cost of reading them.
 type busyJSON struct {
@@ -51,7 +51,7 @@ type busyJSON struct {
 
 const (
 	busyRows     = 300
-	busyVariants = 16
+	busyVariants = 4
 	busyEpoch    = 600 // seconds
 )
 

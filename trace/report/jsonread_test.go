@@ -140,3 +140,33 @@ func TestJSONReadError(t *testing.T) {
 		t.Fatalf("error %v", err)
 	}
 }
+
+// TestJSONDuplicateLongLines: a log of long lines given again (compressed)
+// is a duplicate; one that differs only in one connection's bytes in the
+// middle of a line, the line as long, is not.
+func TestJSONDuplicateLongLines(t *testing.T) {
+	busy := busyLines(t, 0, 3)
+	log := bytes.Join(busy, []byte("\n"))
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(log)
+	zw.Close()
+	i := bytes.Index(log[len(busy[0])/2:], []byte(`"sent":6`)) + len(busy[0])/2 + len(`"sent":`)
+	edited := bytes.Clone(log)
+	edited[i]++ // 6 -> 7
+	rep := New(Options{})
+	for _, in := range []struct {
+		name string
+		b    []byte
+	}{{"log", log}, {"log.gz", gz.Bytes()}, {"edited", edited}} {
+		if err := rep.Add(in.name, bytes.NewReader(in.b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w := rep.Warnings(); len(w) != 1 || w[0].String() != "log.gz: same refreshes as log: skipped, not counted twice" {
+		t.Errorf("warnings %v", w)
+	}
+	if r := rep.Rows(); r[0].Refreshes != 6 {
+		t.Errorf("%+v", r[0])
+	}
+}

@@ -39,6 +39,15 @@ func specials(x uint64) uint64 {
 // plainEnd returns the index of the first '"', '\\' or control character
 // at or after i, or len(b).
 func plainEnd(b []byte, i int) int {
+	for ; i+16 <= len(b); i += 16 {
+		m1, m2 := specials(binary.LittleEndian.Uint64(b[i:])), specials(binary.LittleEndian.Uint64(b[i+8:]))
+		if m1 != 0 {
+			return i + bits.TrailingZeros64(m1)>>3
+		}
+		if m2 != 0 {
+			return i + 8 + bits.TrailingZeros64(m2)>>3
+		}
+	}
 	for ; i+8 <= len(b); i += 8 {
 		if m := specials(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
@@ -136,12 +145,20 @@ func (s *scanner) number() (v uint64, whole, ok bool) {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i]-'1' < 9:
+		start := i
 		for ; i < len(b) && b[i]-'0' < 10; i++ {
-			d := uint64(b[i] - '0')
-			if v > (1<<64-1-d)/10 {
-				whole = false // overflows: still a number
+			v = v*10 + uint64(b[i]-'0')
+		}
+		if i-start > 19 {
+			// Up to 19 digits cannot overflow; more may: read again.
+			v = 0
+			for _, c := range b[start:i] {
+				d := uint64(c - '0')
+				if v > (1<<64-1-d)/10 {
+					whole = false // overflows: still a number
+				}
+				v = v*10 + d
 			}
-			v = v*10 + d
 		}
 	default:
 		s.i = i
