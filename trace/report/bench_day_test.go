@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"compress/gzip"
 	"io"
 	"os"
@@ -301,4 +302,26 @@ func BenchmarkJSONGenerator(b *testing.B) {
 		}
 	}
 	b.SetBytes(n)
+}
+
+// BenchmarkJSONLine counts busy refresh lines already in memory, in one
+// goroutine: the scanner and the tally alone, by name and by remote.
+func BenchmarkJSONLine(b *testing.B) {
+	var lines [][]byte
+	for _, l := range bytes.SplitAfter(busyBody(0, 0, []byte(`{"timestamp":"2026-11-28T00:00:01Z","interval":1,"seq":1`)), []byte("\n")) {
+		if len(l) > 0 {
+			lines = append(lines, l[:len(l)-1])
+		}
+	}
+	for _, by := range []GroupBy{ByName, ByRemote} {
+		b.Run("by-"+by.String(), func(b *testing.B) {
+			w := newJSONWorker(&Options{By: by})
+			b.SetBytes(int64(len(lines[0])))
+			for b.Loop() {
+				if err := w.line(lines[0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
