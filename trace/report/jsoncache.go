@@ -13,7 +13,7 @@ import (
 type rawCache struct {
 	keys [rawCacheSlots]string
 	a, b [rawCacheSlots]int64 // what else the key is made of (pid, uid)
-	vals [rawCacheSlots]int32
+	vals [rawCacheSlots]int32 // 1 + the number; 0 in a slot never filled
 }
 
 const rawCacheBits = 12
@@ -31,15 +31,20 @@ func (c *rawCache) slot(raw []byte, a, b int64) int {
 	return int((x * 0xff51afd7ed558ccd) >> (64 - rawCacheBits))
 }
 
-// get returns the number remembered for raw, a and b in slot i.
+// get returns the number remembered for raw, a and b in slot i (none in
+// a nil cache).
 func (c *rawCache) get(i int, raw []byte, a, b int64) (int32, bool) {
-	if c.a[i] == a && c.b[i] == b && c.keys[i] == unsafe.String(unsafe.SliceData(raw), len(raw)) {
-		return c.vals[i], true
+	if c != nil && c.vals[i] != 0 && c.a[i] == a && c.b[i] == b && c.keys[i] == unsafe.String(unsafe.SliceData(raw), len(raw)) {
+		return c.vals[i] - 1, true
 	}
 	return 0, false
 }
 
-// put remembers v for raw (a string of its own: it is kept), a and b in slot i.
+// put remembers v for raw (a string of its own: it is kept), a and b in
+// slot i (nothing in a nil cache).
 func (c *rawCache) put(i int, raw string, a, b int64, v int32) {
-	c.keys[i], c.a[i], c.b[i], c.vals[i] = raw, a, b, v
+	if c == nil {
+		return
+	}
+	c.keys[i], c.a[i], c.b[i], c.vals[i] = raw, a, b, v+1
 }

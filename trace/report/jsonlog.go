@@ -21,8 +21,9 @@ type jsonWorker struct {
 	// and all); only the first time is it decoded (text) and numbered.
 	rawProc   map[procKey]int32
 	fact      map[string]int32
-	procCache rawCache
-	factCache rawCache
+	procCache *rawCache // nil for the first few refreshes: small inputs need none
+	factCache *rawCache
+	refreshes int
 	scratch   []byte
 	text      [3][]byte
 }
@@ -39,6 +40,9 @@ func (w *jsonWorker) line(raw []byte) error {
 	p := &w.p
 	if err := p.parse(raw); err != nil {
 		return err
+	}
+	if w.refreshes++; w.refreshes == 8 {
+		w.procCache, w.factCache = new(rawCache), new(rawCache)
 	}
 	if bucket, counted := w.opts.place(p.at); counted {
 		w.count(bucket)

@@ -35,7 +35,10 @@ type badLine struct {
 // jsonChunkSize is the size of a chunk's buffer (a line longer grows it):
 // a few of a busy host's refreshes, small enough to be counted while
 // still in the cache it was read into.
-const jsonChunkSize = 1 << 20
+const (
+	jsonChunkSize  = 1 << 20
+	jsonFirstChunk = 64 << 10
+)
 
 // addJSON reads a JSON log: one goroutine reads chunks of lines, a worker
 // a core counts them into tallies of its own, and the caller takes the
@@ -184,12 +187,16 @@ func splitJSON(rd io.Reader, free <-chan *jsonChunk, work, order chan<- *jsonChu
 		order <- c
 		work <- c
 	}
+	// The first chunk is small: most inputs of tests and of short runs
+	// end in it, and a chunk's buffer is cleared when made.
+	size := jsonFirstChunk
 	for {
 		c := <-free
 		buf := c.buf[:cap(c.buf)]
-		if len(buf) < jsonChunkSize || len(buf) > 4*jsonChunkSize || len(buf) < 2*len(carry) {
-			buf = make([]byte, max(jsonChunkSize, 2*len(carry)))
+		if len(buf) < size || len(buf) > 4*jsonChunkSize || len(buf) < 2*len(carry) {
+			buf = make([]byte, max(size, 2*len(carry)))
 		}
+		size = jsonChunkSize
 		n := copy(buf, carry) // carry may be in buf: copy moves it
 		carry = nil
 		var err error

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -168,5 +169,22 @@ func TestJSONDuplicateLongLines(t *testing.T) {
 	}
 	if r := rep.Rows(); r[0].Refreshes != 6 {
 		t.Errorf("%+v", r[0])
+	}
+}
+
+// TestJSONEmptyName: a row with an empty name, pid 0 and uid 0 (what an
+// empty cache slot looks like) is a process of its own.
+func TestJSONEmptyName(t *testing.T) {
+	var log strings.Builder
+	for i := range 20 {
+		log.WriteString(`{"timestamp":"2026-11-28T03:00:` + strconv.Itoa(10+i) + `Z","interval":1,"rows":[{"name":"a","pid":1,"uid":0,"sent":3,"recv":4},{"name":"","pid":0,"uid":0,"sent":1,"recv":2}]}` + "\n")
+	}
+	rep := New(Options{By: ByPID})
+	if err := rep.Add("log", strings.NewReader(log.String())); err != nil {
+		t.Fatal(err)
+	}
+	rows := rep.Rows()
+	if len(rows) != 2 || rows[1].Name != "" || rows[1].Sent != 20 || rows[1].Recv != 40 || rows[0].Sent != 60 {
+		t.Errorf("rows %+v", rows)
 	}
 }
