@@ -88,15 +88,16 @@ func (a *agg) cellOf(group int32, bucket int64) int32 {
 		return l[at].cell
 	}
 	i := a.n
-	if p := int(i >> cellPageBits); p == len(a.pages) {
+	p := int(i >> cellPageBits)
+	if p == len(a.pages) {
 		size := cellPage
 		if p == 0 {
 			size = 16 // small reports stay small; the first page grows
 		}
 		a.pages = append(a.pages, make([]cell, 0, size))
 	}
-	last := &a.pages[len(a.pages)-1]
-	*last = append(*last, cell{group: group, bucket: bucket})
+	pg := &a.pages[p]
+	*pg = append(*pg, cell{group: group, bucket: bucket})
 	a.n++
 	a.byGroup[group] = slices.Insert(l, at, bucketCell{bucket, i})
 	return i

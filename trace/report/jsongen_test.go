@@ -1,9 +1,15 @@
 package report
 
 import (
+	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -314,4 +320,31 @@ func appendCounts(b []byte, sent, recv, totalSent, totalRecv uint64) []byte {
 	b = strconv.AppendUint(b, totalSent, 10)
 	b = append(b, `,"total_recv":`...)
 	return strconv.AppendUint(b, totalRecv, 10)
+}
+
+var (
+	jsonDayDir   = flag.String("jsonday.dir", "", "TestWriteJSONDay writes the busy host's JSON log here, one file an hour")
+	jsonDayHours = flag.Int("jsonday.hours", 24, "how many hours TestWriteJSONDay writes")
+)
+
+// TestWriteJSONDay writes the generated JSON day to files (-jsonday.dir),
+// to time `gohogs report` on them; without the flag it is skipped.
+func TestWriteJSONDay(t *testing.T) {
+	if *jsonDayDir == "" {
+		t.Skip("no -jsonday.dir")
+	}
+	for h := range *jsonDayHours {
+		p := filepath.Join(*jsonDayDir, fmt.Sprintf("gohogs-%02d.json", h))
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(f, busyJSONHour(h))
+		if err := errors.Join(err, f.Close()); err != nil {
+			t.Fatal(err)
+		}
+		if n < 1<<30 {
+			t.Fatalf("%s: %d bytes", p, n)
+		}
+	}
 }

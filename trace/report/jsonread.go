@@ -51,8 +51,15 @@ func (r *Report) addJSON(name string, rd io.Reader, compressed bool) error {
 	free := make(chan *jsonChunk, nbuf)
 	work := make(chan *jsonChunk, nbuf)
 	order := make(chan *jsonChunk, nbuf)
-	for range nbuf {
-		free <- &jsonChunk{done: make(chan struct{}, 1)}
+	// The chunks of the last JSON log are taken up again. The workers are
+	// not: what they keep of a log (their numbering, and the memory of
+	// their tallies for all the groups they saw) outweighs the garbage
+	// they leave.
+	for len(r.jsonChunks) < nbuf {
+		r.jsonChunks = append(r.jsonChunks, &jsonChunk{done: make(chan struct{}, 1)})
+	}
+	for _, c := range r.jsonChunks[:nbuf] {
+		free <- c
 	}
 	go splitJSON(rd, free, work, order)
 	workers := make([]*jsonWorker, nw)

@@ -6,10 +6,12 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // busyLines returns the first n lines of hour h of the busy host's log.
@@ -186,5 +188,30 @@ func TestJSONEmptyName(t *testing.T) {
 	rows := rep.Rows()
 	if len(rows) != 2 || rows[1].Name != "" || rows[1].Sent != 20 || rows[1].Recv != 40 || rows[0].Sent != 60 {
 		t.Errorf("rows %+v", rows)
+	}
+}
+
+// TestJSONLogsApart: logs read one after another (a duplicate among
+// them) sum to what one log of all their lines sums to,
+// in every grouping, with time buckets.
+func TestJSONLogsApart(t *testing.T) {
+	a, b := bytes.Join(busyLines(t, 0, 4), []byte("\n")), bytes.Join(busyLines(t, 7, 4), []byte("\n"))
+	for _, by := range []GroupBy{ByName, ByPID, ByUser, ByUnit, ByContainer, ByRemote} {
+		opts := Options{By: by, Every: time.Minute, Location: time.UTC}
+		apart, whole := New(opts), New(opts)
+		for _, in := range [][]byte{a, a, b} {
+			if err := apart.Add("part", bytes.NewReader(in)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := whole.Add("whole", bytes.NewReader(append(append(bytes.Clone(a), '\n'), b...))); err != nil {
+			t.Fatal(err)
+		}
+		if w := apart.Warnings(); len(w) != 1 || w[0].Kind != WarnDuplicate {
+			t.Errorf("%v: warnings %v", by, w)
+		}
+		if got, want := apart.Buckets(), whole.Buckets(); !reflect.DeepEqual(got, want) || len(got) != 2 {
+			t.Errorf("%v: %d buckets apart, %d whole, or they differ", by, len(got), len(want))
+		}
 	}
 }

@@ -37,19 +37,19 @@ type stretch struct {
 type Report struct {
 	opts Options
 	ids
-	factGroup map[string]int32
-	warnings  []Warning
-	runSeq    map[string]string // "run\x00seq\x00sum" -> file that had it
-	anon      int               // counter for runs without a Run identifier
-	nseg      int               // counter of trace segments
-	runs      map[string]*runState
-	kept      []stretch
-	total     *agg   // the stretches read and ready
-	refresh   uint64 // refreshes counted, for the tallies' stamps
-	view      viewCheck
-	cache     *agg // total with the pending stretches, until the next Add
-	seed      maphash.Seed
-	idIndex   map[string]int32 // a trace row's NAME/PID/UID -> its proc
+	warnings   []Warning
+	runSeq     map[string]string // "run\x00seq\x00sum" -> file that had it
+	anon       int               // counter for runs without a Run identifier
+	nseg       int               // counter of trace segments
+	runs       map[string]*runState
+	kept       []stretch
+	total      *agg   // the stretches read and ready
+	refresh    uint64 // refreshes counted, for the tallies' stamps
+	view       viewCheck
+	cache      *agg // total with the pending stretches, until the next Add
+	seed       maphash.Seed
+	idIndex    map[string]int32 // a trace row's NAME/PID/UID -> its proc
+	jsonChunks []*jsonChunk     // kept from one JSON log to the next
 }
 
 // New returns an empty Report reading header-less inputs as opts says.
@@ -67,7 +67,7 @@ func New(opts Options) *Report {
 		opts.Location = time.Local
 	}
 	return &Report{opts: opts, ids: newIDs(opts.By),
-		factGroup: make(map[string]int32), runSeq: make(map[string]string), runs: make(map[string]*runState), total: newAgg(),
+		runSeq: make(map[string]string), runs: make(map[string]*runState), total: newAgg(),
 		seed: maphash.MakeSeed(), idIndex: make(map[string]int32)}
 }
 
