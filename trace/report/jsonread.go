@@ -6,8 +6,10 @@ import (
 	"hash/maphash"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // jsonChunk is a stretch of whole lines of a JSON log, read into a buffer
@@ -16,6 +18,7 @@ type jsonChunk struct {
 	buf     []byte // whole lines; at the end of the input the last may lack its newline
 	tooLong bool   // buf is empty and stands for one line longer than maxJSONLine
 	err     error  // why the input ended after buf, when not at its end
+	off     int    // where buf starts in a mapped file
 	// What the worker found.
 	lines int      // lines in buf
 	n     int      // refreshes read
@@ -46,11 +49,7 @@ const (
 // merges the workers' tallies into the report's unless the log was given
 // before. At most 2 chunks a worker are read ahead.
 func (r *Report) addJSON(name string, rd io.Reader, compressed bool) error {
-	nw := max(1, runtime.GOMAXPROCS(0))
-	nbuf := 2 * nw
-	free := make(chan *jsonChunk, nbuf)
-	work := make(chan *jsonChunk, nbuf)
-	order := make(chan *jsonChunk, nbuf)
+	nbuf := 2 * jsonWorkers()
 	// The chunks of the last JSON log are taken up again. The workers are
 	// not: what they keep of a log (their numbering, and the memory of
 	// their tallies for all the groups they saw) outweighs the garbage
@@ -58,22 +57,58 @@ func (r *Report) addJSON(name string, rd io.Reader, compressed bool) error {
 	for len(r.jsonChunks) < nbuf {
 		r.jsonChunks = append(r.jsonChunks, &jsonChunk{done: make(chan struct{}, 1)})
 	}
-	for _, c := range r.jsonChunks[:nbuf] {
+	_, err := r.countJSON(name, compressed, false, r.jsonChunks[:nbuf], nil, func(free <-chan *jsonChunk, work, order chan<- *jsonChunk) {
+		splitJSON(rd, free, work, order)
+	})
+	return err
+}
+
+// jsonWorkers is the number of workers counting a JSON log: one a core.
+func jsonWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
+
+// countJSON counts the chunks that split hands out, taken from chunks, and
+// gives each back to done (if not nil) once counted. When the chunks are
+// of a mapped file (mapped), a fault reading them (the file truncated
+// under it, see addMapped) ends the count: nothing of the input is kept,
+// not even its warnings, and faulted is true.
+func (r *Report) countJSON(name string, compressed, mapped bool, chunks []*jsonChunk, done func(*jsonChunk),
+	split func(free <-chan *jsonChunk, work, order chan<- *jsonChunk)) (faulted bool, err error) {
+	nw := jsonWorkers()
+	free := make(chan *jsonChunk, len(chunks))
+	work := make(chan *jsonChunk, len(chunks))
+	order := make(chan *jsonChunk, len(chunks))
+	for _, c := range chunks {
 		free <- c
 	}
-	go splitJSON(rd, free, work, order)
+	var fault atomic.Bool
+	go func() {
+		debug.SetPanicOnFault(mapped)
+		defer onFault(&fault, nil)
+		split(free, work, order)
+	}()
 	workers := make([]*jsonWorker, nw)
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := newJSONWorker(&r.opts)
 		workers[i] = w
 		wg.Go(func() {
-			for c := range work {
-				w.chunk(c, r.seed, r.opts.MaxWarnings)
+			debug.SetPanicOnFault(mapped)
+			var c *jsonChunk
+			defer onFault(&fault, func() {
+				c.done <- struct{}{}
+				for c := range work {
+					c.done <- struct{}{}
+				}
+			})
+			for c = range work {
+				if !fault.Load() {
+					w.chunk(c, r.seed, r.opts.MaxWarnings)
+				}
 				c.done <- struct{}{}
 			}
 		})
 	}
+	nwarn := len(r.warnings)
 	sum := r.newSum()
 	var first string
 	var b8 [8]byte
@@ -99,10 +134,17 @@ func (r *Report) addJSON(name string, rd io.Reader, compressed bool) error {
 		if c.err != nil {
 			rerr = c.err
 		}
+		if done != nil {
+			done(c)
+		}
 		c.reset()
 		free <- c
 	}
 	wg.Wait()
+	if fault.Load() {
+		r.warnings = r.warnings[:nwarn]
+		return true, nil
+	}
 	if rerr == nil {
 		if more := malformed - r.opts.MaxWarnings; more > 0 {
 			r.warnings = append(r.warnings, Warning{Kind: WarnMoreMalformed, File: name,
@@ -122,9 +164,32 @@ func (r *Report) addJSON(name string, rd io.Reader, compressed bool) error {
 		}
 	}
 	if rerr != nil {
-		return readError(name, compressed, lines, rerr)
+		return false, readError(name, compressed, lines, rerr)
 	}
-	return nil
+	return false, nil
+}
+
+// onFault, deferred, recovers from a fault reading mapped memory (the
+// goroutine having asked for a panic on faults): it sets fault and calls
+// then (if not nil). Any other panic goes on.
+func onFault(fault *atomic.Bool, then func()) {
+	e := recover()
+	if e == nil {
+		return
+	}
+	if re, ok := e.(runtime.Error); !ok || !isFault(re) {
+		panic(e)
+	}
+	fault.Store(true)
+	if then != nil {
+		then()
+	}
+}
+
+// isFault reports whether e is the runtime's panic on a memory fault.
+func isFault(e runtime.Error) bool {
+	_, ok := e.(interface{ Addr() uintptr })
+	return ok
 }
 
 // mergeWorker adds what a worker counted to the report's totals, its
@@ -166,6 +231,11 @@ func (w *jsonWorker) chunk(c *jsonChunk, seed maphash.Seed, maxBad int) {
 			data = nil
 		}
 		c.lines++
+		if len(line) >= maxJSONLine { // only in a mapped file: splitJSON cuts them
+			c.sums = append(c.sums, lineSum(seed, nil, nil))
+			bad("line longer than " + strconv.Itoa(maxJSONLine) + " bytes")
+			continue
+		}
 		if len(bytes.TrimSpace(line)) == 0 {
 			c.sums = append(c.sums, lineSum(seed, line, nil))
 			continue

@@ -50,6 +50,7 @@ type Report struct {
 	seed       maphash.Seed
 	idIndex    map[string]int32 // a trace row's NAME/PID/UID -> its proc
 	jsonChunks []*jsonChunk     // kept from one JSON log to the next
+	afterMap   func()           // for tests: called once a file is mapped
 }
 
 // New returns an empty Report reading header-less inputs as opts says.
@@ -129,6 +130,9 @@ func (r *Report) AddFile(path string) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	defer f.Close()
+	if done, err := r.addMapped(path, f); done {
+		return err
+	}
 	return r.Add(path, f)
 }
 
