@@ -113,24 +113,7 @@ func BenchmarkDay(b *testing.B) {
 		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			var bytes int64
-			var rep *Report
-			for b.Loop() {
-				rep = New(c.opts)
-				bytes = 0
-				for h := range 24 {
-					cr := &countReader{r: busyHour(h, 300)}
-					if err := rep.Add("hour"+strconv.Itoa(h), cr); err != nil {
-						b.Fatal(err)
-					}
-					bytes += cr.n
-				}
-				if err := WriteBucketSeq(io.Discard, FormatCSV, c.opts.By, c.opts.Every, rep.BucketSeq()); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.SetBytes(bytes)
-			b.ReportMetric(peakRSS(), "peak-RSS-MB")
+			rep := benchDay(b, c.opts, func(h int) io.Reader { return busyHour(h, 300) })
 			if w := rep.Warnings(); len(w) != 0 {
 				b.Fatal(w)
 			}
@@ -176,6 +159,31 @@ func BenchmarkDayGzip(b *testing.B) {
 	if rows := rep.Rows(); len(rows) != 301 || len(rep.Warnings()) != 0 {
 		b.Fatalf("%d rows, %v", len(rows), rep.Warnings())
 	}
+}
+
+// benchDay reads the 24 hours that hour generates into a report as
+// `gohogs report` does (the rows written as CSV), b.N times; MB/s is log
+// read, peak-RSS-MB the whole test process's peak.
+func benchDay(b *testing.B, opts Options, hour func(h int) io.Reader) *Report {
+	var bytes int64
+	var rep *Report
+	for b.Loop() {
+		rep = New(opts)
+		bytes = 0
+		for h := range 24 {
+			cr := &countReader{r: hour(h)}
+			if err := rep.Add("hour"+strconv.Itoa(h), cr); err != nil {
+				b.Fatal(err)
+			}
+			bytes += cr.n
+		}
+		if err := WriteBucketSeq(io.Discard, FormatCSV, opts.By, opts.Every, rep.BucketSeq()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(bytes)
+	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+	return rep
 }
 
 type countReader struct {
@@ -247,24 +255,7 @@ func BenchmarkJSONDay(b *testing.B) {
 		{"by-remote-every-1m", Options{By: ByRemote, Every: time.Minute, Location: time.UTC}, 4000},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			var bytes int64
-			var rep *Report
-			for b.Loop() {
-				rep = New(c.opts)
-				bytes = 0
-				for h := range 24 {
-					cr := &countReader{r: busyJSONHour(h)}
-					if err := rep.Add("hour"+strconv.Itoa(h)+".json", cr); err != nil {
-						b.Fatal(err)
-					}
-					bytes += cr.n
-				}
-				if err := WriteBucketSeq(io.Discard, FormatCSV, c.opts.By, c.opts.Every, rep.BucketSeq()); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.SetBytes(bytes)
-			b.ReportMetric(peakRSS(), "peak-RSS-MB")
+			rep := benchDay(b, c.opts, busyJSONHour)
 			if w := rep.Warnings(); len(w) != 0 {
 				b.Fatal(w)
 			}

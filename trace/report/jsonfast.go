@@ -1,7 +1,5 @@
 package report
 
-import "strconv"
-
 // fastRow reads row n written as cmd/gohogs/json.go writes it: its keys
 // in that order, no white space. It is the common case, read by matching
 // the keys as they come instead of reading and looking up each. On any
@@ -15,12 +13,7 @@ func (p *lineParser) fastRow(n int) bool {
 		s.i, s.err, p.conns = start, "", p.conns[:nconns]
 		return false
 	}
-	r.connEnd = int32(len(p.conns))
-	if err := p.checkRow(&r); err != "" {
-		p.rowsErr = "row " + strconv.Itoa(n) + ": " + err
-	} else {
-		p.rows = append(p.rows, r)
-	}
+	p.endRow(&r, n)
 	return true
 }
 

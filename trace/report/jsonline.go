@@ -222,6 +222,58 @@ func (p *lineParser) open() (more, ok bool) {
 	return true, true
 }
 
+// walk goes through the keys of the object, or the elements of the array,
+// at s.i: for w := p.walk(); p.more(&w); { read one into w.ok }; then w.ok
+// says whether all of it was read.
+type walk struct {
+	closing byte // '}' or ']'
+	n       int  // the members so far
+	ok      bool
+	done    bool
+}
+
+func (p *lineParser) walk() walk {
+	closing := p.s.b[p.s.i] + 2
+	more, ok := p.open()
+	return walk{closing: closing, ok: ok, done: !more}
+}
+
+// more passes over the comma before the next member, if there is one.
+func (p *lineParser) more(w *walk) bool {
+	if !w.ok || w.done {
+		return false
+	}
+	if w.n > 0 {
+		more, ok := p.next(w.closing)
+		switch {
+		case !ok:
+			w.ok = false
+			return false
+		case !more:
+			w.done = true
+			return false
+		case p.s.ws() == 0:
+			w.ok = p.s.fail("unexpected end")
+			return false
+		}
+	}
+	w.n++
+	return true
+}
+
+// field moves to the object's next key: its text and the first byte of
+// its value; false at the end of the object or on an error (then w.ok is
+// false).
+func (p *lineParser) field(w *walk) (k string, c byte, more bool) {
+	if !p.more(w) {
+		return "", 0, false
+	}
+	if k, c, w.ok = p.key(); !w.ok {
+		return "", 0, false
+	}
+	return k, c, true
+}
+
 // str reads a string field's value, whose first byte is c.
 func (p *lineParser) str(f *strField, c byte, depth int) bool {
 	s := &p.s
@@ -261,207 +313,176 @@ func (p *lineParser) num(f *numField, c byte, depth int) bool {
 // top reads the line's object.
 func (p *lineParser) top() bool {
 	s := &p.s
-	more, ok := p.open()
-	for more && ok {
-		k, c, okk := p.key()
-		if !okk {
-			return false
-		}
+	w := p.walk()
+	for k, c, more := p.field(&w); more; k, c, more = p.field(&w) {
 		switch k {
 		case "timestamp":
-			ok = p.str(&p.ts, c, 1)
+			w.ok = p.str(&p.ts, c, 1)
 		case "interval":
-			ok = p.num(&p.interval, c, 1)
+			w.ok = p.num(&p.interval, c, 1)
 		case "rows":
 			p.rows, p.conns, p.rowsErr = p.rows[:0], p.conns[:0], ""
 			switch c {
 			case '[':
 				p.rowsSeen = fieldOK
-				ok = p.rowArray()
+				w.ok = p.rowArray()
 			case 'n':
 				p.rowsSeen = fieldNull
-				ok = s.literal("null")
+				w.ok = s.literal("null")
 			default:
 				p.rowsSeen = fieldBad
-				ok = s.skip(1)
+				w.ok = s.skip(1)
 			}
 		default:
-			ok = s.skip(1)
-		}
-		if ok {
-			more, ok = p.next('}')
+			w.ok = s.skip(1)
 		}
 	}
-	return ok
+	return w.ok
 }
 
 // rowArray reads rows (depth 2): each good row is kept; the first bad one
 // says why in rowsErr, and the rows after it are only checked as JSON.
 func (p *lineParser) rowArray() bool {
 	s := &p.s
-	more, ok := p.open()
-	for n := 1; more && ok; n++ {
+	w := p.walk()
+	for p.more(&w) {
+		n := w.n
 		switch c := s.b[s.i]; {
 		case p.rowsErr != "":
-			ok = s.skip(2)
+			w.ok = s.skip(2)
 		case c != '{':
 			p.rowsErr = "row " + strconv.Itoa(n) + ": not an object"
-			ok = s.skip(2)
+			w.ok = s.skip(2)
 		case p.slow || !p.fastRow(n):
-			ok = p.row(n)
-		}
-		if ok {
-			if more, ok = p.next(']'); more && ok && s.ws() == 0 {
-				ok = s.fail("unexpected end")
-			}
+			w.ok = p.row(n)
 		}
 	}
-	return ok
+	return w.ok
 }
 
 // row reads row n (depth 3).
 func (p *lineParser) row(n int) bool {
 	s := &p.s
 	r := lineRow{connStart: int32(len(p.conns))}
-	more, ok := p.open()
-	for more && ok {
-		k, c, okk := p.key()
-		if !okk {
-			return false
-		}
+	w := p.walk()
+	for k, c, more := p.field(&w); more; k, c, more = p.field(&w) {
 		switch k {
 		case "name":
-			ok = p.str(&r.name, c, 3)
+			w.ok = p.str(&r.name, c, 3)
 		case "pid":
-			ok = p.num(&r.pid, c, 3)
+			w.ok = p.num(&r.pid, c, 3)
 		case "uid":
-			ok = p.num(&r.uid, c, 3)
+			w.ok = p.num(&r.uid, c, 3)
 		case "sent":
-			ok = p.num(&r.sent, c, 3)
+			w.ok = p.num(&r.sent, c, 3)
 		case "recv":
-			ok = p.num(&r.recv, c, 3)
+			w.ok = p.num(&r.recv, c, 3)
 		case "unit":
-			ok = p.str(&r.unit, c, 3)
+			w.ok = p.str(&r.unit, c, 3)
 		case "container":
 			r.runtime, r.cid, r.cname = strField{}, strField{}, strField{}
 			switch c {
 			case '{':
 				r.container = fieldOK
-				ok = p.container(&r)
+				w.ok = p.container(&r)
 			case 'n':
 				r.container = fieldNull
-				ok = s.literal("null")
+				w.ok = s.literal("null")
 			default:
 				r.container = fieldBad
-				ok = s.skip(3)
+				w.ok = s.skip(3)
 			}
 		case "connections":
 			p.conns, r.connErr = p.conns[:r.connStart], ""
 			switch c {
 			case '[':
 				r.conns = fieldOK
-				ok = p.connArray(&r)
+				w.ok = p.connArray(&r)
 			case 'n':
 				r.conns = fieldNull
-				ok = s.literal("null")
+				w.ok = s.literal("null")
 			default:
 				r.conns = fieldBad
-				ok = s.skip(3)
+				w.ok = s.skip(3)
 			}
 		default:
-			ok = s.skip(3)
-		}
-		if ok {
-			more, ok = p.next('}')
+			w.ok = s.skip(3)
 		}
 	}
-	if !ok {
+	if !w.ok {
 		return false
 	}
+	p.endRow(&r, n)
+	return true
+}
+
+// endRow keeps row n just read, or says what is wrong with it in rowsErr.
+func (p *lineParser) endRow(r *lineRow, n int) {
 	r.connEnd = int32(len(p.conns))
-	if err := p.checkRow(&r); err != "" {
+	if err := p.checkRow(r); err != "" {
 		p.rowsErr = "row " + strconv.Itoa(n) + ": " + err
 	} else {
-		p.rows = append(p.rows, r)
+		p.rows = append(p.rows, *r)
 	}
-	return true
 }
 
 // container reads a row's container (depth 4).
 func (p *lineParser) container(r *lineRow) bool {
-	more, ok := p.open()
-	for more && ok {
-		k, c, okk := p.key()
-		if !okk {
-			return false
-		}
+	w := p.walk()
+	for k, c, more := p.field(&w); more; k, c, more = p.field(&w) {
 		switch k {
 		case "runtime":
-			ok = p.str(&r.runtime, c, 4)
+			w.ok = p.str(&r.runtime, c, 4)
 		case "id":
-			ok = p.str(&r.cid, c, 4)
+			w.ok = p.str(&r.cid, c, 4)
 		case "name":
-			ok = p.str(&r.cname, c, 4)
+			w.ok = p.str(&r.cname, c, 4)
 		default:
-			ok = p.s.skip(4)
-		}
-		if ok {
-			more, ok = p.next('}')
+			w.ok = p.s.skip(4)
 		}
 	}
-	return ok
+	return w.ok
 }
 
 // connArray reads a row's connections (depth 4); the first bad one says
 // why in r.connErr.
 func (p *lineParser) connArray(r *lineRow) bool {
 	s := &p.s
-	more, ok := p.open()
-	for n := 1; more && ok; n++ {
+	w := p.walk()
+	for p.more(&w) {
+		n := w.n
 		switch c := s.b[s.i]; {
 		case r.connErr != "":
-			ok = s.skip(4)
+			w.ok = s.skip(4)
 		case c != '{':
 			r.connErr = "connection " + strconv.Itoa(n) + ": not an object"
-			ok = s.skip(4)
+			w.ok = s.skip(4)
 		default:
-			ok = p.conn(r, n)
-		}
-		if ok {
-			if more, ok = p.next(']'); more && ok && s.ws() == 0 {
-				ok = s.fail("unexpected end")
-			}
+			w.ok = p.conn(r, n)
 		}
 	}
-	return ok
+	return w.ok
 }
 
 // conn reads connection n of a row (depth 5).
 func (p *lineParser) conn(r *lineRow, n int) bool {
 	var lc lineConn
-	more, ok := p.open()
-	for more && ok {
-		k, c, okk := p.key()
-		if !okk {
-			return false
-		}
+	w := p.walk()
+	for k, c, more := p.field(&w); more; k, c, more = p.field(&w) {
 		switch k {
 		case "remote":
-			ok = p.str(&lc.remote, c, 5)
+			w.ok = p.str(&lc.remote, c, 5)
 		case "remote_name":
-			ok = p.str(&lc.remoteName, c, 5)
+			w.ok = p.str(&lc.remoteName, c, 5)
 		case "sent":
-			ok = p.num(&lc.sent, c, 5)
+			w.ok = p.num(&lc.sent, c, 5)
 		case "recv":
-			ok = p.num(&lc.recv, c, 5)
+			w.ok = p.num(&lc.recv, c, 5)
 		default:
-			ok = p.s.skip(5)
-		}
-		if ok {
-			more, ok = p.next('}')
+			w.ok = p.s.skip(5)
 		}
 	}
-	if !ok {
+	if !w.ok {
 		return false
 	}
 	err := cmpOr(strErr("remote", lc.remote, true), strErr("remote_name", lc.remoteName, false),

@@ -164,33 +164,35 @@ func (s *scanner) number() (v uint64, whole, ok bool) {
 		s.i = i
 		return 0, false, s.fail("invalid number")
 	}
-	if i < len(b) && b[i] == '.' {
+	if i < len(b) && b[i] == '.' { // a fraction: digits
 		whole = false
-		i++
-		if i >= len(b) || b[i]-'0' >= 10 {
-			s.i = i
+		if i = digits(b, i+1); i < 0 {
 			return 0, false, s.fail("invalid number")
-		}
-		for i < len(b) && b[i]-'0' < 10 {
-			i++
 		}
 	}
-	if i < len(b) && b[i]|0x20 == 'e' {
+	if i < len(b) && b[i]|0x20 == 'e' { // an exponent: a sign, digits
 		whole = false
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i >= len(b) || b[i]-'0' >= 10 {
-			s.i = i
+		if i = digits(b, i); i < 0 {
 			return 0, false, s.fail("invalid number")
-		}
-		for i < len(b) && b[i]-'0' < 10 {
-			i++
 		}
 	}
 	s.i = i
 	return v, whole, true
+}
+
+// digits returns the end of the digits at b[i:], or -1 when there are none.
+func digits(b []byte, i int) int {
+	start := i
+	for i < len(b) && b[i]-'0' < 10 {
+		i++
+	}
+	if i == start {
+		return -1
+	}
+	return i
 }
 
 // lit passes over word when it is at s.i, exactly.
