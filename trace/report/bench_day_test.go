@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"compress/gzip"
 	"io"
 	"os"
@@ -112,24 +113,7 @@ func BenchmarkDay(b *testing.B) {
 		}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			var bytes int64
-			var rep *Report
-			for b.Loop() {
-				rep = New(c.opts)
-				bytes = 0
-				for h := range 24 {
-					cr := &countReader{r: busyHour(h, 300)}
-					if err := rep.Add("hour"+strconv.Itoa(h), cr); err != nil {
-						b.Fatal(err)
-					}
-					bytes += cr.n
-				}
-				if err := WriteBucketSeq(io.Discard, FormatCSV, c.opts.By, c.opts.Every, rep.BucketSeq()); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.SetBytes(bytes)
-			b.ReportMetric(peakRSS(), "peak-RSS-MB")
+			rep := benchDay(b, c.opts, func(h int) io.Reader { return busyHour(h, 300) })
 			if w := rep.Warnings(); len(w) != 0 {
 				b.Fatal(w)
 			}
@@ -177,6 +161,31 @@ func BenchmarkDayGzip(b *testing.B) {
 	}
 }
 
+// benchDay reads the 24 hours that hour generates into a report as
+// `gohogs report` does (the rows written as CSV), b.N times; MB/s is log
+// read, peak-RSS-MB the whole test process's peak.
+func benchDay(b *testing.B, opts Options, hour func(h int) io.Reader) *Report {
+	var bytes int64
+	var rep *Report
+	for b.Loop() {
+		rep = New(opts)
+		bytes = 0
+		for h := range 24 {
+			cr := &countReader{r: hour(h)}
+			if err := rep.Add("hour"+strconv.Itoa(h), cr); err != nil {
+				b.Fatal(err)
+			}
+			bytes += cr.n
+		}
+		if err := WriteBucketSeq(io.Discard, FormatCSV, opts.By, opts.Every, rep.BucketSeq()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(bytes)
+	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+	return rep
+}
+
 type countReader struct {
 	r io.Reader
 	n int64
@@ -203,46 +212,107 @@ func BenchmarkGenerator(b *testing.B) {
 	}
 }
 
-// jsonHour generates an hour of gohogs --json refreshes of a busy host:
-// 3600 lines of rows rows, each with the fields gohogs writes, a unit, and
-// one connection with a remote name.
-func jsonHour(rows int) io.Reader {
-	return &stream{n: 3600, next: func(i int, b []byte) []byte {
-		at := time.Date(2026, 11, 28, 0, 0, 1+i, 0, time.UTC)
-		b = append(b, `{"timestamp":"`...)
-		b = at.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, `","interval":1,"seq":`...)
-		b = strconv.AppendInt(b, int64(i+1), 10)
-		b = append(b, `,"rows":[`...)
-		for p := range rows {
-			if p > 0 {
-				b = append(b, ',')
+// BenchmarkJSONHour reads hour 0 of the busy host's JSON log (busyJSON:
+// 3600 refreshes of 302 rows, 1.5 GB) by name and by remote; MB/s is JSON
+// read.
+func BenchmarkJSONHour(b *testing.B) {
+	for _, by := range []GroupBy{ByName, ByRemote} {
+		b.Run("by-"+by.String(), func(b *testing.B) {
+			var n int64
+			for b.Loop() {
+				rep := New(Options{By: by})
+				cr := &countReader{r: busyJSONHour(0)}
+				if err := rep.Add("json", cr); err != nil {
+					b.Fatal(err)
+				}
+				n = cr.n
+				if rows := rep.Rows(); len(rows) < 99 || len(rep.Warnings()) != 0 {
+					b.Fatalf("%d rows %v", len(rows), rep.Warnings())
+				}
 			}
-			v := strconv.Itoa((i*7 + p*13) % 100000)
-			b = append(b, `{"name":"/usr/lib/busy/worker-`+strconv.Itoa(p)+`","args":"--pool 3","cmdline":["/usr/lib/busy/worker","--pool","3"],"pid":`+
-				strconv.Itoa(1000+p)+`,"start_time":123456,"uid":1000,"kind":"process","sent":`+v+`,"recv":`+v+`,"total_sent":123456789,"total_recv":987654321,`+
-				`"cgroup":"/system.slice/busy-`+strconv.Itoa(p%20)+`.service","unit":"busy-`+strconv.Itoa(p%20)+`.service",`+
-				`"connections":[{"proto":"tcp","local":"10.0.0.1:443","remote":"10.9.8.`+strconv.Itoa(p%250)+`:51234","remote_name":"peer`+strconv.Itoa(p%50)+`.example.test","sent":`+v+`,"recv":`+v+`}]}`...)
-		}
-		return append(b, "],\"unknown_connections\":[]}\n"...)
-	}}
+			b.SetBytes(n)
+			b.ReportMetric(peakRSS(), "peak-RSS-MB")
+		})
+	}
 }
 
-// BenchmarkJSONHour reads an hour of a busy host's JSON log (3600
-// refreshes of 300 rows) by remote; MB/s is JSON read.
-func BenchmarkJSONHour(b *testing.B) {
+// BenchmarkJSONDay reports a day of the busy host's 1-second JSON logs
+// (busyJSON: 24 hourly files, 86,400 refreshes of 302 rows, 36 GB,
+// streamed, nothing on disk) as `gohogs report` does, by name, pid and
+// remote, with and without 1-minute buckets. Run one at a time
+// (-run XXX -bench 'JSONDay/by-name$' -benchtime 1x): peak-RSS-MB is the
+// whole test process's peak.
+func BenchmarkJSONDay(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		opts    Options
+		minRows int
+	}{
+		{"by-name", Options{By: ByName}, 99},
+		{"by-pid", Options{By: ByPID}, 300},
+		{"by-remote", Options{By: ByRemote}, 4000},
+		{"by-name-every-1m", Options{Every: time.Minute, Location: time.UTC}, 99},
+		{"by-remote-every-1m", Options{By: ByRemote, Every: time.Minute, Location: time.UTC}, 4000},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			rep := benchDay(b, c.opts, busyJSONHour)
+			if w := rep.Warnings(); len(w) != 0 {
+				b.Fatal(w)
+			}
+			rows := rep.Rows()
+			if len(rows) < c.minRows || rows[0].Refreshes < 3600 {
+				b.Fatalf("%d rows, the first %+v", len(rows), rows[0])
+			}
+			if c.opts.Every > 0 {
+				n := 0
+				for range rep.BucketSeq() {
+					n++
+				}
+				if n != 1440 {
+					b.Fatalf("%d buckets", n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkJSONGenerator is the cost of busyJSON alone, to subtract: a day.
+func BenchmarkJSONGenerator(b *testing.B) {
+	buf := make([]byte, 1<<20)
 	var n int64
 	for b.Loop() {
-		rep := New(Options{By: ByRemote})
-		cr := &countReader{r: jsonHour(300)}
-		if err := rep.Add("json", cr); err != nil {
-			b.Fatal(err)
-		}
-		n = cr.n
-		if rows := rep.Rows(); len(rows) != 50 || len(rep.Warnings()) != 0 {
-			b.Fatalf("%d rows %v", len(rows), rep.Warnings())
+		n = 0
+		for h := range 24 {
+			cr := &countReader{r: busyJSONHour(h)}
+			for {
+				if _, err := cr.Read(buf); err != nil {
+					break
+				}
+			}
+			n += cr.n
 		}
 	}
 	b.SetBytes(n)
-	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+}
+
+// BenchmarkJSONLine counts busy refresh lines already in memory, in one
+// goroutine: the scanner and the tally alone, by name and by remote.
+func BenchmarkJSONLine(b *testing.B) {
+	var lines [][]byte
+	for _, l := range bytes.SplitAfter(busyBody(0, 0, []byte(`{"timestamp":"2026-11-28T00:00:01Z","interval":1,"seq":1`)), []byte("\n")) {
+		if len(l) > 0 {
+			lines = append(lines, l[:len(l)-1])
+		}
+	}
+	for _, by := range []GroupBy{ByName, ByRemote} {
+		b.Run("by-"+by.String(), func(b *testing.B) {
+			w := newJSONWorker(&Options{By: by})
+			b.SetBytes(int64(len(lines[0])))
+			for b.Loop() {
+				if err := w.line(lines[0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -75,13 +75,13 @@
 // # JSON logs
 //
 // A log whose first character is '{' is a JSON log: one refresh per line
-// with exact byte counts (see jsonInput for the fields read; others are
-// ignored). A line that is not such an object, or lacks a field it needs,
-// is a malformed line and counts for nothing. Rows without a unit or
-// container, and bytes no connection carries, are grouped under NoUnit,
-// NoContainer and NoRemote; trace rows, which have none of these, under
-// FromTrace. JSON is parsed with github.com/valyala/fastjson, reusing one
-// parser's memory, since a busy host writes hundreds of megabytes an hour.
+// with exact byte counts (see jsonline.go for the fields read; other keys
+// are ignored, keys may come in any order, and of a key given twice the
+// last counts, as in encoding/json). A line that is not JSON, not such an
+// object, or lacks a field it needs, is a malformed line and counts for
+// nothing. Rows without a unit or container, and bytes no connection
+// carries, are grouped under NoUnit, NoContainer and NoRemote; trace rows,
+// which have none of these, under FromTrace.
 //
 // # Why some of this is hand-written
 //
@@ -96,4 +96,26 @@
 // until they do (or until Rows, which counts it as if the missing files
 // had no refreshes, as WarnGap says). Gzip-compressed logs are
 // decompressed in a goroutine of their own, a few chunks ahead.
+//
+// JSON logs are read with a scanner of their own (jsonscan.go), not a JSON
+// library: a busy host's --json log is tens of gigabytes a day, most of it
+// command lines and connections that a report does not need, and the
+// libraries build every value of a line before the report sees one (a parse
+// tree, or the strings and slices of a struct). The scanner checks the whole
+// line as encoding/json would (FuzzJSONLine holds it to encoding/json as
+// an oracle), but passes over values without building them, reads numbers
+// in place, and decodes a string only the first time a name, unit or
+// address is seen (a cache of raw strings remembers their numbers);
+// strings with escapes or bytes that are not UTF-8 are decoded by
+// encoding/json itself. Rows written as cmd/gohogs/json.go writes them are
+// read by matching its keys in its order (fastRow), any other spelling
+// the general way. A log's lines are independent refreshes with their own
+// times, so chunks of them are counted by one worker a core, each into a
+// tally with its own numbering, merged when the log ends; chunk order
+// only matters for line numbers, warnings and the log's hash, which the
+// caller takes back in order. At most two chunks a worker are read ahead.
+// AddFile maps a large uncompressed JSON log into memory instead of reading
+// it (copying it from the page cache was a fifth of the time), dropping
+// each chunk's pages once counted; a file truncated while mapped faults,
+// the fault is caught and what is left of the file is read as usual.
 package report

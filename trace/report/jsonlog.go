@@ -2,332 +2,203 @@ package report
 
 import (
 	"bytes"
-	"hash/maphash"
-	"math"
-	"strconv"
-	"time"
 	"unsafe"
-
-	"github.com/valyala/fastjson"
-
-	"github.com/gohogs/gohogs/trace/nethogs"
 )
 
-// jsonInput reads one JSON log (gohogs --json): one object per line, one
-// refresh each, with exact byte counts of the interval it covers:
-//
-//	{"timestamp": RFC 3339, "interval": seconds, "rows": [{"name", "pid",
-//	 "uid", "sent", "recv", "unit", "container": {"runtime", "id", "name"},
-//	 "connections": [{"remote", "remote_name", "sent", "recv"}, ...]}, ...]}
-//
-// Other fields are ignored; unit, container, connections and remote_name
-// may be absent. A line is counted whole or, when any field it needs is
-// missing or of the wrong type, not at all (a malformed line).
-type jsonInput struct {
-	r       *Report
-	file    string
-	p       fastjson.Parser
-	tally   *tally
-	sum     maphash.Hash
-	first   string // the first refresh's timestamp, to spot a file given twice
-	n       int    // refreshes read
-	rows    []jsonRow
-	conns   []jsonConn
-	scratch []byte
+// jsonWorker counts the refresh lines it is given into a tally of its own,
+// with its own numbering of processes and groups (renumbered into the
+// report's when the log is merged), so that workers need not share
+// anything: the lines of one log are counted in any order, since a JSON
+// refresh carries its own time and a tally's sums do not depend on the
+// order (byte counts are whole numbers, exact in a float64 up to 2^53).
+type jsonWorker struct {
+	opts *Options // read only
+	ids
+	p     lineParser
+	tally *tally
+	stamp uint64
+	// A name, unit, container or remote is looked up as written (escapes
+	// and all); only the first time is it decoded (text) and numbered.
+	rawProc   map[procKey]int32
+	fact      map[string]int32
+	procCache *rawCache // nil for the first few refreshes: small inputs need none
+	factCache *rawCache
+	refreshes int
+	scratch   []byte
+	text      [3][]byte
 }
 
-// jsonRow and jsonConn are a row and a connection as read, their strings
-// pointing into the parser's memory.
-type jsonRow struct {
-	name                []byte
-	pid                 int
-	uid                 uint32
-	sent, recv          uint64
-	unit                []byte
-	hasUnit             bool
-	runtime, cid, cname []byte
-	hasContainer        bool
-	connStart, connEnd  int
+func newJSONWorker(opts *Options) *jsonWorker {
+	w := &jsonWorker{opts: opts, ids: newIDs(opts.By), rawProc: make(map[procKey]int32), fact: make(map[string]int32)}
+	w.tally = newTally(&w.stamp)
+	return w
 }
 
-type jsonConn struct {
-	remote, remoteName []byte
-	sent, recv         uint64
-}
-
-func (r *Report) newJSONInput(name string) *jsonInput {
-	return &jsonInput{r: r, file: name, tally: newTally(&r.refresh), sum: r.newSum()}
-}
-
-// line reads one refresh and counts it when the options select it.
-func (j *jsonInput) line(raw []byte, lineNo int, tooLong bool) error {
-	hashLine(&j.sum, raw)
-	if tooLong || len(bytes.TrimSpace(raw)) == 0 {
-		return nil
-	}
-	v, err := j.p.ParseBytes(raw)
-	if err != nil {
-		return nethogs.Malformed("not a JSON object: " + err.Error())
-	}
-	o, err := v.Object()
-	if err != nil {
-		return nethogs.Malformed("not a JSON object but " + v.Type().String())
-	}
-	tsb, err := str(o, "timestamp", true)
-	if err != nil {
+// line reads one refresh line and counts it when the options select it;
+// it returns why the line is malformed, if it is.
+func (w *jsonWorker) line(raw []byte) error {
+	p := &w.p
+	if err := p.parse(raw); err != nil {
 		return err
 	}
-	ts, err := time.Parse(time.RFC3339Nano, string(tsb))
-	if err != nil {
-		return nethogs.Malformed("timestamp " + strconv.Quote(string(tsb)) + " is not RFC 3339")
+	if w.refreshes++; w.refreshes == 8 {
+		w.procCache, w.factCache = new(rawCache), new(rawCache)
 	}
-	iv := o.Get("interval")
-	if iv == nil {
-		return nethogs.Malformed("no interval")
-	}
-	secs, err := iv.Float64()
-	if err != nil || !(secs >= 0 && secs < 1e9) {
-		return nethogs.Malformed("interval " + iv.String() + " is not a number of seconds")
-	}
-	rv := o.Get("rows")
-	if rv == nil {
-		return nethogs.Malformed("no rows")
-	}
-	rows, err := rv.Array()
-	if err != nil {
-		return nethogs.Malformed("rows is not an array")
-	}
-	j.rows, j.conns = j.rows[:0], j.conns[:0]
-	for i, rv := range rows {
-		if err := j.row(rv); err != nil {
-			return nethogs.Malformed("row " + strconv.Itoa(i+1) + ": " + err.Error())
-		}
-	}
-	if j.n == 0 {
-		j.first = string(tsb)
-	}
-	j.n++
-	dur := time.Duration(secs * float64(time.Second))
-	at := ts.Add(-dur)
-	bucket, counted := j.r.place(at)
-	if counted {
-		j.count(bucket, at, dur)
+	if bucket, counted := w.opts.place(p.at); counted {
+		w.count(bucket)
 	}
 	return nil
 }
 
-// row reads one row into j.rows, its connections into j.conns.
-func (j *jsonInput) row(v *fastjson.Value) error {
-	o, err := v.Object()
-	if err != nil {
-		return nethogs.Malformed("not an object")
-	}
-	var jr jsonRow
-	if jr.name, err = str(o, "name", true); err != nil {
-		return err
-	}
-	pid, err := uintField(o, "pid", math.MaxInt32)
-	if err != nil {
-		return err
-	}
-	uid, err := uintField(o, "uid", math.MaxUint32)
-	if err != nil {
-		return err
-	}
-	jr.pid, jr.uid = int(pid), uint32(uid)
-	if jr.sent, err = uintField(o, "sent", math.MaxUint64); err != nil {
-		return err
-	}
-	if jr.recv, err = uintField(o, "recv", math.MaxUint64); err != nil {
-		return err
-	}
-	if jr.unit, err = str(o, "unit", false); err != nil {
-		return err
-	}
-	jr.hasUnit = len(jr.unit) > 0
-	if cv := o.Get("container"); cv != nil && cv.Type() != fastjson.TypeNull {
-		co, err := cv.Object()
-		if err != nil {
-			return nethogs.Malformed("container is not an object")
-		}
-		for _, f := range []struct {
-			key string
-			to  *[]byte
-		}{{"runtime", &jr.runtime}, {"id", &jr.cid}, {"name", &jr.cname}} {
-			if *f.to, err = str(co, f.key, false); err != nil {
-				return nethogs.Malformed("container " + err.Error())
-			}
-		}
-		jr.hasContainer = len(jr.cid) > 0 || len(jr.cname) > 0
-	}
-	jr.connStart = len(j.conns)
-	if cv := o.Get("connections"); cv != nil && cv.Type() != fastjson.TypeNull {
-		conns, err := cv.Array()
-		if err != nil {
-			return nethogs.Malformed("connections is not an array")
-		}
-		for i, c := range conns {
-			if err := j.conn(c); err != nil {
-				return nethogs.Malformed("connection " + strconv.Itoa(i+1) + ": " + err.Error())
-			}
-		}
-	}
-	jr.connEnd = len(j.conns)
-	j.rows = append(j.rows, jr)
-	return nil
-}
-
-func (j *jsonInput) conn(v *fastjson.Value) error {
-	o, err := v.Object()
-	if err != nil {
-		return nethogs.Malformed("not an object")
-	}
-	var c jsonConn
-	if c.remote, err = str(o, "remote", true); err != nil {
-		return err
-	}
-	if c.remoteName, err = str(o, "remote_name", false); err != nil {
-		return err
-	}
-	if c.sent, err = uintField(o, "sent", math.MaxUint64); err != nil {
-		return err
-	}
-	if c.recv, err = uintField(o, "recv", math.MaxUint64); err != nil {
-		return err
-	}
-	j.conns = append(j.conns, c)
-	return nil
-}
-
-// str returns the string field key of o: absent or null is nil (an error
-// when required), another type an error.
-func str(o *fastjson.Object, key string, required bool) ([]byte, error) {
-	v := o.Get(key)
-	if v == nil || v.Type() == fastjson.TypeNull {
-		if required {
-			return nil, nethogs.Malformed("no " + key)
-		}
-		return nil, nil
-	}
-	b, err := v.StringBytes()
-	if err != nil {
-		return nil, nethogs.Malformed(key + " is not a string")
-	}
-	return b, nil
-}
-
-// uintField returns the required whole-number field key of o, at most limit.
-func uintField(o *fastjson.Object, key string, limit uint64) (uint64, error) {
-	v := o.Get(key)
-	if v == nil {
-		return 0, nethogs.Malformed("no " + key)
-	}
-	n, err := v.Uint64()
-	if err != nil || n > limit {
-		return 0, nethogs.Malformed(key + " " + truncate(v.String(), 40) + " is not a whole number up to " + strconv.FormatUint(limit, 10))
-	}
-	return n, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
-
-// count adds the refresh just read to the tally.
-func (j *jsonInput) count(bucket int64, at time.Time, dur time.Duration) {
-	r, t := j.r, j.tally
-	t.begin(bucket, at, dur)
-	for i := range j.rows {
-		jr := &j.rows[i]
-		proc := r.procOf(unsafe.String(unsafe.SliceData(jr.name), len(jr.name)), jr.pid, jr.uid)
-		switch r.opts.By {
+// count adds the refresh just parsed to the tally.
+func (w *jsonWorker) count(bucket int64) {
+	p, t := &w.p, w.tally
+	t.begin(bucket, p.at, p.dur)
+	for i := range p.rows {
+		lr := &p.rows[i]
+		proc := w.procOf(lr)
+		sent, recv := lr.sent.v, lr.recv.v
+		switch w.by {
 		case ByUnit:
-			g := r.placeholder(NoUnit)
-			if jr.hasUnit {
-				g = j.fact('u', jr.unit, nil, nil)
+			g := w.placeholder(NoUnit)
+			if lr.unit.state == fieldOK && lr.unit.end > lr.unit.start {
+				g = w.factOf('u', lr.unit, strField{}, strField{})
 			}
-			t.add(proc, g, float64(jr.sent), float64(jr.recv))
+			t.add(proc, g, float64(sent), float64(recv))
 		case ByContainer:
-			g := r.placeholder(NoContainer)
-			if jr.hasContainer {
-				g = j.fact('c', jr.runtime, jr.cid, jr.cname)
+			g := w.placeholder(NoContainer)
+			if lr.container == fieldOK && (lr.cid.end > lr.cid.start || lr.cname.end > lr.cname.start) {
+				g = w.factOf('c', lr.runtime, lr.cid, lr.cname)
 			}
-			t.add(proc, g, float64(jr.sent), float64(jr.recv))
+			t.add(proc, g, float64(sent), float64(recv))
 		case ByRemote:
 			var cs, cr uint64
-			for _, c := range j.conns[jr.connStart:jr.connEnd] {
-				label := c.remoteName
-				if len(label) == 0 {
-					label = remoteHost(c.remote)
-				}
-				t.add(proc, j.fact('r', label, nil, nil), float64(c.sent), float64(c.recv))
-				cs, cr = cs+c.sent, cr+c.recv
+			for _, c := range p.conns[lr.connStart:lr.connEnd] {
+				t.add(proc, w.remoteOf(&c), float64(c.sent.v), float64(c.recv.v))
+				cs, cr = cs+c.sent.v, cr+c.recv.v
 			}
 			// What no connection carries (the unknown rows) has no remote.
-			if ls, lr := jr.sent-min(cs, jr.sent), jr.recv-min(cr, jr.recv); ls > 0 || lr > 0 || jr.connEnd == jr.connStart {
-				t.add(proc, r.placeholder(NoRemote), float64(ls), float64(lr))
+			if ls, lr2 := sent-min(cs, sent), recv-min(cr, recv); ls > 0 || lr2 > 0 || lr.connEnd == lr.connStart {
+				t.add(proc, w.placeholder(NoRemote), float64(ls), float64(lr2))
 			}
 		default:
-			t.add(proc, r.procGroupOf(proc), float64(jr.sent), float64(jr.recv))
+			t.add(proc, w.procGroupOf(proc), float64(sent), float64(recv))
 		}
 	}
 	t.end()
 }
 
-// fact returns the group of a unit ('u'), container ('c': runtime, id,
-// name) or remote ('r'), adding it when new.
-func (j *jsonInput) fact(kind byte, a, b, c []byte) int32 {
-	k := append(j.scratch[:0], kind, 0)
-	k = append(append(append(append(append(k, a...), 0), b...), 0), c...)
-	j.scratch = k
-	if g, ok := j.r.factGroup[string(k)]; ok {
-		return g
+// procOf returns the process of a row.
+func (w *jsonWorker) procOf(lr *lineRow) int32 {
+	raw := w.p.raw(lr.name)
+	slot := w.procCache.slot(raw, int64(lr.pid.v), int64(lr.uid.v))
+	if i, ok := w.procCache.get(slot, raw, int64(lr.pid.v), int64(lr.uid.v)); ok {
+		return i
+	}
+	k := procKey{unsafe.String(unsafe.SliceData(raw), len(raw)), int(lr.pid.v), uint32(lr.uid.v)}
+	i, ok := w.rawProc[k]
+	if !ok {
+		w.text[0] = w.p.text(lr.name, w.text[0])
+		i = w.ids.procOf(string(w.text[0]), k.pid, k.uid)
+		k.name = string(raw)
+		w.rawProc[k] = i
+	} else {
+		k.name = string(raw)
+	}
+	w.procCache.put(slot, k.name, int64(k.pid), int64(k.uid), i)
+	return i
+}
+
+// factOf returns the group of a unit ('u'), container ('c': runtime, id,
+// name) or remote ('r', its name), adding it when new.
+func (w *jsonWorker) factOf(kind byte, a, b, c strField) int32 {
+	p := &w.p
+	var slot int
+	if kind != 'c' {
+		slot = w.factCache.slot(p.raw(a), int64(kind), 0)
+		if g, ok := w.factCache.get(slot, p.raw(a), int64(kind), 0); ok {
+			return g
+		}
+	}
+	k := append(w.scratch[:0], kind, 0)
+	k = append(append(append(append(append(k, p.raw(a)...), 0), p.raw(b)...), 0), p.raw(c)...)
+	w.scratch = k
+	g, ok := w.fact[string(k)]
+	if !ok {
+		g = w.newFact(kind, a, b, c)
+		w.fact[string(k)] = g
+	}
+	if kind != 'c' {
+		w.factCache.put(slot, string(p.raw(a)), int64(kind), 0, g)
+	}
+	return g
+}
+
+// newFact numbers the group of a fact seen for the first time.
+func (w *jsonWorker) newFact(kind byte, a, b, c strField) int32 {
+	p := &w.p
+	for i, f := range []strField{a, b, c} {
+		w.text[i] = w.text[i][:0]
+		if f.state == fieldOK {
+			w.text[i] = p.text(f, w.text[i])
+		}
 	}
 	gk := groupKey{uid: -1}
 	switch kind {
 	case 'u':
-		gk.unit = string(a)
+		gk.unit = string(w.text[0])
 	case 'c':
-		gk.container = Container{Runtime: string(a), ID: string(b), Name: string(c)}
+		gk.container = Container{Runtime: string(w.text[0]), ID: string(w.text[1]), Name: string(w.text[2])}
 	default:
-		gk.remote = string(a)
+		gk.remote = string(w.text[0])
 	}
-	g := j.r.groupOf(gk)
-	j.r.factGroup[string(k)] = g
-	return g
+	return w.groupOf(gk)
+}
+
+// remoteOf returns the group of a connection's remote end: its name, else
+// its address without the port.
+func (w *jsonWorker) remoteOf(c *lineConn) int32 {
+	if c.remoteName.state == fieldOK && c.remoteName.end > c.remoteName.start {
+		return w.factOf('r', c.remoteName, strField{}, strField{})
+	}
+	if c.remote.esc {
+		// The port is cut from the text, after the escapes.
+		w.text[0] = w.p.text(c.remote, w.text[0])
+		host := remoteHost(w.text[0])
+		k := append(append(w.scratch[:0], 'e', 0), host...)
+		w.scratch = k
+		if g, ok := w.fact[string(k)]; ok {
+			return g
+		}
+		g := w.groupOf(groupKey{uid: -1, remote: string(host)})
+		w.fact[string(k)] = g
+		return g
+	}
+	// Escapes aside, cutting the port commutes with decoding: the bytes
+	// that are not UTF-8 are never ':', '[' or ']'.
+	host := c.remote
+	i, j := hostSpan(w.p.raw(host))
+	host.start, host.end = c.remote.start+int32(i), c.remote.start+int32(j)
+	return w.factOf('h', host, strField{}, strField{})
 }
 
 // remoteHost returns the address of "ADDR:PORT" or "[ADDR]:PORT" without
 // the port (the whole when it has none).
 func remoteHost(s []byte) []byte {
-	if len(s) > 0 && s[0] == '[' {
-		if i := bytes.IndexByte(s, ']'); i > 0 {
-			return s[1:i]
-		}
-		return s
-	}
-	if i := bytes.LastIndexByte(s, ':'); i > 0 && bytes.IndexByte(s[:i], ':') < 0 {
-		return s[:i]
-	}
-	return s
+	i, j := hostSpan(s)
+	return s[i:j]
 }
 
-// finish keeps the input's refreshes unless an earlier input had the same.
-func (j *jsonInput) finish() {
-	r := j.r
-	if j.n == 0 || j.tally == nil {
-		return
+// hostSpan returns where remoteHost's address is in s: s[i:j].
+func hostSpan(s []byte) (i, j int) {
+	if len(s) > 0 && s[0] == '[' {
+		if k := bytes.IndexByte(s, ']'); k > 0 {
+			return 1, k
+		}
+		return 0, len(s)
 	}
-	k := "json\x00" + j.first + "\x00" + strconv.FormatUint(j.sum.Sum64(), 16)
-	if first, dup := r.runSeq[k]; dup {
-		r.warnings = append(r.warnings, Warning{Kind: WarnDuplicate, File: j.file,
-			Reason: "same refreshes as " + first + ": skipped, not counted twice"})
-	} else {
-		r.runSeq[k] = j.file
-		r.total.merge(j.tally.agg)
+	if k := bytes.LastIndexByte(s, ':'); k > 0 && bytes.IndexByte(s[:k], ':') < 0 {
+		return 0, k
 	}
-	j.tally = nil
+	return 0, len(s)
 }

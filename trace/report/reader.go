@@ -35,13 +35,8 @@ type stretch struct {
 // Report accumulates logs and computes per-group totals. The zero value is
 // not usable; call New.
 type Report struct {
-	opts       Options
-	procs      []procKey
-	procIndex  map[procKey]int32
-	groups     []groupKey
-	groupIndex map[groupKey]int32
-	procGroup  []int32 // proc -> 1 + its group, for the groupings that follow from the process
-	factGroup  map[string]int32
+	opts Options
+	ids
 	warnings   []Warning
 	runSeq     map[string]string // "run\x00seq\x00sum" -> file that had it
 	anon       int               // counter for runs without a Run identifier
@@ -54,6 +49,8 @@ type Report struct {
 	cache      *agg // total with the pending stretches, until the next Add
 	seed       maphash.Seed
 	idIndex    map[string]int32 // a trace row's NAME/PID/UID -> its proc
+	jsonChunks []*jsonChunk     // kept from one JSON log to the next
+	afterMap   func()           // for tests: called once a file is mapped
 }
 
 // New returns an empty Report reading header-less inputs as opts says.
@@ -70,8 +67,8 @@ func New(opts Options) *Report {
 	if opts.Location == nil {
 		opts.Location = time.Local
 	}
-	return &Report{opts: opts, procIndex: make(map[procKey]int32), groupIndex: make(map[groupKey]int32),
-		factGroup: make(map[string]int32), runSeq: make(map[string]string), runs: make(map[string]*runState), total: newAgg(),
+	return &Report{opts: opts, ids: newIDs(opts.By),
+		runSeq: make(map[string]string), runs: make(map[string]*runState), total: newAgg(),
 		seed: maphash.MakeSeed(), idIndex: make(map[string]int32)}
 }
 
@@ -133,6 +130,9 @@ func (r *Report) AddFile(path string) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	defer f.Close()
+	if done, err := r.addMapped(path, f); done {
+		return err
+	}
 	return r.Add(path, f)
 }
 
@@ -165,16 +165,11 @@ func (r *Report) Add(name string, rd io.Reader) error {
 		defer inf.Close()
 		br = bufio.NewReaderSize(inf, maxLine)
 	}
-	var in input
 	if isJSON(br) {
-		in = r.newJSONInput(name)
-	} else {
-		in = r.newTraceInput(name)
+		return r.addJSON(name, br, compressed)
 	}
+	in := r.newTraceInput(name)
 	lr := lineReader{br: br, max: maxLine}
-	if _, ok := in.(*jsonInput); ok {
-		lr.max = maxJSONLine
-	}
 	malformedN := 0
 	for {
 		raw, tooLong, err := lr.next()
@@ -196,13 +191,7 @@ func (r *Report) Add(name string, rd io.Reader) error {
 		}
 		if err != nil {
 			in.finish()
-			if _, ok := errors.AsType[*fs.PathError](err); ok {
-				return fmt.Errorf("report: %w", err) // names the file already
-			}
-			if compressed {
-				return fmt.Errorf("report: read %s: its gzip data is truncated or corrupt after line %d (the lines before are counted): %w", name, lr.n, err)
-			}
-			return fmt.Errorf("report: read %s: %w", name, err)
+			return readError(name, compressed, lr.n, err)
 		}
 	}
 	if n := malformedN - r.opts.MaxWarnings; n > 0 {
@@ -213,14 +202,15 @@ func (r *Report) Add(name string, rd io.Reader) error {
 	return nil
 }
 
-// input reads the lines of one log.
-type input interface {
-	// line takes one line without its newline, valid only during the call
-	// (nil and tooLong when the line was too long to read); it returns why
-	// the line is malformed, if it is.
-	line(raw []byte, lineNo int, tooLong bool) error
-	// finish ends the input.
-	finish()
+// readError is the error of an input that could not be read after line.
+func readError(name string, compressed bool, line int, err error) error {
+	if _, ok := errors.AsType[*fs.PathError](err); ok {
+		return fmt.Errorf("report: %w", err) // names the file already
+	}
+	if compressed {
+		return fmt.Errorf("report: read %s: its gzip data is truncated or corrupt after line %d (the lines before are counted): %w", name, line, err)
+	}
+	return fmt.Errorf("report: read %s: %w", name, err)
 }
 
 // isJSON reports whether the input's first character that is not white

@@ -156,44 +156,6 @@ type groupKey struct {
 	remote    string
 }
 
-// groupOf returns the index of group k, adding it when new.
-func (r *Report) groupOf(k groupKey) int32 {
-	if i, ok := r.groupIndex[k]; ok {
-		return i
-	}
-	i := int32(len(r.groups))
-	r.groups = append(r.groups, k)
-	r.groupIndex[k] = i
-	return i
-}
-
-// procGroup returns the group of a process's row in the groupings that
-// follow from the process (name, pid, user).
-func (r *Report) procGroupOf(proc int32) int32 {
-	if int(proc) < len(r.procGroup) && r.procGroup[proc] > 0 {
-		return r.procGroup[proc] - 1
-	}
-	pk := r.procs[proc]
-	var gk groupKey
-	switch r.opts.By {
-	case ByPID:
-		gk = groupKey{name: pk.name, pid: pk.pid, uid: int64(pk.uid)}
-	case ByUser:
-		gk = groupKey{uid: int64(pk.uid)}
-		if pk.pid == 0 {
-			gk.uid = -1
-		}
-	default:
-		gk = groupKey{name: pk.name, uid: -1}
-	}
-	g := r.groupOf(gk)
-	for int(proc) >= len(r.procGroup) {
-		r.procGroup = append(r.procGroup, 0)
-	}
-	r.procGroup[proc] = g + 1
-	return g
-}
-
 // factGrouping reports whether the grouping is by a fact that only JSON
 // logs carry.
 func (g GroupBy) factGrouping() bool { return g == ByUnit || g == ByContainer || g == ByRemote }
@@ -204,20 +166,6 @@ func (r *Report) traceGroup(proc int32) int32 {
 		return r.placeholder(FromTrace)
 	}
 	return r.procGroupOf(proc)
-}
-
-// placeholder returns the group of the rows without the fact grouped by.
-func (r *Report) placeholder(label string) int32 {
-	gk := groupKey{uid: -1}
-	switch r.opts.By {
-	case ByUnit:
-		gk.unit = label
-	case ByContainer:
-		gk.container.Name = label
-	default:
-		gk.remote = label
-	}
-	return r.groupOf(gk)
 }
 
 // snapshot returns the totals of everything read: the stretches counted,
@@ -264,26 +212,26 @@ func (r *Report) Rows() []Row {
 	a := r.snapshot()
 	byGroup := make(map[int32]*cell)
 	var order []int32
-	for i := range a.cells {
-		c := &a.cells[i]
-		g := c.key.group
+	for i := range a.n {
+		c := a.cell(i)
+		g := c.group
 		d := byGroup[g]
 		if d == nil {
-			d = &cell{key: cellKey{group: g}}
+			d = &cell{group: g}
 			byGroup[g] = d
 			order = append(order, g)
 		}
 		d.add(c)
 	}
 	procs := make(map[int32]int)
-	seen := make(map[member]struct{}, len(a.members))
-	for m := range a.members {
-		gm := member{a.cells[m.cell].key.group, m.proc}
+	seen := make(map[member]struct{})
+	a.eachMember(func(c, proc int32) {
+		gm := member{a.cell(c).group, proc}
 		if _, dup := seen[gm]; !dup {
 			seen[gm] = struct{}{}
 			procs[gm.cell]++
 		}
-	}
+	})
 	rows := make([]Row, 0, len(order))
 	for _, g := range order {
 		rows = append(rows, r.row(byGroup[g], procs[g]))
@@ -310,24 +258,21 @@ func (r *Report) BucketSeq() iter.Seq[Bucket] {
 			return
 		}
 		a := r.snapshot()
-		procs := make([]int32, len(a.cells))
-		for m := range a.members {
-			procs[m.cell]++
-		}
-		order := make([]int32, len(a.cells))
+		procs := a.memberCounts()
+		order := make([]int32, a.n)
 		for i := range order {
 			order[i] = int32(i)
 		}
-		slices.SortFunc(order, func(x, y int32) int { return cmp.Compare(a.cells[x].key.bucket, a.cells[y].key.bucket) })
+		slices.SortFunc(order, func(x, y int32) int { return cmp.Compare(a.cell(x).bucket, a.cell(y).bucket) })
 		for len(order) > 0 {
-			start := a.cells[order[0]].key.bucket
+			start := a.cell(order[0]).bucket
 			n := 1
-			for n < len(order) && a.cells[order[n]].key.bucket == start {
+			for n < len(order) && a.cell(order[n]).bucket == start {
 				n++
 			}
 			rows := make([]Row, n)
 			for i, c := range order[:n] {
-				rows[i] = r.row(&a.cells[c], int(procs[c]))
+				rows[i] = r.row(a.cell(c), int(procs[c]))
 			}
 			order = order[n:]
 			sortRows(rows)
@@ -340,7 +285,7 @@ func (r *Report) BucketSeq() iter.Seq[Bucket] {
 
 // row makes the Row of a cell.
 func (r *Report) row(c *cell, procs int) Row {
-	gk := r.groups[c.key.group]
+	gk := r.groups[c.group]
 	row := Row{Name: gk.name, PID: gk.pid, UID: gk.uid, Unit: gk.unit, Container: gk.container, Remote: gk.remote,
 		Processes: procs, Sent: toBytes(c.sent), Recv: toBytes(c.recv),
 		PeakSent: c.peakS, PeakRecv: c.peakR, Refreshes: int(c.refreshes), Seen: c.seen}

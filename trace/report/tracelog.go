@@ -235,19 +235,6 @@ func (p *traceInput) apply(kind Kind, pr *Proc, h *Header, lineNo int) error {
 	return nil
 }
 
-// procOf returns the index of the process, adding it when new.
-func (r *Report) procOf(name string, pid int, uid uint32) int32 {
-	k := procKey{name, pid, uid}
-	if i, ok := r.procIndex[k]; ok {
-		return i
-	}
-	k.name = strings.Clone(name) // name may point into the input's buffer
-	i := int32(len(r.procs))
-	r.procs = append(r.procs, k)
-	r.procIndex[k] = i
-	return i
-}
-
 // endBlock closes the refresh block being read: counts it, or keeps it
 // for later.
 func (p *traceInput) endBlock() {
@@ -396,8 +383,10 @@ func (r *Report) traceRefresh(s *segment, cur *cursor, t *tally, rows []entry) {
 
 // place returns the bucket of a refresh taken at at, and whether the
 // options count it at all.
-func (r *Report) place(at time.Time) (bucket int64, counted bool) {
-	o := &r.opts
+func (r *Report) place(at time.Time) (bucket int64, counted bool) { return r.opts.place(at) }
+
+// place is Report.place; it only reads o, so JSON workers call it at once.
+func (o *Options) place(at time.Time) (bucket int64, counted bool) {
 	if !o.timed() {
 		return 0, true
 	}
