@@ -476,6 +476,13 @@ func TestCaptureTun(t *testing.T) {
 		}
 		c.Close()
 	}
+	// The datagrams leave through the device's qdisc, which may send them
+	// after Write returns: wait for the counters to have them all before
+	// settle compares (else both sides can agree on nothing sent yet).
+	eventually(t, "the tun's tx counters to count the datagrams", func() bool {
+		p, _ := tx(readCounters(t, ns, name))
+		return p-baseC.TxPackets >= 2*n
+	})
 	end, s := settle(t, ns, name, tl, tx, baseC, base)
 	wp, wb := tx(end)
 	bp, bb := tx(baseC)
