@@ -285,19 +285,31 @@ func btoi(b bool) int {
 }
 
 // microBench runs the packages' Go benchmarks and returns a Markdown
-// section with their figures.
+// section with their figures: capture, trace and procmap together, then
+// report's day of logs one benchmark a process, since each one's
+// peak-RSS-MB is its whole test process's peak.
 func microBench(ctx context.Context) string {
-	const cmdline = "go test -run '^$' -bench . -benchmem ./capture/ ./trace/ ./procmap/"
-	c, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(c, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "./capture/", "./trace/", "./procmap/").CombinedOutput()
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n## Go micro-benchmarks\n\nCommand (as root, from the repository root; the capture benchmarks make their own namespaces):\n\n    %s\n\n", cmdline)
-	if err != nil {
-		fmt.Fprintf(&b, "The command failed: %v\n\n", err)
+	b.WriteString("\n## Go micro-benchmarks\n\nCommands (as root, from the repository root; the capture benchmarks make their own namespaces; " +
+		"the day benchmarks stream generated logs, nothing on disk, and their time includes the generator's, given by the *Generator lines):\n\n")
+	runs := [][]string{{"-bench", ".", "-benchmem", "./capture/", "./trace/", "./procmap/"}}
+	for _, day := range []string{"Day/by-pid$", "Day/by-name-every-1m$", "Generator$", "JSONDay/by-name$", "JSONDay/by-remote-every-1m$", "JSONGenerator$"} {
+		runs = append(runs, []string{"-bench", "^Benchmark" + day, "-benchtime", "1x", "./trace/report/"})
 	}
-	b.WriteString("```\n")
-	for _, l := range strings.Split(string(out), "\n") {
+	var out strings.Builder
+	for _, r := range runs {
+		args := append([]string{"test", "-run", "^$"}, r...)
+		fmt.Fprintf(&b, "    go %s\n", shellQuote(args))
+		c, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		o, err := exec.CommandContext(c, "go", args...).CombinedOutput()
+		cancel()
+		out.Write(o)
+		if err != nil {
+			fmt.Fprintf(&out, "FAIL: go %s: %v\n", shellQuote(args), err)
+		}
+	}
+	b.WriteString("\n```\n")
+	for _, l := range strings.Split(out.String(), "\n") {
 		if strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "pkg:") || strings.HasPrefix(l, "ok") ||
 			strings.HasPrefix(l, "FAIL") || strings.HasPrefix(l, "---") || strings.HasPrefix(l, "cpu:") {
 			b.WriteString(l + "\n")
@@ -305,6 +317,20 @@ func microBench(ctx context.Context) string {
 	}
 	b.WriteString("```\n")
 	return b.String()
+}
+
+// shellQuote joins args as a shell would read them back, quoting the
+// arguments that hold anything but letters, digits and ./-_.
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./-_") == "" {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
 }
 
 // limits is what the figures do not say, printed after the "behind" list.
