@@ -126,7 +126,12 @@ func (n *NAT) setUp() error {
 			[]string{"ip", "-n", x.ns, "addr", "add", x.a6.String() + "/64", "dev", x.ifc, "nodad"},
 		)
 	}
+	// H forwards to C packets whose source is not H's (R's, un-NAT'd or
+	// DNAT'd): the kernel solicits C's link address for them from a
+	// link-local address only, and without one C's entry fails once it
+	// needs probing (after 15-45 s, sooner than a TCP ACK confirms it).
 	cmds = append(cmds,
+		[]string{"ip", "-n", n.NSH, "addr", "add", "fe80::1/64", "dev", hostIf, "nodad"},
 		[]string{"ip", "netns", "exec", n.NSH, "sysctl", "-qw", "net.ipv4.ip_forward=1"},
 		[]string{"ip", "netns", "exec", n.NSH, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"},
 	)
