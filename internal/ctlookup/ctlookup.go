@@ -159,7 +159,11 @@ func builtin(name string) bool {
 }
 
 // Lookup returns the entry that has t as one of its tuples (either
-// direction), for protocol proto (TCP, UDP, or any protocol with ports).
+// direction), for protocol proto: TCP, UDP, or any protocol with ports;
+// or an ICMP or ICMPv6 echo, whose identifier is given as the port of the
+// side that sends the request (t.Src's for the request's direction,
+// t.Dst's for the reply's, the other port 0), as the entry's tuples are
+// returned.
 // found is false, with no error, when the table has no such connection.
 func (c *Conn) Lookup(proto uint8, t Tuple) (e Entry, found bool, err error) {
 	if !t.Src.IsValid() || !t.Dst.IsValid() || t.Src.Addr().Is4() != t.Dst.Addr().Is4() {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
@@ -124,6 +126,94 @@ func TestLookupThroughNAT(t *testing.T) {
 	}
 }
 
+// TestLookupEchoThroughNAT: the entry of an echo that a ping socket in C
+// sends to R through the masquerade is found in H by its request's tuple
+// (C's identifier as the source's port) and by its reply's (the
+// masquerade's identifier as the destination's port), and is what
+// ti-mo/conntrack's Get says; over ICMP and ICMPv6.
+func TestLookupEchoThroughNAT(t *testing.T) {
+	n := netnstest.NewNAT(t, netnstest.NATOptions{})
+	if out, err := exec.Command("ip", "netns", "exec", n.NSC, "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647").CombinedOutput(); err != nil {
+		t.Fatalf("sysctl: %v %s", err, out)
+	}
+	ct := dialIn(t, n.NSH)
+	var lib *conntrack.Conn
+	if err := netnstest.Do(n.NSH, func() (err error) {
+		lib, err = conntrack.Dial(nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	for _, c := range []struct {
+		proto uint8
+		local netip.AddrPort
+		dst   netip.Addr
+	}{{unix.IPPROTO_ICMP, netip.AddrPortFrom(n.C4, 4242), n.UpR4}, {unix.IPPROTO_ICMPV6, netip.AddrPortFrom(n.C6, 4243), n.UpR6}} {
+		echo(t, n.NSC, c.proto, c.local, c.dst)
+		e, ok, err := ct.Lookup(c.proto, Tuple{c.local, netip.AddrPortFrom(c.dst, 0)})
+		if err != nil || !ok || e.Orig != (Tuple{c.local, netip.AddrPortFrom(c.dst, 0)}) || e.Reply.Src != netip.AddrPortFrom(c.dst, 0) ||
+			e.Reply.Dst.Port() == 0 || !e.SNAT() || e.DNAT() {
+			t.Fatalf("proto %d: Lookup of the request's tuple = %v, %v, %v; want %v to %v, masqueraded", c.proto, e, ok, err, c.local, c.dst)
+		}
+		if e2, ok, err := ct.Lookup(c.proto, e.Reply); err != nil || !ok || e2 != e {
+			t.Errorf("proto %d: Lookup of the reply's tuple %v = %v, %v, %v; want %v", c.proto, e.Reply, e2, ok, err, e)
+		}
+		var f conntrack.Flow
+		f.TupleOrig.IP = conntrack.IPTuple{SourceAddress: c.local.Addr(), DestinationAddress: c.dst}
+		f.TupleOrig.Proto = conntrack.ProtoTuple{Protocol: c.proto, ICMPv4: c.proto == unix.IPPROTO_ICMP, ICMPv6: c.proto == unix.IPPROTO_ICMPV6,
+			ICMPID: c.local.Port(), ICMPType: 8}
+		if c.proto == unix.IPPROTO_ICMPV6 {
+			f.TupleOrig.Proto.ICMPType = 128
+		}
+		g, err := lib.Get(f)
+		if err != nil {
+			t.Fatalf("proto %d: ti-mo/conntrack Get: %v", c.proto, err)
+		}
+		req := Tuple{netip.AddrPortFrom(g.TupleOrig.IP.SourceAddress.Unmap(), g.TupleOrig.Proto.ICMPID), netip.AddrPortFrom(g.TupleOrig.IP.DestinationAddress.Unmap(), 0)}
+		rep := Tuple{netip.AddrPortFrom(g.TupleReply.IP.SourceAddress.Unmap(), 0), netip.AddrPortFrom(g.TupleReply.IP.DestinationAddress.Unmap(), g.TupleReply.Proto.ICMPID)}
+		if lw := (Entry{Orig: req, Reply: rep}); lw != e {
+			t.Errorf("proto %d: Lookup = %v, ti-mo/conntrack says %v", c.proto, e, lw)
+		}
+	}
+}
+
+// echo sends one echo request from a ping socket bound to local (its port
+// is the identifier) in namespace ns to dst, and waits (at most 5 s) for
+// the reply.
+func echo(t *testing.T, ns string, proto uint8, local netip.AddrPort, dst netip.Addr) {
+	t.Helper()
+	var fd int
+	if err := netnstest.Do(ns, func() (err error) {
+		var sa, to unix.Sockaddr
+		family, typ := unix.AF_INET, byte(8)
+		if proto == unix.IPPROTO_ICMPV6 {
+			sa, to = &unix.SockaddrInet6{Port: int(local.Port()), Addr: local.Addr().As16()}, &unix.SockaddrInet6{Addr: dst.As16()}
+			family, typ = unix.AF_INET6, 128
+		} else {
+			sa, to = &unix.SockaddrInet4{Port: int(local.Port()), Addr: local.Addr().As4()}, &unix.SockaddrInet4{Addr: dst.As4()}
+		}
+		if fd, err = unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, int(proto)); err != nil {
+			return err
+		}
+		if err := unix.Bind(fd, sa); err != nil {
+			return err
+		}
+		tv := unix.NsecToTimeval((5 * time.Second).Nanoseconds())
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return err
+		}
+		if err := unix.Sendto(fd, []byte{typ, 0, 0, 0, 0, 0, 0, 1, 'g', 'h'}, 0, to); err != nil {
+			return err
+		}
+		_, _, err = unix.Recvfrom(fd, make([]byte, 64), 0)
+		return err
+	}); err != nil {
+		t.Fatalf("echo from %v to %v: %v", local, dst, err)
+	}
+	unix.Close(fd)
+}
+
 // seed keeps the kernel's answer to a lookup of q in the fuzz corpus, if
 // GOHOGS_CTLOOKUP_SEED is set (how testdata/fuzz/FuzzParseReply was made).
 func seed(t *testing.T, ct *Conn, q Tuple) {
@@ -216,10 +306,58 @@ func TestRequestLayout(t *testing.T) {
 	}
 }
 
+// TestEchoRequestLayout: an echo's request carries the identifier, the
+// type (the request's or the reply's, by which port holds the identifier)
+// and code 0, and a reply built of the same attributes parses back to the
+// same tuple.
+func TestEchoRequestLayout(t *testing.T) {
+	for _, c := range []struct {
+		proto uint8
+		q     Tuple
+		typ   byte
+	}{
+		{unix.IPPROTO_ICMP, Tuple{ap("10.0.0.2:4242"), ap("192.0.2.1:0")}, 8},
+		{unix.IPPROTO_ICMP, Tuple{ap("192.0.2.1:0"), ap("198.51.100.1:4243")}, 0},
+		{unix.IPPROTO_ICMPV6, Tuple{ap("[fd00::2]:4242"), ap("[2001:db8::1]:0")}, 128},
+		{unix.IPPROTO_ICMPV6, Tuple{ap("[2001:db8::1]:0"), ap("[fd00::2]:4242")}, 129},
+	} {
+		m := appendRequest(nil, 7, c.proto, c.q)
+		addrs := 4 + 2*(4+4)
+		if c.q.Src.Addr().Is6() {
+			addrs = 4 + 2*(4+16)
+		}
+		if want := 16 + 4 + 4 + addrs + (4 + 4*8); len(m) != want || len(m) > maxRequest {
+			t.Fatalf("%v: request of %d bytes, want %d (at most %d)", c.q, len(m), want, maxRequest)
+		}
+		pr := m[16+4+4+addrs:]
+		typeAttr := uint16(ctaProtoICMPType)
+		if c.proto == unix.IPPROTO_ICMPV6 {
+			typeAttr = ctaProtoICMPv6Type
+		}
+		if got := binary.NativeEndian.Uint16(pr[4+8+8+2:]); got != typeAttr || pr[4+8+8+4] != c.typ {
+			t.Errorf("%v: type attribute %d = %d, want %d = %d", c.q, got, pr[4+8+8+4], typeAttr, c.typ)
+		}
+		tuple := m[16+4:]
+		reply := append([]byte(nil), m[:16]...)
+		reply[4], reply[5] = 0, 1
+		reply = append(reply, m[16:20]...)
+		reply = append(reply, tuple...)
+		rt := append([]byte(nil), tuple...)
+		rt[2] = ctaTupleReply
+		reply = append(reply, rt...)
+		putNativeU32(reply, uint32(len(reply)))
+		if e, done, err := parseReply(reply, 7); !done || err != nil || e.Orig != c.q || e.Reply != c.q {
+			t.Errorf("%v: parsed %v, %v, %v", c.q, e, done, err)
+		}
+	}
+}
+
 // FuzzParseReply: any datagram is parsed without a panic, and a parsed
 // entry has both tuples complete.
 func FuzzParseReply(f *testing.F) {
 	f.Add(appendRequest(nil, 1, 6, Tuple{ap("10.0.0.2:40000"), ap("192.0.2.1:80")}), uint32(1))
+	f.Add(appendRequest(nil, 1, unix.IPPROTO_ICMP, Tuple{ap("10.0.0.2:4242"), ap("192.0.2.1:0")}), uint32(1))
+	f.Add(appendRequest(nil, 1, unix.IPPROTO_ICMPV6, Tuple{ap("[2001:db8::1]:0"), ap("[fd00::2]:4242")}), uint32(1))
 	f.Fuzz(func(t *testing.T, b []byte, seq uint32) {
 		e, done, err := parseReply(b, seq)
 		if done && err == nil && (!e.Orig.Src.IsValid() || !e.Orig.Dst.IsValid() || !e.Reply.Src.IsValid() || !e.Reply.Dst.IsValid()) {

@@ -26,14 +26,21 @@ const (
 	ctaIPv6Src = 3 // CTA_IP_V6_SRC
 	ctaIPv6Dst = 4 // CTA_IP_V6_DST
 
-	ctaProtoNum     = 1 // CTA_PROTO_NUM
-	ctaProtoSrcPort = 2 // CTA_PROTO_SRC_PORT
-	ctaProtoDstPort = 3 // CTA_PROTO_DST_PORT
+	ctaProtoNum        = 1 // CTA_PROTO_NUM
+	ctaProtoSrcPort    = 2 // CTA_PROTO_SRC_PORT
+	ctaProtoDstPort    = 3 // CTA_PROTO_DST_PORT
+	ctaProtoICMPID     = 4 // CTA_PROTO_ICMP_ID
+	ctaProtoICMPType   = 5 // CTA_PROTO_ICMP_TYPE
+	ctaProtoICMPCode   = 6 // CTA_PROTO_ICMP_CODE
+	ctaProtoICMPv6ID   = 7 // CTA_PROTO_ICMPV6_ID
+	ctaProtoICMPv6Type = 8 // CTA_PROTO_ICMPV6_TYPE
+	ctaProtoICMPv6Code = 9 // CTA_PROTO_ICMPV6_CODE
 
 	nfgenLen = 4 // struct nfgenmsg
 	attrHdr  = 4 // struct nlattr
-	// maxRequest is the longest request: the headers and an IPv6 tuple.
-	maxRequest = unix.NLMSG_HDRLEN + nfgenLen + attrHdr + (attrHdr + 2*(attrHdr+16)) + (attrHdr + 3*(attrHdr+4))
+	// maxRequest is the longest request: the headers and an IPv6 tuple
+	// (an echo's: the protocol, the identifier, the type and the code).
+	maxRequest = unix.NLMSG_HDRLEN + nfgenLen + attrHdr + (attrHdr + 2*(attrHdr+16)) + (attrHdr + 4*(attrHdr+4))
 )
 
 // errNoEntry is the kernel's answer for a tuple of no connection.
@@ -70,15 +77,49 @@ func appendRequest(b []byte, seq uint32, proto uint8, t Tuple) []byte {
 	b = appendAttr(b, ctaTupleProto|unix.NLA_F_NESTED, nil)
 	b = appendAttr(b, ctaProtoNum, []byte{proto})
 	var port [2]byte
-	binary.BigEndian.PutUint16(port[:], t.Src.Port())
-	b = appendAttr(b, ctaProtoSrcPort, port[:])
-	binary.BigEndian.PutUint16(port[:], t.Dst.Port())
-	b = appendAttr(b, ctaProtoDstPort, port[:])
+	if isICMP(proto) {
+		// An echo: the identifier and the type, the request's when the
+		// identifier is the source's port, the reply's when the
+		// destination's; code 0.
+		id, typ := t.Src.Port(), byte(echoRequest)
+		if id == 0 {
+			id, typ = t.Dst.Port(), echoReply
+		}
+		idAttr, typeAttr, codeAttr := uint16(ctaProtoICMPID), uint16(ctaProtoICMPType), uint16(ctaProtoICMPCode)
+		if proto == unix.IPPROTO_ICMPV6 {
+			idAttr, typeAttr, codeAttr = ctaProtoICMPv6ID, ctaProtoICMPv6Type, ctaProtoICMPv6Code
+			typ = echoV6
+			if t.Src.Port() == 0 {
+				typ = echoV6 + 1
+			}
+		}
+		binary.BigEndian.PutUint16(port[:], id)
+		b = appendAttr(b, idAttr, port[:])
+		b = appendAttr(b, typeAttr, []byte{typ})
+		b = appendAttr(b, codeAttr, []byte{0})
+	} else {
+		binary.BigEndian.PutUint16(port[:], t.Src.Port())
+		b = appendAttr(b, ctaProtoSrcPort, port[:])
+		binary.BigEndian.PutUint16(port[:], t.Dst.Port())
+		b = appendAttr(b, ctaProtoDstPort, port[:])
+	}
 	b = endNested(b, pr)
 	b = endNested(b, tuple)
 	binary.NativeEndian.PutUint32(b[start:], uint32(len(b)-start))
 	return b
 }
+
+// ICMP echo types, as conntrack keeps them: IPv4's request and reply
+// (reply = request - 8), and IPv6's request (the reply is the next type).
+const (
+	echoRequest = 8
+	echoReply   = 0
+	echoV6      = 128
+)
+
+// isICMP says whether proto is ICMP or ICMPv6, whose tuples carry an
+// echo's identifier and type instead of ports.
+func isICMP(proto uint8) bool { return proto == unix.IPPROTO_ICMP || proto == unix.IPPROTO_ICMPV6 }
 
 // appendAttr appends an attribute and pads it to 4 bytes.
 func appendAttr(b []byte, typ uint16, v []byte) []byte {
@@ -192,17 +233,37 @@ func parseTuple(b []byte) (Tuple, error) {
 				return nil
 			})
 		case ctaTupleProto:
-			return walk(v, func(typ uint16, v []byte) error {
-				if (typ == ctaProtoSrcPort || typ == ctaProtoDstPort) && len(v) == 2 {
+			var id uint16
+			var icmpType byte
+			var icmp uint8
+			err := walk(v, func(typ uint16, v []byte) error {
+				switch {
+				case (typ == ctaProtoSrcPort || typ == ctaProtoDstPort) && len(v) == 2:
 					if typ == ctaProtoSrcPort {
 						sport = binary.BigEndian.Uint16(v)
 					} else {
 						dport = binary.BigEndian.Uint16(v)
 					}
 					ports++
+				case (typ == ctaProtoICMPID || typ == ctaProtoICMPv6ID) && len(v) == 2:
+					id = binary.BigEndian.Uint16(v)
+					icmp |= 1
+				case (typ == ctaProtoICMPType || typ == ctaProtoICMPv6Type) && len(v) == 1:
+					icmpType = v[0]
+					icmp |= 2
 				}
 				return nil
 			})
+			if icmp == 3 {
+				// An echo's identifier is the port of the side that sent
+				// the request: the source of a request, the destination
+				// of a reply (as Lookup takes it).
+				sport, dport, ports = id, 0, 2
+				if icmpType == echoReply || icmpType == echoV6+1 {
+					sport, dport = 0, id
+				}
+			}
+			return err
 		}
 		return nil
 	})
