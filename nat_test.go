@@ -329,3 +329,77 @@ func natRun(t *testing.T, n *netnstest.NAT, b capture.Backend, fam int, ifs, tru
 	stop()
 	waitChild(t, done)
 }
+
+// TestContainerPingBehindNAT: with -C, the echoes that ping in the
+// container sends to R through the masquerade (the kernel may rewrite
+// their identifier as it rewrites a port: conntrack gives the container's
+// end) are credited to ping once, watched on the uplink, the container's
+// veth or both, over IPv4 and IPv6; the rows add up to the frames of the
+// uplink (or the veth when it alone is watched).
+func TestContainerPingBehindNAT(t *testing.T) {
+	netnstest.Skip(t)
+	if _, err := exec.LookPath("ping"); err != nil {
+		t.Skipf("ping not installed (.ci/run installs it): %v", err)
+	}
+	n := netnstest.NewNAT(t, netnstest.NATOptions{})
+	backends := []capture.Backend{capture.BackendDefault, capture.BackendAFPacket}
+	if b := testBackend(t); b != capture.BackendDefault {
+		backends = []capture.Backend{b}
+	}
+	for _, b := range backends {
+		for _, fam := range []int{4, 6} {
+			for _, w := range []struct {
+				name       string
+				ifs, truth []string
+			}{
+				{"uplink", []string{n.IfUp}, []string{n.IfUp}},
+				{"veth", []string{n.IfCont}, []string{n.IfCont}},
+				{"both", []string{n.IfUp, n.IfCont}, []string{n.IfUp}},
+			} {
+				t.Run(fmt.Sprintf("%v/IPv%d/%s", b, fam, w.name), func(t *testing.T) {
+					natPing(t, n, b, fam, w.ifs, w.truth)
+				})
+			}
+		}
+	}
+}
+
+func natPing(t *testing.T, n *netnstest.NAT, b capture.Backend, fam int, ifs, truth []string) {
+	dst, hdr := n.UpR4, 20
+	if fam == 6 {
+		dst, hdr = n.UpR6, 40
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := openIn(t, ctx, n.NSH, gohogs.Options{Interfaces: ifs, Interval: 250 * time.Millisecond, Backend: b, UDP: true})
+	c := collect(ctx, m)
+	c.waitPast(t, time.Time{}, 5*time.Second)
+	read := func(ifc string) netnstest.Counters {
+		x, err := netnstest.ReadCounters(n.NSH, ifc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	wire := frames(t, n.NSH, truth, read)
+	const pings, size = 40, 1000
+	ping := exec.Command("ip", "netns", "exec", n.NSC, "ping", "-q", "-c", strconv.Itoa(pings), "-i", "0.01", "-W", "5",
+		"-s", strconv.Itoa(size), dst.String())
+	if out, err := ping.CombinedOutput(); err != nil {
+		t.Fatalf("ping: %v %s", err, out)
+	}
+	w := wire()
+	c.waitTotal(t, w-natSlack)
+	byPID, _, all := c.sums()
+	got := byPID[ping.Process.Pid]
+	frame := uint64(14 + hdr + 8 + size)
+	t.Logf("ping %d: sent %d recv %d (want %d each); all rows %d; frames on %v %d; stats %+v",
+		ping.Process.Pid, got[0], got[1], pings*frame, all, truth, wire(), m.Stats().Accounting)
+	if got[0] != pings*frame || got[1] != pings*frame {
+		t.Errorf("ping's bytes: sent %d, received %d; want %d each way (once)", got[0], got[1], pings*frame)
+	}
+	if w := wire(); all > w || all+natSlack < w {
+		t.Errorf("the rows hold %d bytes, the interfaces %v carried %d frame bytes (want equal, %d of them may be no ICMP)",
+			all, truth, w, natSlack)
+	}
+}

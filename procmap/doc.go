@@ -97,7 +97,8 @@
 // tracking table of the namespace (internal/ctlookup, one exact query per
 // lookup, never a dump) is asked for the flow's entry: a masqueraded
 // source port or a published port (DNAT) is then looked up by the
-// untranslated tuple, in the namespace holding it (Owner.NetNS). For a
+// untranslated tuple, in the namespace holding it (Owner.NetNS); so is an
+// ICMP or ICMPv6 echo's masqueraded identifier. For a
 // forwarded flow the entry tells what each end sees: the flow as the far
 // side of the NAT sees an end is not that end's socket's (EndBeyondNAT),
 // and when the translated copy of the connection crosses an interface in

@@ -301,11 +301,25 @@ const udpUnconnected = 7
 // tracked returns the conntrack entry of f, if connection tracking is
 // asked: looked up by the tuple of f's packets from the remote end to the
 // local one (what a flow of this namespace's NAT'd address carries), and,
-// for a forwarded flow, from the local end to the remote one.
+// for a forwarded flow, from the local end to the remote one. TCP and UDP
+// flows have both ports; an ICMP echo's flow has the identifier as its
+// local port (the pinger's side) and remote port 0, as ctlookup takes an
+// echo's tuple.
 func (r *Resolver) tracked(f Flow) (ctlookup.Entry, bool) {
 	fw := r.fwd
-	if fw.ct == nil || (f.Proto != unix.IPPROTO_TCP && f.Proto != unix.IPPROTO_UDP) ||
-		!f.Remote.IsValid() || f.Remote.Port() == 0 || f.Local.Port() == 0 {
+	if fw.ct == nil || !f.Remote.IsValid() || f.Local.Port() == 0 {
+		return ctlookup.Entry{}, false
+	}
+	switch f.Proto {
+	case unix.IPPROTO_TCP, unix.IPPROTO_UDP:
+		if f.Remote.Port() == 0 {
+			return ctlookup.Entry{}, false
+		}
+	case unix.IPPROTO_ICMP, unix.IPPROTO_ICMPV6:
+		if f.Remote.Port() != 0 {
+			return ctlookup.Entry{}, false
+		}
+	default:
 		return ctlookup.Entry{}, false
 	}
 	t := ctlookup.Tuple{Src: f.Remote, Dst: f.Local}
