@@ -149,12 +149,14 @@ func ebpfRate(name, title, what string, owned bool, args func(e *env) []string) 
 func ebpfRest() *scenario {
 	const warm, window = 10 * time.Second, 20 * time.Second
 	var af *monitor
-	var afStart, afEnd procSample
+	var afStart, afEnd, gEnd, nEnd procSample
 	return &scenario{
 		name:  "ebpf-rest",
 		title: "eBPF backend: at rest",
 		desc: fmt.Sprintf("Nothing is sent. gohogs (eBPF), nethogs and gohogs `--backend afpacket` run `-t -C -d 1 -v 2` on A's veth; "+
-			"their CPU is over %v that begin %v after they started (start-up left out), peak RSS (VmHWM) at the end. The "+
+			"their CPU is over %v that begin %v after they started (start-up left out), peak RSS (VmHWM) at the end, and what "+
+			"is resident at the window's end: anonymous pages (heap, stacks, maps) and file pages (the binary's and libc's, "+
+			"mapped as start-up touched them). The "+
 			"machine is not idle: gohogs hears of every process and connection on it (other jobs' too) and looks some up.",
 			window, warm),
 		once:  true,
@@ -175,6 +177,8 @@ func ebpfRest() *scenario {
 			s.start.At = time.Now()
 			err = e.sleep(window)
 			afEnd, _ = sampleProc(af.pid())
+			gEnd, _ = sampleProc(s.g.pid())
+			nEnd, _ = sampleProc(s.n.pid())
 			return &traffic{secs: window.Seconds()}, err
 		},
 		measure: func(r *result, s *session, t *traffic, run int) {
@@ -182,9 +186,13 @@ func ebpfRest() *scenario {
 			rssMetric(r, s)
 			ha, _ := sampleProc(af.pid())
 			r.metric("peak RSS (VmHWM), afpacket", "MiB", 1.0/1024, 1, lower).add(float64(ha.HWMKiB), float64(s.end.N.HWMKiB))
+			// What the resident pages are at the window's end: the
+			// process's own (anonymous) and the files' (the binary, libc).
+			r.metric("RSS at the end, anonymous (RssAnon)", "MiB", 1.0/1024, 1, lower).add(float64(gEnd.AnonKiB), float64(nEnd.AnonKiB))
+			r.metric("RSS at the end, file pages (RssFile)", "MiB", 1.0/1024, 1, lower).add(float64(gEnd.FileKiB), float64(nEnd.FileKiB))
 			cpuMetric(r, s)
-			_, n := s.cpuShare()
-			r.metric("CPU, share of one core, afpacket", "", 1, 3, lower).add(cpuShare(afStart, afEnd), n)
+			_, nc := s.cpuShare()
+			r.metric("CPU, share of one core, afpacket", "", 1, 3, lower).add(cpuShare(afStart, afEnd), nc)
 		},
 	}
 }

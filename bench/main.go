@@ -171,7 +171,7 @@ func suite(ctx context.Context, cl *cleanups, logf func(string, ...any), runs in
 		logf("Go micro-benchmarks")
 		microText = microBench(ctx)
 	}
-	head := header(began, commit, nethogsBin, runs, passiveIf, passiveFor, string(load0), string(load1))
+	head := header(began, commit, nethogsBin, runs, passiveIf, passiveFor, podman, string(load0), string(load1))
 	return markdown(head, results, limits+microText), nil
 }
 
@@ -233,7 +233,7 @@ func firstLine(cmd ...string) string {
 	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 }
 
-func header(began time.Time, commit, nethogsBin string, runs int, passiveIf string, passiveFor time.Duration, load0, load1 string) string {
+func header(began time.Time, commit, nethogsBin string, runs int, passiveIf string, passiveFor time.Duration, podman bool, load0, load1 string) string {
 	model := "?"
 	if out, err := exec.Command("lscpu").Output(); err == nil {
 		for _, l := range strings.Split(string(out), "\n") {
@@ -245,6 +245,9 @@ func header(began time.Time, commit, nethogsBin string, runs int, passiveIf stri
 	cmd := "sudo go run ./bench -out bench/RESULTS.md"
 	if passiveIf != "" {
 		cmd += fmt.Sprintf(" -passive %s -for %gs", passiveIf, passiveFor.Seconds())
+	}
+	if podman {
+		cmd += " -podman"
 	}
 	if runs != 3 {
 		cmd += fmt.Sprintf(" -runs %d", runs)
@@ -347,7 +350,7 @@ const limits = `
   so rows that a tool forgets after the process exits still count.
 - Short-lived processes are started with ip netns exec, which forks and then execs the generator: a tool that reads the
   process name before the exec shows ip. The pid-only share says how much of the gap is the name.
-- The churn run makes about 120,000 short flows in 40 s, not the million of issue #8: the suite has ten minutes.
+- The churn run makes about 120,000 short flows in 40 s, not the million of issue #8: the whole suite is kept to about a quarter of an hour.
 - The passive run watches whatever the machine's other users do on that interface; its figures move with them.
 - CPU shares on this shared 2-core machine move by a few hundredths of a core between runs; small differences in the
   steady scenarios are noise (the "behind" list ignores differences under 0.01 of a core and 1 MiB).

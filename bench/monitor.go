@@ -129,6 +129,8 @@ type procSample struct {
 	CPUTicks uint64 // utime + stime
 	RSSKiB   uint64 // VmRSS
 	HWMKiB   uint64 // VmHWM: peak RSS
+	AnonKiB  uint64 // RssAnon: heap, stacks, maps
+	FileKiB  uint64 // RssFile: pages of the binary and the libraries
 }
 
 // sampleProc reads /proc/PID/stat and /proc/PID/status.
@@ -169,6 +171,10 @@ func sampleProc(pid int) (procSample, error) {
 			dst = &s.RSSKiB
 		case "VmHWM":
 			dst = &s.HWMKiB
+		case "RssAnon":
+			dst = &s.AnonKiB
+		case "RssFile":
+			dst = &s.FileKiB
 		default:
 			continue
 		}
