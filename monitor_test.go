@@ -599,9 +599,11 @@ func (c *collector) last() *trace.Snapshot {
 	return c.snaps[len(c.snaps)-1]
 }
 
-// unmountTracefs unmounts every tracefs mount, after checking that this
-// process has a mount namespace of its own whose root is private (so the
-// host keeps its mounts).
+// unmountTracefs unmounts every tracefs mount, and every debugfs mount
+// (the kernel mounts tracefs on a debugfs's tracing directory when it is
+// looked at, which tracefs.Find does when no tracefs is mounted), after
+// checking that this process has a mount namespace of its own whose root
+// is private (so the host keeps its mounts).
 func unmountTracefs() error {
 	own, err1 := os.Readlink("/proc/self/ns/mnt")
 	parent, err2 := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", os.Getppid()))
@@ -622,7 +624,7 @@ func unmountTracefs() error {
 		}
 	}
 	for _, l := range strings.Split(string(info), "\n") {
-		if !strings.Contains(l, " - tracefs ") {
+		if !strings.Contains(l, " - tracefs ") && !strings.Contains(l, " - debugfs ") {
 			continue
 		}
 		mp := strings.Fields(l)[4]
