@@ -208,6 +208,28 @@ func frames(t *testing.T, ns string, ifs []string, read func(string) netnstest.C
 	}
 }
 
+// natMonitor opens a Monitor in H with opts (refreshes every 250 ms),
+// collects its refreshes until ctx ends and waits for the first; read gives
+// the counters of an interface of H.
+func natMonitor(t *testing.T, ctx context.Context, n *netnstest.NAT, opts gohogs.Options) (*gohogs.Monitor, *collector, func(string) netnstest.Counters) {
+	t.Helper()
+	opts.Interval = 250 * time.Millisecond
+	m := openIn(t, ctx, n.NSH, opts)
+	for _, d := range m.Devices() {
+		t.Logf("%s: backend %v (fallback: %v)", d.Name, d.Backend, d.Fallback)
+	}
+	c := collect(ctx, m)
+	c.waitPast(t, time.Time{}, 5*time.Second)
+	read := func(ifc string) netnstest.Counters {
+		x, err := netnstest.ReadCounters(n.NSH, ifc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	return m, c, read
+}
+
 // natSlack bounds the frames an interface counts that are no TCP (ARP,
 // neighbour discovery) in one connection's time.
 const natSlack = 1200
@@ -259,19 +281,7 @@ func natRun(t *testing.T, n *netnstest.NAT, b capture.Backend, fam int, ifs, tru
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	m := openIn(t, ctx, n.NSH, gohogs.Options{Interfaces: ifs, Interval: 250 * time.Millisecond, Backend: b})
-	for _, d := range m.Devices() {
-		t.Logf("%s: backend %v (fallback: %v)", d.Name, d.Backend, d.Fallback)
-	}
-	c := collect(ctx, m)
-	c.waitPast(t, time.Time{}, 5*time.Second)
-	read := func(ifc string) netnstest.Counters {
-		x, err := netnstest.ReadCounters(n.NSH, ifc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return x
-	}
+	m, c, read := natMonitor(t, ctx, n, gohogs.Options{Interfaces: ifs, Backend: b})
 	check := func(what string, pid int, wire uint64, out bool) {
 		t.Helper()
 		byPID, unknown, all := c.sums()
@@ -371,16 +381,7 @@ func natPing(t *testing.T, n *netnstest.NAT, b capture.Backend, fam int, ifs, tr
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	m := openIn(t, ctx, n.NSH, gohogs.Options{Interfaces: ifs, Interval: 250 * time.Millisecond, Backend: b, UDP: true})
-	c := collect(ctx, m)
-	c.waitPast(t, time.Time{}, 5*time.Second)
-	read := func(ifc string) netnstest.Counters {
-		x, err := netnstest.ReadCounters(n.NSH, ifc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return x
-	}
+	m, c, read := natMonitor(t, ctx, n, gohogs.Options{Interfaces: ifs, Backend: b, UDP: true})
 	wire := frames(t, n.NSH, truth, read)
 	const pings, size = 40, 1000
 	ping := exec.Command("ip", "netns", "exec", n.NSC, "ping", "-q", "-c", strconv.Itoa(pings), "-i", "0.01", "-W", "5",

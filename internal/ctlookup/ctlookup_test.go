@@ -71,6 +71,21 @@ func dialIn(tb testing.TB, ns string) *Conn {
 	return ct
 }
 
+// libIn opens a github.com/ti-mo/conntrack connection in namespace ns,
+// the oracle of these tests; it is closed when tb ends.
+func libIn(tb testing.TB, ns string) *conntrack.Conn {
+	tb.Helper()
+	var lib *conntrack.Conn
+	if err := netnstest.Do(ns, func() (err error) {
+		lib, err = conntrack.Dial(nil)
+		return err
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { lib.Close() })
+	return lib
+}
+
 // TestLookupThroughNAT: in H, the entry of a masqueraded connection is
 // found by the tuple seen on the uplink and by the one seen on the
 // container's veth (either direction of the entry's tuples), says what
@@ -80,14 +95,7 @@ func TestLookupThroughNAT(t *testing.T) {
 	for _, fam := range []int{4, 6} {
 		n, local, server, seen := masqueraded(t, fam)
 		ct := dialIn(t, n.NSH)
-		var lib *conntrack.Conn
-		if err := netnstest.Do(n.NSH, func() (err error) {
-			lib, err = conntrack.Dial(nil)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		defer lib.Close()
+		lib := libIn(t, n.NSH)
 		want := Entry{Orig: Tuple{local, server}, Reply: Tuple{server, seen}}
 		for _, q := range []Tuple{{server, seen}, {local, server}, {seen, server}} {
 			e, ok, err := ct.Lookup(6, q)
@@ -137,14 +145,7 @@ func TestLookupEchoThroughNAT(t *testing.T) {
 		t.Fatalf("sysctl: %v %s", err, out)
 	}
 	ct := dialIn(t, n.NSH)
-	var lib *conntrack.Conn
-	if err := netnstest.Do(n.NSH, func() (err error) {
-		lib, err = conntrack.Dial(nil)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	defer lib.Close()
+	lib := libIn(t, n.NSH)
 	for _, c := range []struct {
 		proto uint8
 		local netip.AddrPort
@@ -253,14 +254,7 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	})
 	b.Run("ti-mo-conntrack", func(b *testing.B) {
-		var lib *conntrack.Conn
-		if err := netnstest.Do(n.NSH, func() (err error) {
-			lib, err = conntrack.Dial(nil)
-			return err
-		}); err != nil {
-			b.Fatal(err)
-		}
-		defer lib.Close()
+		lib := libIn(b, n.NSH)
 		var f conntrack.Flow
 		f.TupleOrig.IP = conntrack.IPTuple{SourceAddress: q.Src.Addr(), DestinationAddress: q.Dst.Addr()}
 		f.TupleOrig.Proto = conntrack.ProtoTuple{Protocol: 6, SourcePort: q.Src.Port(), DestinationPort: q.Dst.Port()}
