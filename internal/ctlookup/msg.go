@@ -81,18 +81,15 @@ func appendRequest(b []byte, seq uint32, proto uint8, t Tuple) []byte {
 		// An echo: the identifier and the type, the request's when the
 		// identifier is the source's port, the reply's when the
 		// destination's; code 0.
-		id, typ := t.Src.Port(), byte(echoRequest)
-		if id == 0 {
-			id, typ = t.Dst.Port(), echoReply
+		id, reply := t.Src.Port(), t.Src.Port() == 0
+		if reply {
+			id = t.Dst.Port()
 		}
 		idAttr, typeAttr, codeAttr := uint16(ctaProtoICMPID), uint16(ctaProtoICMPType), uint16(ctaProtoICMPCode)
 		if proto == unix.IPPROTO_ICMPV6 {
 			idAttr, typeAttr, codeAttr = ctaProtoICMPv6ID, ctaProtoICMPv6Type, ctaProtoICMPv6Code
-			typ = echoV6
-			if t.Src.Port() == 0 {
-				typ = echoV6 + 1
-			}
 		}
+		typ := echoType(proto, reply)
 		binary.BigEndian.PutUint16(port[:], id)
 		b = appendAttr(b, idAttr, port[:])
 		b = appendAttr(b, typeAttr, []byte{typ})
@@ -109,13 +106,19 @@ func appendRequest(b []byte, seq uint32, proto uint8, t Tuple) []byte {
 	return b
 }
 
-// ICMP echo types, as conntrack keeps them: IPv4's request and reply
-// (reply = request - 8), and IPv6's request (the reply is the next type).
-const (
-	echoRequest = 8
-	echoReply   = 0
-	echoV6      = 128
-)
+// echoType is the ICMP (or ICMPv6, by proto) type of an echo request, or
+// of its reply.
+func echoType(proto uint8, reply bool) byte {
+	switch {
+	case proto == unix.IPPROTO_ICMPV6 && reply:
+		return 129
+	case proto == unix.IPPROTO_ICMPV6:
+		return 128
+	case reply:
+		return 0
+	}
+	return 8
+}
 
 // isICMP says whether proto is ICMP or ICMPv6, whose tuples carry an
 // echo's identifier and type instead of ports.
@@ -259,7 +262,7 @@ func parseTuple(b []byte) (Tuple, error) {
 				// the request: the source of a request, the destination
 				// of a reply (as Lookup takes it).
 				sport, dport, ports = id, 0, 2
-				if icmpType == echoReply || icmpType == echoV6+1 {
+				if icmpType == echoType(unix.IPPROTO_ICMP, true) || icmpType == echoType(unix.IPPROTO_ICMPV6, true) {
 					sport, dport = 0, id
 				}
 			}
