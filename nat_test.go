@@ -247,29 +247,32 @@ const natSlack = 1200
 func TestContainerBehindNAT(t *testing.T) {
 	netnstest.Skip(t)
 	n := netnstest.NewNAT(t, netnstest.NATOptions{})
+	natEach(t, n, natRun)
+}
+
+// natEach runs run as a subtest for each backend (the default and
+// afpacket, or the one GOHOGS_TEST_BACKEND names), each family and each
+// set of watched interfaces: the uplink, the container's veth, both; truth
+// is the interfaces whose frames the rows must add up to.
+func natEach(t *testing.T, n *netnstest.NAT, run func(t *testing.T, n *netnstest.NAT, b capture.Backend, fam int, ifs, truth []string)) {
 	backends := []capture.Backend{capture.BackendDefault, capture.BackendAFPacket}
 	if b := testBackend(t); b != capture.BackendDefault {
 		backends = []capture.Backend{b}
 	}
 	for _, b := range backends {
-		t.Run(b.String(), func(t *testing.T) { natBackend(t, n, b) })
-	}
-}
-
-func natBackend(t *testing.T, n *netnstest.NAT, b capture.Backend) {
-	for _, fam := range []int{4, 6} {
-		for _, w := range []struct {
-			name  string
-			ifs   []string
-			truth []string // the interfaces whose frames the rows must add up to
-		}{
-			{"uplink", []string{n.IfUp}, []string{n.IfUp}},
-			{"veth", []string{n.IfCont}, []string{n.IfCont}},
-			{"both", []string{n.IfUp, n.IfCont}, []string{n.IfUp}},
-		} {
-			t.Run(fmt.Sprintf("IPv%d/%s", fam, w.name), func(t *testing.T) {
-				natRun(t, n, b, fam, w.ifs, w.truth)
-			})
+		for _, fam := range []int{4, 6} {
+			for _, w := range []struct {
+				name       string
+				ifs, truth []string
+			}{
+				{"uplink", []string{n.IfUp}, []string{n.IfUp}},
+				{"veth", []string{n.IfCont}, []string{n.IfCont}},
+				{"both", []string{n.IfUp, n.IfCont}, []string{n.IfUp}},
+			} {
+				t.Run(fmt.Sprintf("%v/IPv%d/%s", b, fam, w.name), func(t *testing.T) {
+					run(t, n, b, fam, w.ifs, w.truth)
+				})
+			}
 		}
 	}
 }
@@ -352,26 +355,7 @@ func TestContainerPingBehindNAT(t *testing.T) {
 		t.Skipf("ping not installed (.ci/run installs it): %v", err)
 	}
 	n := netnstest.NewNAT(t, netnstest.NATOptions{})
-	backends := []capture.Backend{capture.BackendDefault, capture.BackendAFPacket}
-	if b := testBackend(t); b != capture.BackendDefault {
-		backends = []capture.Backend{b}
-	}
-	for _, b := range backends {
-		for _, fam := range []int{4, 6} {
-			for _, w := range []struct {
-				name       string
-				ifs, truth []string
-			}{
-				{"uplink", []string{n.IfUp}, []string{n.IfUp}},
-				{"veth", []string{n.IfCont}, []string{n.IfCont}},
-				{"both", []string{n.IfUp, n.IfCont}, []string{n.IfUp}},
-			} {
-				t.Run(fmt.Sprintf("%v/IPv%d/%s", b, fam, w.name), func(t *testing.T) {
-					natPing(t, n, b, fam, w.ifs, w.truth)
-				})
-			}
-		}
-	}
+	natEach(t, n, natPing)
 }
 
 func natPing(t *testing.T, n *netnstest.NAT, b capture.Backend, fam int, ifs, truth []string) {
