@@ -19,10 +19,10 @@ func TestFallbackText(t *testing.T) {
 	why := errors.New("the ebpf backend cannot run a filter expression (-f)")
 	devs := []gohogs.Device{{Name: "eth0", Backend: capture.BackendAFPacket, Fallback: why}, {Name: "eth1", Backend: capture.BackendAFPacket, Fallback: why}}
 	got := fallbackText(devs)
+	if strings.Count(got, "\n") != 0 {
+		t.Fatalf("more than one line: %q", got)
+	}
 	if want := "gohogs: capturing with afpacket, not eBPF: the ebpf backend cannot run a filter expression (-f)"; got != want {
 		t.Errorf("got %q, want %q", got, want)
-	}
-	if strings.Count(got, "\n") != 0 {
-		t.Errorf("more than one line: %q", got)
 	}
 }

@@ -26,8 +26,6 @@ func (x *Index) rescan() {
 		x.mu.Unlock()
 		return
 	}
-	x.scans++
-	scan := x.scans
 	x.last = time.Now()
 	x.stats.Rescans++
 	x.mu.Unlock()
@@ -51,7 +49,6 @@ func (x *Index) rescan() {
 	x.mu.Lock()
 	for ino, w := range x.ns {
 		if _, ok := found[ino]; ok && ledTo[w.nsid] && !w.hasEnded() {
-			w.seen = scan
 			delete(found, ino)
 			continue
 		}
@@ -74,7 +71,6 @@ func (x *Index) rescan() {
 			continue // no own link leads there
 		}
 		x.mu.Lock()
-		w.seen = scan
 		x.ns[w.ino] = w
 		x.mu.Unlock()
 	}

@@ -128,7 +128,6 @@ type Index struct {
 	mu     sync.Mutex // guards what follows
 	closed bool
 	ns     map[uint64]*watched
-	scans  uint64
 	last   time.Time // the latest rescan
 	routes map[[16]byte]route
 	stats  Stats

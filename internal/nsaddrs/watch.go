@@ -16,8 +16,7 @@ type watched struct {
 	ino  uint64
 	file *os.File // its nsfs file, open: names it to setns
 	loc  Location
-	nsid int    // its id in the own namespace
-	seen uint64 // the latest rescan that found it
+	nsid int // its id in the own namespace
 	done chan struct{}
 	wg   sync.WaitGroup
 
