@@ -21,6 +21,7 @@ import (
 // scanner is fuzzed against.
 type oracleRefresh struct {
 	Timestamp string
+	At        int64 // the refresh's start, Unix nanoseconds: the timestamp less the interval
 	Dur       time.Duration
 	Rows      []oracleRow
 }
@@ -73,8 +74,8 @@ func oracleLine(line []byte) (o oracleRefresh, ok bool) {
 	if err != nil || !(secs >= 0 && secs < 1e9) {
 		return o, false
 	}
-	_ = at
 	o.Timestamp, o.Dur = ts, time.Duration(secs*float64(time.Second))
+	o.At = at.Add(-o.Dur).UnixNano()
 	rows, isArr := top["rows"].([]any)
 	if !isArr {
 		return o, false
@@ -178,7 +179,7 @@ func scannedLine(p *lineParser, line []byte) (o oracleRefresh, err error) {
 		}
 		return string(p.text(f, nil))
 	}
-	o.Timestamp, o.Dur, o.Rows = string(p.tsb), p.dur, []oracleRow{}
+	o.Timestamp, o.At, o.Dur, o.Rows = string(p.tsb), p.at.UnixNano(), p.dur, []oracleRow{}
 	for _, r := range p.rows {
 		or := oracleRow{Name: text(r.name), PID: r.pid.v, UID: r.uid.v, Sent: r.sent.v, Recv: r.recv.v, Unit: text(r.unit)}
 		if r.container == fieldOK {
